@@ -1,0 +1,126 @@
+//! `zkr bench prove`: batch proving cost per capacity.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+use zkr_circuits::circuit::{BatchCircuit, SlotCost};
+use zkr_circuits::demo;
+
+/// One measured capacity.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProveRow {
+    pub capacity: usize,
+    /// Gates of one slot (every kind costs the same slot) and of its parts.
+    pub slot_gates: usize,
+    pub slot_signature_gates: usize,
+    pub slot_merkle_gates: usize,
+    /// Gates actually used by the whole circuit, and the padded power-of-two row count.
+    pub circuit_gates: usize,
+    pub rows: usize,
+    pub build_s: f64,
+    pub witness_s: f64,
+    pub prove_s: f64,
+    pub verify_ms: f64,
+    pub proof_bytes: usize,
+    pub peak_rss_mib: f64,
+}
+
+impl ProveRow {
+    pub fn ms_per_tx(&self) -> f64 {
+        1e3 * self.prove_s / self.capacity as f64
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB; 0 where unknown.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Builds the circuit, proves a full batch of random transfers, verifies, and measures.
+/// Run one capacity per process so that the peak memory belongs to that capacity.
+pub fn measure(capacity: usize, seed: u64) -> Result<ProveRow> {
+    let t = Instant::now();
+    let (circuit, cost): (BatchCircuit, SlotCost) = BatchCircuit::build_with_cost(capacity);
+    let build_s = t.elapsed().as_secs_f64();
+
+    let keys = demo::keys(seed, 8);
+    let mut state = demo::genesis(&keys);
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let t = Instant::now();
+    let batch = demo::random_batch(&mut rng, &keys, &mut state, capacity, capacity, demo::Mix::Transfers);
+    let slots: Vec<_> = batch.slots.iter().map(zkr_circuits::circuit::SlotWitness::from).collect();
+    let pw = circuit.witness(&slots)?;
+    let witness_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let proof = circuit.data.prove(pw).context("proving the batch")?;
+    let prove_s = t.elapsed().as_secs_f64();
+    let proof_bytes = proof.to_bytes().len();
+
+    let t = Instant::now();
+    circuit.verify(&proof).context("verifying the batch proof")?;
+    let verify_ms = 1e3 * t.elapsed().as_secs_f64();
+
+    Ok(ProveRow {
+        capacity,
+        slot_gates: cost.total,
+        slot_signature_gates: cost.signature,
+        slot_merkle_gates: cost.merkle,
+        circuit_gates: circuit.gates_used,
+        rows: circuit.rows(),
+        build_s,
+        witness_s,
+        prove_s,
+        verify_ms,
+        proof_bytes,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// The markdown report.
+pub fn render_markdown(rows: &[ProveRow], machine: &str) -> String {
+    let mut s = String::new();
+    s.push_str("# zkr bench prove\n\n");
+    s.push_str(&format!("Machine: {machine}. Batches of random signed transfers, standard recursion config, CPU (plonky2 prover).\n\n"));
+    if let Some(r) = rows.first() {
+        s.push_str("## Rows per transaction type\n\n");
+        s.push_str("Every slot has the same shape (kind flags switch parts on and off), so transfer, withdraw, deposit and padding cost the same:\n\n");
+        s.push_str("| tx type | gates per slot | of which signature | of which Merkle (4 paths × 32) | other |\n|---|---:|---:|---:|---:|\n");
+        let other = r.slot_gates - r.slot_signature_gates - r.slot_merkle_gates;
+        for kind in ["transfer", "withdraw", "deposit", "padding"] {
+            s.push_str(&format!("| {kind} | {} | {} | {} | {} |\n", r.slot_gates, r.slot_signature_gates, r.slot_merkle_gates, other));
+        }
+        s.push('\n');
+    }
+    s.push_str("## Proving per batch capacity\n\n");
+    s.push_str("| capacity | gates used | rows (2^k) | build s | witness s | prove s | ms per tx | proof KiB | verify ms | peak RSS MiB |\n");
+    s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} (2^{}) | {:.1} | {:.2} | {:.2} | {:.0} | {:.1} | {:.1} | {:.0} |\n",
+            r.capacity,
+            r.circuit_gates,
+            r.rows,
+            r.rows.trailing_zeros(),
+            r.build_s,
+            r.witness_s,
+            r.prove_s,
+            r.ms_per_tx(),
+            r.proof_bytes as f64 / 1024.0,
+            r.verify_ms,
+            r.peak_rss_mib
+        ));
+    }
+    s
+}

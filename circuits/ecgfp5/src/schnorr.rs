@@ -1,0 +1,296 @@
+//! Schnorr signatures over EcGFp5 with a Poseidon challenge.
+//!
+//! - Secret key: a nonzero [`Scalar`] x. Public key: the encoding w of
+//!   `X = x·G` ([`PublicKey`] holds w; the neutral, w = 0, is never a valid key).
+//! - Challenge: `e = PoseidonHash::hash_no_pad(encode(R)[0..5] ‖ w[0..5] ‖ msg[0..4])`
+//!   (plonky2's `hash_n_to_hash_no_pad`, 14 field elements in, 4 out); the GF(p^5)
+//!   elements enter as their 5 coefficients (of 1, z, .., z^4). See [`challenge`].
+//! - Challenge integer: `E = Σ_{i<4} e_i · 2^(64 i)` with each e_i canonical
+//!   (`< p`), so `E < 2^256 < n`: E is both the integer and its own residue mod n.
+//! - Signing: deterministic nonce k (see [`SecretKey::sign`]), `R = k·G`,
+//!   `s = k - E·x mod n`, signature `(e, s)`.
+//! - Verification: `R' = s·G + E·X`, accept iff `challenge(encode(R'), pk, msg) == e`.
+//!   Nothing else is checked (R' may be the neutral; its encoding is then 0).
+
+use plonky2::hash::hash_types::HashOut;
+use plonky2::hash::poseidon::PoseidonHash;
+use plonky2::plonk::config::Hasher;
+use plonky2_field::extension::quintic::QuinticExtension;
+use plonky2_field::goldilocks_field::GoldilocksField;
+use plonky2_field::types::{Field, PrimeField64};
+use rand::{CryptoRng, RngCore};
+
+use crate::curve::{Gfp5, Point};
+use crate::field::P;
+use crate::scalar::Scalar;
+
+type F = GoldilocksField;
+
+/// Domain separation tag of the nonce derivation (first input element).
+const NONCE_TAG: u64 = 0x6e6f_6e63_655f_7631; // "nonce_v1"
+
+/// Errors of key/signature decoding and verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchnorrError {
+    /// A byte string has the wrong length.
+    #[error("{what}: wrong length {got}, expected {expected}")]
+    WrongLength {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    /// A 64-bit field element encoding is `>= p`.
+    #[error("{what}: field element {index} is not canonical")]
+    NonCanonicalField { what: &'static str, index: usize },
+    /// A scalar encoding is `>= n`.
+    #[error("scalar is not lower than the group order")]
+    ScalarOutOfRange,
+    /// The public key w does not decode to a group element.
+    #[error("public key does not decode to a curve point")]
+    InvalidPoint,
+    /// The public key is the neutral element (w = 0).
+    #[error("public key is the neutral element")]
+    NeutralPublicKey,
+    /// The secret key is zero.
+    #[error("secret key is zero")]
+    ZeroSecretKey,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+}
+
+/// Reads `N` canonical little-endian u64 field elements.
+fn read_fields<const N: usize>(what: &'static str, bytes: &[u8]) -> Result<[F; N], SchnorrError> {
+    if bytes.len() != 8 * N {
+        return Err(SchnorrError::WrongLength {
+            what,
+            expected: 8 * N,
+            got: bytes.len(),
+        });
+    }
+    let mut out = [F::ZERO; N];
+    for (index, o) in out.iter_mut().enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[8 * index..8 * index + 8]);
+        let v = u64::from_le_bytes(b);
+        if v >= P {
+            return Err(SchnorrError::NonCanonicalField { what, index });
+        }
+        *o = F::from_canonical_u64(v);
+    }
+    Ok(out)
+}
+
+/// The challenge `H(r_enc ‖ pk ‖ msg)` (Poseidon, no padding, 14 elements in).
+pub fn challenge(r_enc: Gfp5, pk: &PublicKey, msg: &HashOut<F>) -> [F; 4] {
+    let mut input = Vec::with_capacity(14);
+    input.extend_from_slice(&r_enc.0);
+    input.extend_from_slice(&pk.0 .0);
+    input.extend_from_slice(&msg.elements);
+    PoseidonHash::hash_no_pad(&input).elements
+}
+
+/// The challenge integer `E = Σ e_i 2^(64 i)` (e_i canonical) as a scalar
+/// (`E < 2^256 < n`, so no reduction happens).
+pub fn challenge_scalar(e: &[F; 4]) -> Scalar {
+    let limbs = e.map(|v| v.to_canonical_u64());
+    Scalar::from_noncanonical_limbs(&limbs)
+}
+
+/// A secret key: a nonzero scalar.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Scalar);
+
+impl core::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    /// A uniformly random nonzero secret key.
+    pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        loop {
+            let s = Scalar::random(rng);
+            if !s.is_zero() {
+                return SecretKey(s);
+            }
+        }
+    }
+
+    /// Wraps a scalar (`ZeroSecretKey` if it is zero).
+    pub fn from_scalar(s: Scalar) -> Result<Self, SchnorrError> {
+        if s.is_zero() {
+            return Err(SchnorrError::ZeroSecretKey);
+        }
+        Ok(SecretKey(s))
+    }
+
+    /// The secret scalar.
+    pub fn scalar(&self) -> Scalar {
+        self.0
+    }
+
+    /// Strict decoding: 40 bytes, little-endian, `< n`, nonzero.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchnorrError> {
+        if bytes.len() != Scalar::BYTES {
+            return Err(SchnorrError::WrongLength {
+                what: "secret key",
+                expected: Scalar::BYTES,
+                got: bytes.len(),
+            });
+        }
+        let s = Scalar::from_bytes(bytes).map_err(|_| SchnorrError::ScalarOutOfRange)?;
+        Self::from_scalar(s)
+    }
+
+    /// 40-byte little-endian encoding.
+    pub fn to_bytes(&self) -> [u8; 40] {
+        self.0.to_bytes()
+    }
+
+    /// The public key `encode(x·G)`.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(Point::mulgen(&self.0).encode())
+    }
+
+    /// Deterministic nonce: the secret key split into ten 32-bit limbs,
+    /// hashed with the message and a counter into 2 × 4 Poseidon outputs
+    /// h_0..h_7 (each canonical, < p), `k = Σ h_i p^i mod n` (uniform over
+    /// `0..p^8`, ~2^-193 statistical distance to uniform mod n); a zero k is
+    /// skipped by bumping the counter.
+    fn nonce(&self, msg: &HashOut<F>) -> Scalar {
+        let limbs = self.0.to_u64_limbs();
+        let mut counter = 0u64;
+        loop {
+            let mut h = Vec::with_capacity(8);
+            for half in 0..2u64 {
+                let mut input = Vec::with_capacity(17);
+                input.push(F::from_canonical_u64(NONCE_TAG));
+                input.push(F::from_canonical_u64(2 * counter + half));
+                for l in limbs {
+                    input.push(F::from_canonical_u64(l & 0xFFFF_FFFF));
+                    input.push(F::from_canonical_u64(l >> 32));
+                }
+                input.extend_from_slice(&msg.elements);
+                h.extend(PoseidonHash::hash_no_pad(&input).elements);
+            }
+            // Horner evaluation of Σ h_i p^i.
+            let pp = Scalar::from_u64(P);
+            let mut k = Scalar::ZERO;
+            for v in h.iter().rev() {
+                k = k * pp + Scalar::from_u64(v.to_canonical_u64());
+            }
+            if !k.is_zero() {
+                return k;
+            }
+            counter += 1;
+        }
+    }
+
+    /// Deterministic signature of `msg`.
+    pub fn sign(&self, msg: &HashOut<F>) -> Signature {
+        let pk = self.public_key();
+        let k = self.nonce(msg);
+        let r = Point::mulgen(&k);
+        let e = challenge(r.encode(), &pk, msg);
+        let s = k - challenge_scalar(&e) * self.0;
+        Signature { e, s }
+    }
+}
+
+/// A public key: the encoding w of `x·G`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKey(pub Gfp5);
+
+impl PublicKey {
+    /// Length of the byte encoding.
+    pub const BYTES: usize = 40;
+
+    /// The 5 coefficients of w.
+    pub fn to_fields(&self) -> [F; 5] {
+        self.0 .0
+    }
+
+    /// From the 5 coefficients of w (not validated; see [`PublicKey::point`]).
+    pub fn from_fields(f: [F; 5]) -> Self {
+        PublicKey(QuinticExtension(f))
+    }
+
+    /// 5 canonical little-endian u64 (40 bytes).
+    pub fn to_bytes(&self) -> [u8; 40] {
+        let mut out = [0u8; 40];
+        for (i, c) in self.0 .0.iter().enumerate() {
+            out[8 * i..8 * i + 8].copy_from_slice(&c.to_canonical_u64().to_le_bytes());
+        }
+        out
+    }
+
+    /// Strict decoding: length, canonical coefficients, w decodes to a point,
+    /// and that point is not the neutral.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchnorrError> {
+        let f = read_fields::<5>("public key", bytes)?;
+        let pk = Self::from_fields(f);
+        pk.point()?;
+        Ok(pk)
+    }
+
+    /// The decoded group element; errors on an invalid w or the neutral.
+    pub fn point(&self) -> Result<Point, SchnorrError> {
+        if self.0.is_zero() {
+            return Err(SchnorrError::NeutralPublicKey);
+        }
+        Point::decode(self.0).ok_or(SchnorrError::InvalidPoint)
+    }
+
+    /// Verifies `sig` on `msg`.
+    pub fn verify(&self, msg: &HashOut<F>, sig: &Signature) -> Result<(), SchnorrError> {
+        let x = self.point()?;
+        let big_e = challenge_scalar(&sig.e);
+        let r = Point::mulgen(&sig.s) + x.mul_scalar(&big_e);
+        let e2 = challenge(r.encode(), self, msg);
+        if e2 == sig.e {
+            Ok(())
+        } else {
+            Err(SchnorrError::BadSignature)
+        }
+    }
+}
+
+/// A signature in challenge form `(e, s)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// The challenge (4 field elements).
+    pub e: [F; 4],
+    /// The response scalar.
+    pub s: Scalar,
+}
+
+impl Signature {
+    /// Length of the byte encoding.
+    pub const BYTES: usize = 72;
+
+    /// e as 4 canonical LE u64, then s as 40 LE bytes.
+    pub fn to_bytes(&self) -> [u8; 72] {
+        let mut out = [0u8; 72];
+        for (i, c) in self.e.iter().enumerate() {
+            out[8 * i..8 * i + 8].copy_from_slice(&c.to_canonical_u64().to_le_bytes());
+        }
+        out[32..].copy_from_slice(&self.s.to_bytes());
+        out
+    }
+
+    /// Strict decoding (length, `e_i < p`, `s < n`).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchnorrError> {
+        if bytes.len() != Self::BYTES {
+            return Err(SchnorrError::WrongLength {
+                what: "signature",
+                expected: Self::BYTES,
+                got: bytes.len(),
+            });
+        }
+        let e = read_fields::<4>("signature challenge", &bytes[..32])?;
+        let s = Scalar::from_bytes(&bytes[32..]).map_err(|_| SchnorrError::ScalarOutOfRange)?;
+        Ok(Signature { e, s })
+    }
+}

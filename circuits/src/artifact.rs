@@ -1,0 +1,169 @@
+//! The proof file: a small header that names the circuit, then plonky2's proof bytes.
+//!
+//! Layout: `b"ZKRPROOF"` | version `u8` | kind `u8` (1 = batch) | capacity `u32` LE |
+//! circuit digest (4 × u64 LE) | plonky2 `ProofWithPublicInputs::to_bytes()`.
+//! Decoding never panics: a wrong magic, version, kind or length is an error, and so is
+//! anything plonky2 cannot parse or verify.
+
+use plonky2::field::types::{Field, Field64, PrimeField64};
+use plonky2::plonk::proof::ProofWithPublicInputs;
+use thiserror::Error;
+
+use crate::batch::BatchPublicInputs;
+use crate::circuit::BatchCircuit;
+use crate::config::{Digest, C, D, F};
+
+pub const MAGIC: &[u8; 8] = b"ZKRPROOF";
+pub const VERSION: u8 = 1;
+pub const KIND_BATCH: u8 = 1;
+const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 32;
+/// Largest capacity a proof file may name (keeps a hostile header from asking for a huge circuit).
+pub const MAX_CAPACITY: u32 = 1024;
+
+#[derive(Debug, Error)]
+pub enum ProofFileError {
+    #[error("not a zkr proof file: expected it to start with \"ZKRPROOF\"")]
+    BadMagic,
+    #[error("truncated proof file: {len} bytes, the header alone takes {HEADER_LEN}")]
+    Truncated { len: usize },
+    #[error("unsupported proof file version {version}: this build reads version {VERSION}")]
+    Version { version: u8 },
+    #[error("unsupported proof kind {kind}: this build reads batch proofs (kind {KIND_BATCH})")]
+    Kind { kind: u8 },
+    #[error("batch capacity {capacity} in the header is out of range 1..={MAX_CAPACITY}")]
+    Capacity { capacity: u32 },
+    #[error("non-canonical circuit digest in the header")]
+    Digest,
+    #[error("the proof was made for circuit {found}, but this build's batch circuit of capacity {capacity} is {expected}")]
+    CircuitMismatch { capacity: u32, found: String, expected: String },
+    #[error("malformed proof bytes: {reason}")]
+    Malformed { reason: String },
+    #[error("the proof does not verify: {reason}")]
+    Invalid { reason: String },
+}
+
+/// A parsed proof file (header checked, proof bytes not yet parsed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofFile {
+    pub capacity: u32,
+    pub circuit_digest: Digest,
+    pub proof_bytes: Vec<u8>,
+}
+
+pub fn digest_hex(d: &Digest) -> String {
+    d.elements.iter().map(|e| format!("{:016x}", e.to_canonical_u64())).collect()
+}
+
+impl ProofFile {
+    pub fn new(circuit: &BatchCircuit, proof: &ProofWithPublicInputs<F, C, D>) -> Self {
+        Self {
+            capacity: circuit.capacity as u32,
+            circuit_digest: circuit.data.verifier_only.circuit_digest,
+            proof_bytes: proof.to_bytes(),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.proof_bytes.len());
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.push(KIND_BATCH);
+        out.extend_from_slice(&self.capacity.to_le_bytes());
+        for e in self.circuit_digest.elements {
+            out.extend_from_slice(&e.to_canonical_u64().to_le_bytes());
+        }
+        out.extend_from_slice(&self.proof_bytes);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofFileError> {
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ProofFileError::BadMagic);
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(ProofFileError::Truncated { len: bytes.len() });
+        }
+        if bytes[8] != VERSION {
+            return Err(ProofFileError::Version { version: bytes[8] });
+        }
+        if bytes[9] != KIND_BATCH {
+            return Err(ProofFileError::Kind { kind: bytes[9] });
+        }
+        let capacity = u32::from_le_bytes(bytes[10..14].try_into().expect("4 bytes"));
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(ProofFileError::Capacity { capacity });
+        }
+        let mut elements = [F::ZERO; 4];
+        for (i, e) in elements.iter_mut().enumerate() {
+            let v = u64::from_le_bytes(bytes[14 + 8 * i..22 + 8 * i].try_into().expect("8 bytes"));
+            if v >= F::ORDER {
+                return Err(ProofFileError::Digest);
+            }
+            *e = F::from_canonical_u64(v);
+        }
+        Ok(Self { capacity, circuit_digest: Digest { elements }, proof_bytes: bytes[HEADER_LEN..].to_vec() })
+    }
+
+    /// Checks the header against `circuit`, parses and verifies the proof.
+    pub fn verify(&self, circuit: &BatchCircuit) -> Result<BatchPublicInputs, ProofFileError> {
+        let expected = circuit.data.verifier_only.circuit_digest;
+        if self.capacity as usize != circuit.capacity || self.circuit_digest != expected {
+            return Err(ProofFileError::CircuitMismatch {
+                capacity: circuit.capacity as u32,
+                found: digest_hex(&self.circuit_digest),
+                expected: digest_hex(&expected),
+            });
+        }
+        let proof = parse_proof(&self.proof_bytes, circuit)?;
+        circuit.verify(&proof).map_err(|e| ProofFileError::Invalid { reason: format!("{e:#}") })
+    }
+}
+
+/// Parses plonky2 proof bytes; plonky2's reader may panic on some inputs, which is turned
+/// into an error here (the panic message is suppressed).
+fn parse_proof(bytes: &[u8], circuit: &BatchCircuit) -> Result<ProofWithPublicInputs<F, C, D>, ProofFileError> {
+    let common = &circuit.data.common;
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ProofWithPublicInputs::<F, C, D>::from_bytes(bytes.to_vec(), common)));
+    std::panic::set_hook(prev);
+    match r {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(ProofFileError::Malformed { reason: format!("{e:#}") }),
+        Err(_) => Err(ProofFileError::Malformed { reason: "plonky2 could not parse the proof".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ProofFile {
+        ProofFile {
+            capacity: 4,
+            circuit_digest: Digest { elements: [F::ONE, F::TWO, F::ZERO, F::NEG_ONE] },
+            proof_bytes: vec![1, 2, 3],
+        }
+    }
+
+    #[test]
+    fn header_round_trip_and_rejections() {
+        let f = sample();
+        let b = f.to_bytes();
+        assert_eq!(ProofFile::from_bytes(&b).unwrap(), f);
+        assert!(matches!(ProofFile::from_bytes(b"hello"), Err(ProofFileError::BadMagic)));
+        assert!(matches!(ProofFile::from_bytes(&b[..20]), Err(ProofFileError::Truncated { len: 20 })));
+        let mut v = b.clone();
+        v[8] = 9;
+        assert!(matches!(ProofFile::from_bytes(&v), Err(ProofFileError::Version { version: 9 })));
+        let mut k = b.clone();
+        k[9] = 7;
+        assert!(matches!(ProofFile::from_bytes(&k), Err(ProofFileError::Kind { kind: 7 })));
+        let mut c = b.clone();
+        c[10..14].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(ProofFile::from_bytes(&c), Err(ProofFileError::Capacity { .. })));
+        let mut d = b.clone();
+        d[14..22].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(ProofFile::from_bytes(&d), Err(ProofFileError::Digest)));
+    }
+}

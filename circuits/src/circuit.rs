@@ -1,0 +1,389 @@
+//! The batch circuit: a fixed number of transaction slots, each enforcing the state
+//! transition of `state.rs` (signature, nonce, 62-bit balance arithmetic, two Merkle
+//! updates against the running root), plus the pubdata / deposit / withdrawal commitments.
+//!
+//! Every slot has the same shape whatever its kind: a first leaf update `a` (sender,
+//! deposit recipient, or leaf 0 for padding) and a second update `b` (transfer recipient;
+//! otherwise the same leaf again, unchanged). Kind flags derived from the tag switch the
+//! arithmetic on and off, so a slot costs the same for every kind.
+
+use anyhow::{anyhow, Result};
+use plonky2::field::types::Field;
+use plonky2::hash::hash_types::{HashOutTarget, NUM_HASH_OUT_ELTS};
+use plonky2::hash::hashing::PlonkyPermutation;
+use plonky2::hash::poseidon::{PoseidonHash, PoseidonPermutation};
+use plonky2::iop::target::{BoolTarget, Target};
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
+use plonky2::plonk::config::AlgebraicHasher;
+use plonky2::plonk::proof::ProofWithPublicInputs;
+use zkr_ecgfp5::gadgets::{add_virtual_signature_target, set_signature_target, verify_schnorr_conditional, SignatureTarget};
+use zkr_ecgfp5::schnorr::Signature;
+
+use crate::batch::{Batch, BatchPublicInputs};
+use crate::config::{C, D, F, ZERO_DIGEST};
+use crate::smt::DEPTH;
+use crate::state::{Account, LeafWitness, TxTrace};
+use crate::tx::{layout, AMOUNT_BITS, TX_FIELDS};
+
+/// Bits of a nonce.
+const NONCE_BITS: usize = 32;
+/// Bits of an L1 address limb.
+const LIMB_BITS: usize = 32;
+
+/// Targets of one leaf update.
+#[derive(Clone, Debug)]
+struct LeafTargets {
+    pubkey: [Target; 5],
+    balance: Target,
+    nonce: Target,
+    is_empty: BoolTarget,
+    siblings: Vec<HashOutTarget>,
+}
+
+/// Targets of one slot.
+#[derive(Clone, Debug)]
+struct SlotTargets {
+    fields: [Target; TX_FIELDS],
+    is_transfer: BoolTarget,
+    is_withdraw: BoolTarget,
+    is_deposit: BoolTarget,
+    amount_inv: Target,
+    self_transfer_inv: Target,
+    signature: SignatureTarget,
+    a: LeafTargets,
+    b: LeafTargets,
+}
+
+/// The plain witness of one slot. Built from a [`TxTrace`], but tests may build or tamper
+/// with it directly to bypass the native checks.
+#[derive(Clone, Debug)]
+pub struct SlotWitness {
+    pub fields: [F; TX_FIELDS],
+    pub signature: Option<Signature>,
+    pub a: LeafWitness,
+    pub b: LeafWitness,
+}
+
+impl From<&TxTrace> for SlotWitness {
+    fn from(t: &TxTrace) -> Self {
+        Self { fields: t.fields, signature: t.tx.as_ref().and_then(|t| t.signature), a: t.a.clone(), b: t.b.clone() }
+    }
+}
+
+/// A built batch circuit of a given capacity.
+pub struct BatchCircuit {
+    pub capacity: usize,
+    /// Gates placed before padding to a power of two.
+    pub gates_used: usize,
+    pub data: CircuitData<F, C, D>,
+    slots: Vec<SlotTargets>,
+}
+
+impl std::fmt::Debug for BatchCircuit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchCircuit").field("capacity", &self.capacity).field("degree_bits", &self.data.common.degree_bits()).finish()
+    }
+}
+
+/// Gate counts of the pieces of one slot, measured while building.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct SlotCost {
+    pub signature: usize,
+    pub merkle: usize,
+    pub total: usize,
+}
+
+fn select_hash(b: &mut CircuitBuilder<F, D>, cond: BoolTarget, x: HashOutTarget, y: HashOutTarget) -> HashOutTarget {
+    HashOutTarget { elements: std::array::from_fn(|i| b.select(cond, x.elements[i], y.elements[i])) }
+}
+
+fn hash_targets(b: &mut CircuitBuilder<F, D>, inputs: Vec<Target>) -> HashOutTarget {
+    b.hash_n_to_hash_no_pad::<PoseidonHash>(inputs)
+}
+
+/// Root obtained by hashing `leaf` up the path given by `index_bits` and `siblings`.
+fn merkle_root(b: &mut CircuitBuilder<F, D>, leaf: HashOutTarget, index_bits: &[BoolTarget], siblings: &[HashOutTarget]) -> HashOutTarget {
+    let mut node = leaf;
+    for (bit, sib) in index_bits.iter().zip(siblings) {
+        let zero = b.zero();
+        let mut perm = <PoseidonPermutation<Target> as PlonkyPermutation<Target>>::new(std::iter::repeat(zero));
+        perm.set_from_slice(&node.elements, 0);
+        perm.set_from_slice(&sib.elements, NUM_HASH_OUT_ELTS);
+        // swap = 1: the node is a right child, hash (sibling, node)
+        let out = <PoseidonHash as AlgebraicHasher<F>>::permute_swapped(perm, *bit, b);
+        node = HashOutTarget { elements: out.squeeze()[..NUM_HASH_OUT_ELTS].try_into().expect("4 elements") };
+    }
+    node
+}
+
+/// `cond * x == 0`.
+fn assert_zero_if(b: &mut CircuitBuilder<F, D>, cond: Target, x: Target) {
+    let p = b.mul(cond, x);
+    b.assert_zero(p);
+}
+
+/// `cond → x != 0`, using a witnessed inverse: `cond * (x * inv - 1) == 0`.
+fn assert_nonzero_if(b: &mut CircuitBuilder<F, D>, cond: Target, x: Target, inv: Target) {
+    let one = b.one();
+    let t = b.mul_sub(x, inv, one);
+    assert_zero_if(b, cond, t);
+}
+
+fn add_leaf_targets(b: &mut CircuitBuilder<F, D>) -> LeafTargets {
+    LeafTargets {
+        pubkey: std::array::from_fn(|_| b.add_virtual_target()),
+        balance: b.add_virtual_target(),
+        nonce: b.add_virtual_target(),
+        is_empty: b.add_virtual_bool_target_safe(),
+        siblings: b.add_virtual_hashes(DEPTH),
+    }
+}
+
+/// Old and new leaf digests of an account whose balance/nonce change by the given deltas.
+/// An empty leaf (flag set) has zero balance and nonce and hashes to the zero digest.
+fn leaf_hash(b: &mut CircuitBuilder<F, D>, l: &LeafTargets, balance: Target, nonce: Target) -> HashOutTarget {
+    let mut inputs = l.pubkey.to_vec();
+    inputs.extend([balance, nonce]);
+    hash_targets(b, inputs)
+}
+
+struct SlotOut {
+    root: HashOutTarget,
+}
+
+fn build_slot(b: &mut CircuitBuilder<F, D>, root_in: HashOutTarget, cost: &mut SlotCost) -> (SlotTargets, SlotOut) {
+    let start = b.num_gates();
+    let fields: [Target; TX_FIELDS] = std::array::from_fn(|_| b.add_virtual_target());
+    let is_transfer = b.add_virtual_bool_target_safe();
+    let is_withdraw = b.add_virtual_bool_target_safe();
+    let is_deposit = b.add_virtual_bool_target_safe();
+    // tag = 1·transfer + 2·withdraw + 3·deposit, at most one flag set (noop = none)
+    let t2 = b.mul_const_add(F::TWO, is_withdraw.target, is_transfer.target);
+    let tag = b.mul_const_add(F::from_canonical_u8(3), is_deposit.target, t2);
+    b.connect(tag, fields[layout::TAG]);
+    let signed_t = b.add(is_transfer.target, is_withdraw.target);
+    let any = b.add(signed_t, is_deposit.target);
+    let one = b.one();
+    let noop_t = b.sub(one, any);
+    let is_noop = BoolTarget::new_unsafe(noop_t);
+    b.assert_bool(is_noop);
+    let signed = BoolTarget::new_unsafe(signed_t);
+    let not_transfer = b.not(is_transfer);
+    let not_withdraw = b.not(is_withdraw);
+    let not_deposit = b.not(is_deposit);
+
+    let acct_a = fields[layout::ACCOUNT_A];
+    let acct_b = fields[layout::ACCOUNT_B];
+    let amount = fields[layout::AMOUNT];
+    let nonce_f = fields[layout::NONCE];
+
+    // Canonical layout: fields a kind does not use are zero.
+    assert_zero_if(b, noop_t, acct_a);
+    assert_zero_if(b, noop_t, amount);
+    let ab = b.sub(acct_b, acct_a);
+    assert_zero_if(b, not_transfer.target, ab);
+    let not_signed = b.sub(one, signed_t);
+    assert_zero_if(b, not_signed, nonce_f);
+    for i in 0..5 {
+        assert_zero_if(b, not_withdraw.target, fields[layout::L1_ADDRESS + i]);
+        b.range_check(fields[layout::L1_ADDRESS + i], LIMB_BITS);
+        assert_zero_if(b, not_deposit.target, fields[layout::PUBKEY + i]);
+    }
+    assert_zero_if(b, not_deposit.target, fields[layout::PRIORITY_ID]);
+    b.range_check(fields[layout::PRIORITY_ID], AMOUNT_BITS);
+    b.range_check(amount, AMOUNT_BITS);
+    b.range_check(nonce_f, NONCE_BITS);
+    // A real transaction moves a positive amount; a transfer names two distinct accounts.
+    let amount_inv = b.add_virtual_target();
+    assert_nonzero_if(b, any, amount, amount_inv);
+    let self_transfer_inv = b.add_virtual_target();
+    assert_nonzero_if(b, is_transfer.target, ab, self_transfer_inv);
+
+    // ---- leaf a: sender / deposit recipient / padding leaf
+    let a = add_leaf_targets(b);
+    let a_bits = b.split_le(acct_a, DEPTH);
+    // only a deposit (or padding) may find an empty leaf; an empty leaf holds nothing
+    assert_zero_if(b, a.is_empty.target, signed_t);
+    assert_zero_if(b, a.is_empty.target, a.balance);
+    assert_zero_if(b, a.is_empty.target, a.nonce);
+    // a deposit credits the key it names (an existing account must already hold it)
+    for i in 0..5 {
+        let d = b.sub(a.pubkey[i], fields[layout::PUBKEY + i]);
+        assert_zero_if(b, is_deposit.target, d);
+    }
+    b.range_check(a.balance, AMOUNT_BITS);
+    b.range_check(a.nonce, NONCE_BITS);
+    let nonce_diff = b.sub(nonce_f, a.nonce);
+    assert_zero_if(b, signed_t, nonce_diff);
+    // balance' = balance + amount·(deposit − signed): an underflow wraps above 2^62 and
+    // fails the range check; an overflow cannot wrap (2·(2^62 − 1) < p) and fails it too.
+    let sign = b.sub(is_deposit.target, signed_t);
+    let a_new_balance = b.mul_add(amount, sign, a.balance);
+    b.range_check(a_new_balance, AMOUNT_BITS);
+    let a_new_nonce = b.add(a.nonce, signed_t);
+    b.range_check(a_new_nonce, NONCE_BITS);
+    let a_full = leaf_hash(b, &a, a.balance, a.nonce);
+    let zero_hash = b.constant_hash(ZERO_DIGEST);
+    let a_old_leaf = select_hash(b, a.is_empty, zero_hash, a_full);
+    let a_updated = leaf_hash(b, &a, a_new_balance, a_new_nonce);
+    let a_new_leaf = select_hash(b, is_noop, a_old_leaf, a_updated);
+    let merkle_start = b.num_gates();
+    let r = merkle_root(b, a_old_leaf, &a_bits, &a.siblings);
+    b.connect_hashes(r, root_in);
+    let root_mid = merkle_root(b, a_new_leaf, &a_bits, &a.siblings);
+    let mut merkle = b.num_gates() - merkle_start;
+
+    // ---- signature over the slot's fields, by the key in leaf a
+    let sig_start = b.num_gates();
+    let msg = hash_targets(b, fields.to_vec());
+    let signature = add_virtual_signature_target(b);
+    verify_schnorr_conditional(b, signed, a.pubkey, msg, &signature);
+    cost.signature = b.num_gates() - sig_start;
+
+    // ---- leaf b: transfer recipient, else leaf a again unchanged
+    let bl = add_leaf_targets(b);
+    let b_bits = b.split_le(acct_b, DEPTH);
+    assert_zero_if(b, bl.is_empty.target, is_transfer.target);
+    assert_zero_if(b, bl.is_empty.target, bl.balance);
+    assert_zero_if(b, bl.is_empty.target, bl.nonce);
+    b.range_check(bl.balance, AMOUNT_BITS);
+    let b_new_balance = b.mul_add(amount, is_transfer.target, bl.balance);
+    b.range_check(b_new_balance, AMOUNT_BITS);
+    let b_full = leaf_hash(b, &bl, bl.balance, bl.nonce);
+    let b_old_leaf = select_hash(b, bl.is_empty, zero_hash, b_full);
+    let b_updated = leaf_hash(b, &bl, b_new_balance, bl.nonce);
+    let b_new_leaf = select_hash(b, is_transfer, b_updated, b_old_leaf);
+    let merkle_start = b.num_gates();
+    let r = merkle_root(b, b_old_leaf, &b_bits, &bl.siblings);
+    b.connect_hashes(r, root_mid);
+    let root_out = merkle_root(b, b_new_leaf, &b_bits, &bl.siblings);
+    merkle += b.num_gates() - merkle_start;
+    cost.merkle = merkle;
+    cost.total = b.num_gates() - start;
+
+    let t = SlotTargets { fields, is_transfer, is_withdraw, is_deposit, amount_inv, self_transfer_inv, signature, a, b: bl };
+    (t, SlotOut { root: root_out })
+}
+
+impl BatchCircuit {
+    /// Builds the circuit for `capacity` slots with plonky2's standard recursion config.
+    pub fn build(capacity: usize) -> Self {
+        Self::build_with_cost(capacity).0
+    }
+
+    /// As [`Self::build`], also returning the gate count of one slot and its parts.
+    pub fn build_with_cost(capacity: usize) -> (Self, SlotCost) {
+        assert!(capacity > 0, "batch capacity must be positive");
+        let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let old_root = b.add_virtual_hash();
+        let mut root = old_root;
+        let mut slots = Vec::with_capacity(capacity);
+        let mut cost = SlotCost::default();
+        let zero_hash = b.constant_hash(ZERO_DIGEST);
+        let mut deposits = zero_hash;
+        let mut withdrawals = zero_hash;
+        let mut pubdata = Vec::with_capacity(capacity * TX_FIELDS);
+        for _ in 0..capacity {
+            let (t, out) = build_slot(&mut b, root, &mut cost);
+            root = out.root;
+            let f = &t.fields;
+            let mut dep_in = deposits.elements.to_vec();
+            dep_in.extend([f[layout::PRIORITY_ID], f[layout::ACCOUNT_A], f[layout::AMOUNT]]);
+            dep_in.extend_from_slice(&f[layout::PUBKEY..layout::PUBKEY + 5]);
+            let d = hash_targets(&mut b, dep_in);
+            deposits = select_hash(&mut b, t.is_deposit, d, deposits);
+            let mut wd_in = withdrawals.elements.to_vec();
+            wd_in.push(f[layout::ACCOUNT_A]);
+            wd_in.extend_from_slice(&f[layout::L1_ADDRESS..layout::L1_ADDRESS + 5]);
+            wd_in.push(f[layout::AMOUNT]);
+            let w = hash_targets(&mut b, wd_in);
+            withdrawals = select_hash(&mut b, t.is_withdraw, w, withdrawals);
+            pubdata.extend_from_slice(f);
+            slots.push(t);
+        }
+        let pubdata_commitment = hash_targets(&mut b, pubdata);
+        for h in [old_root, root, pubdata_commitment, deposits, withdrawals] {
+            b.register_public_inputs(&h.elements);
+        }
+        let gates_used = b.num_gates();
+        let data = b.build::<C>();
+        (Self { capacity, gates_used, data, slots }, cost)
+    }
+
+    /// Number of rows (gates) in the circuit, a power of two.
+    pub fn rows(&self) -> usize {
+        1 << self.data.common.degree_bits()
+    }
+
+    /// Fills the witness for a batch. The old root is implied by the first slot's path.
+    pub fn witness(&self, slots: &[SlotWitness]) -> Result<PartialWitness<F>> {
+        if slots.len() != self.capacity {
+            return Err(anyhow!("batch has {} slots, circuit capacity is {}", slots.len(), self.capacity));
+        }
+        let mut pw = PartialWitness::new();
+        for (t, w) in self.slots.iter().zip(slots) {
+            pw.set_target_arr(&t.fields, &w.fields)?;
+            let tag = w.fields[layout::TAG];
+            pw.set_bool_target(t.is_transfer, tag == F::ONE)?;
+            pw.set_bool_target(t.is_withdraw, tag == F::TWO)?;
+            pw.set_bool_target(t.is_deposit, tag == F::from_canonical_u8(3))?;
+            let inv = |x: F| x.try_inverse().unwrap_or(F::ZERO);
+            pw.set_target(t.amount_inv, inv(w.fields[layout::AMOUNT]))?;
+            pw.set_target(t.self_transfer_inv, inv(w.fields[layout::ACCOUNT_B] - w.fields[layout::ACCOUNT_A]))?;
+            set_leaf(&mut pw, &t.a, &w.a, &w.fields)?;
+            set_leaf(&mut pw, &t.b, &w.b, &w.fields)?;
+            let sig = w.signature.unwrap_or_else(dummy_signature);
+            set_signature_target(&mut pw, &t.signature, &sig)?;
+        }
+        Ok(pw)
+    }
+
+    /// Proves a batch built natively.
+    pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>> {
+        let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
+        self.prove_witness(&slots)
+    }
+
+    /// Proves from raw slot witnesses (no native checks).
+    pub fn prove_witness(&self, slots: &[SlotWitness]) -> Result<ProofWithPublicInputs<F, C, D>> {
+        let pw = self.witness(slots)?;
+        self.data.prove(pw)
+    }
+
+    pub fn verify(&self, proof: &ProofWithPublicInputs<F, C, D>) -> Result<BatchPublicInputs> {
+        self.data.verify(proof.clone())?;
+        Ok(BatchPublicInputs::from_fields(&proof.public_inputs)?)
+    }
+}
+
+fn dummy_signature() -> Signature {
+    Signature::from_bytes(&[0u8; 72]).expect("the all-zero signature encoding is canonical")
+}
+
+fn set_leaf(pw: &mut PartialWitness<F>, t: &LeafTargets, w: &LeafWitness, fields: &[F; TX_FIELDS]) -> Result<()> {
+    match &w.before {
+        Some(acct) => {
+            let Account { pubkey, balance, nonce } = acct;
+            pw.set_target_arr(&t.pubkey, &pubkey.to_fields())?;
+            pw.set_target(t.balance, F::from_canonical_u64(*balance))?;
+            pw.set_target(t.nonce, F::from_canonical_u32(*nonce))?;
+            pw.set_bool_target(t.is_empty, false)?;
+        }
+        None => {
+            // an empty leaf: a deposit brings its key; padding uses zeros
+            pw.set_target_arr(&t.pubkey, &fields[layout::PUBKEY..layout::PUBKEY + 5])?;
+            pw.set_target(t.balance, F::ZERO)?;
+            pw.set_target(t.nonce, F::ZERO)?;
+            pw.set_bool_target(t.is_empty, true)?;
+        }
+    }
+    if w.proof.siblings.len() != DEPTH {
+        return Err(anyhow!("Merkle path has {} siblings, expected {DEPTH}", w.proof.siblings.len()));
+    }
+    for (st, s) in t.siblings.iter().zip(&w.proof.siblings) {
+        pw.set_hash_target(*st, *s)?;
+    }
+    Ok(())
+}

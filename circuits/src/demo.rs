@@ -1,0 +1,88 @@
+//! Random valid batches from funded genesis accounts: for the CLI, benches and tests.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use zkr_ecgfp5::schnorr::{PublicKey, SecretKey};
+
+use crate::batch::{Batch, BatchBuilder};
+use crate::state::State;
+use crate::tx::{Deposit, Transfer, Tx, Withdraw};
+
+/// Balance of every genesis account.
+pub const GENESIS_FUNDS: u64 = 1_000_000;
+
+/// Deterministic keys for `n` genesis accounts plus one spare key (for deposits that
+/// open a new account).
+pub fn keys(seed: u64, n: usize) -> Vec<SecretKey> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    (0..=n).map(|_| SecretKey::random(&mut rng)).collect()
+}
+
+/// Genesis state: `keys[i]` owns account `i` with [`GENESIS_FUNDS`] (the spare key owns nothing).
+pub fn genesis(keys: &[SecretKey]) -> State {
+    let n = keys.len().saturating_sub(1);
+    let g: Vec<(PublicKey, u64)> = keys[..n].iter().map(|k| (k.public_key(), GENESIS_FUNDS)).collect();
+    State::genesis(&g)
+}
+
+/// Which kinds of transaction a random batch may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    /// Transfers only (the common case, and what `zkr bench` measures per tx).
+    Transfers,
+    /// Transfers, withdrawals and deposits (new and existing accounts).
+    All,
+}
+
+/// A random valid batch of `n_txs` transactions (at most `capacity`) applied to `state`.
+pub fn random_batch(rng: &mut ChaCha20Rng, keys: &[SecretKey], state: &mut State, capacity: usize, n_txs: usize, mix: Mix) -> Batch {
+    assert!(n_txs <= capacity, "more transactions than batch capacity");
+    let accounts = (keys.len() - 1) as u32;
+    assert!(accounts >= 2, "need at least two genesis accounts");
+    let spare = accounts + 1000;
+    let mut builder = BatchBuilder::new(capacity);
+    let mut priority_id = rng.gen_range(0..1u64 << 40);
+    while builder.len() < n_txs {
+        let from = rng.gen_range(0..accounts);
+        let nonce = state.account(from).map_or(0, |a| a.nonce);
+        let amount = rng.gen_range(1..=100);
+        let kind = if mix == Mix::Transfers { 0 } else { rng.gen_range(0..3) };
+        let tx = match kind {
+            0 => {
+                let to = (from + rng.gen_range(1..accounts)) % accounts;
+                Tx::Transfer(Transfer { from, to, amount, nonce })
+            }
+            1 => Tx::Withdraw(Withdraw { from, l1_address: rng.gen(), amount, nonce }),
+            _ => {
+                priority_id += 1;
+                let (to, key) = if rng.gen() { (from, &keys[from as usize]) } else { (spare, &keys[accounts as usize]) };
+                Tx::Deposit(Deposit { priority_id, to, pubkey: key.public_key(), amount })
+            }
+        };
+        builder
+            .push(state, &tx.sign(&keys[from as usize]))
+            .expect("generated transactions are valid");
+    }
+    builder.seal(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_batches_apply_and_pad() {
+        let ks = keys(3, 4);
+        let mut s = genesis(&ks);
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        for _ in 0..5 {
+            let before = s.root();
+            let b = random_batch(&mut rng, &ks, &mut s, 4, 3, Mix::All);
+            assert_eq!(b.capacity(), 4);
+            assert_eq!(b.num_txs(), 3);
+            let pi = b.public_inputs();
+            assert_eq!(pi.old_root, before);
+            assert_eq!(pi.new_root, s.root());
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Accounts and the native state transition: the reference the circuit must agree with.
+
+use std::collections::BTreeMap;
+
+use plonky2::field::types::Field;
+use thiserror::Error;
+use zkr_ecgfp5::schnorr::PublicKey;
+
+use crate::config::{hash, Digest, F, ZERO_DIGEST};
+use crate::smt::{MerkleProof, SparseMerkleTree};
+use crate::tx::{noop_fields, SignedTx, Tx, MAX_AMOUNT, TX_FIELDS};
+
+/// An account leaf: `H(pubkey (5 elements), balance, nonce)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub pubkey: PublicKey,
+    pub balance: u64,
+    pub nonce: u32,
+}
+
+impl Account {
+    pub fn leaf_fields(&self) -> [F; 7] {
+        let pk = self.pubkey.to_fields();
+        [pk[0], pk[1], pk[2], pk[3], pk[4], F::from_canonical_u64(self.balance), F::from_canonical_u32(self.nonce)]
+    }
+
+    pub fn leaf(&self) -> Digest {
+        hash(&self.leaf_fields())
+    }
+}
+
+/// Why a transaction was refused. A refused transaction changes nothing.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    #[error("missing signature: {kind} transactions must be signed")]
+    MissingSignature { kind: &'static str },
+    #[error("unexpected signature: deposits are not signed")]
+    UnexpectedSignature,
+    #[error("bad signature for account {account}")]
+    BadSignature { account: u32 },
+    #[error("nonce mismatch for account {account}: expected {expected}, got {got}")]
+    NonceMismatch { account: u32, expected: u32, got: u32 },
+    #[error("insufficient balance in account {account}: balance {balance}, needed {needed}")]
+    InsufficientBalance { account: u32, balance: u64, needed: u64 },
+    #[error("amount overflow in account {account}: balance {balance} + {amount} exceeds {max}", max = MAX_AMOUNT)]
+    AmountOverflow { account: u32, balance: u64, amount: u64 },
+    #[error("zero amount: a {kind} must move a positive amount")]
+    ZeroAmount { kind: &'static str },
+    #[error("unknown account {account}")]
+    UnknownAccount { account: u32 },
+    #[error("self-transfer from account {account} to itself is not allowed")]
+    SelfTransfer { account: u32 },
+    #[error("deposit to account {account} names a public key that differs from the account's")]
+    DepositKeyMismatch { account: u32 },
+    #[error("nonce of account {account} is exhausted")]
+    NonceExhausted { account: u32 },
+}
+
+/// One leaf update as the circuit sees it: the account before (or `None` if the leaf was
+/// empty) and the path, taken against the root current at that point of the batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafWitness {
+    pub index: u32,
+    pub before: Option<Account>,
+    pub proof: MerkleProof,
+}
+
+/// Everything the circuit needs to prove one transaction slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxTrace {
+    /// `None` for a padding slot.
+    pub tx: Option<SignedTx>,
+    pub fields: [F; TX_FIELDS],
+    /// The first update (sender / deposit recipient / padding leaf 0).
+    pub a: LeafWitness,
+    /// The second update (transfer recipient; otherwise the same leaf again, unchanged).
+    pub b: LeafWitness,
+    pub root_before: Digest,
+    pub root_after: Digest,
+}
+
+/// Accounts and their tree.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    accounts: BTreeMap<u32, Account>,
+    tree: SparseMerkleTree,
+}
+
+impl State {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A state with the given accounts at ids 0, 1, … (nonce 0).
+    pub fn genesis(accounts: &[(PublicKey, u64)]) -> Self {
+        let mut s = Self::new();
+        for (i, (pubkey, balance)) in accounts.iter().enumerate() {
+            assert!(*balance <= MAX_AMOUNT, "genesis balance above MAX_AMOUNT");
+            s.put(i as u32, Account { pubkey: *pubkey, balance: *balance, nonce: 0 });
+        }
+        s
+    }
+
+    pub fn root(&self) -> Digest {
+        self.tree.root()
+    }
+
+    pub fn account(&self, id: u32) -> Option<&Account> {
+        self.accounts.get(&id)
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = (u32, &Account)> {
+        self.accounts.iter().map(|(k, v)| (*k, v))
+    }
+
+    pub fn proof(&self, id: u32) -> MerkleProof {
+        self.tree.prove(id)
+    }
+
+    fn put(&mut self, id: u32, acct: Account) {
+        self.tree.set(id, acct.leaf());
+        self.accounts.insert(id, acct);
+    }
+
+    fn existing(&self, id: u32) -> Result<Account, TxError> {
+        self.accounts.get(&id).copied().ok_or(TxError::UnknownAccount { account: id })
+    }
+
+    fn leaf_witness(&self, index: u32) -> LeafWitness {
+        LeafWitness { index, before: self.accounts.get(&index).copied(), proof: self.tree.prove(index) }
+    }
+
+    /// Checks a signed sender-side transaction and returns the sender after debiting it.
+    fn debit(&self, tx: &SignedTx, from: u32, amount: u64, nonce: u32) -> Result<Account, TxError> {
+        let sig = tx.signature.as_ref().ok_or(TxError::MissingSignature { kind: tx.tx.kind() })?;
+        if amount == 0 {
+            return Err(TxError::ZeroAmount { kind: tx.tx.kind() });
+        }
+        let sender = self.existing(from)?;
+        sender.pubkey.verify(&tx.tx.message(), sig).map_err(|_| TxError::BadSignature { account: from })?;
+        if nonce != sender.nonce {
+            return Err(TxError::NonceMismatch { account: from, expected: sender.nonce, got: nonce });
+        }
+        let next_nonce = sender.nonce.checked_add(1).ok_or(TxError::NonceExhausted { account: from })?;
+        let balance = sender
+            .balance
+            .checked_sub(amount)
+            .ok_or(TxError::InsufficientBalance { account: from, balance: sender.balance, needed: amount })?;
+        Ok(Account { balance, nonce: next_nonce, ..sender })
+    }
+
+    fn credit(account: u32, acct: Account, amount: u64) -> Result<Account, TxError> {
+        match acct.balance.checked_add(amount) {
+            Some(b) if b <= MAX_AMOUNT => Ok(Account { balance: b, ..acct }),
+            _ => Err(TxError::AmountOverflow { account, balance: acct.balance, amount }),
+        }
+    }
+
+    /// Applies one transaction. On error the state is unchanged.
+    pub fn apply(&mut self, tx: &SignedTx) -> Result<TxTrace, TxError> {
+        let root_before = self.root();
+        let fields = tx.tx.to_fields();
+        // Validate everything first, then mutate: a failed tx changes nothing.
+        let (a_index, a_after, b_update) = match &tx.tx {
+            Tx::Transfer(t) => {
+                if t.from == t.to {
+                    return Err(TxError::SelfTransfer { account: t.from });
+                }
+                let sender = self.debit(tx, t.from, t.amount, t.nonce)?;
+                let receiver = Self::credit(t.to, self.existing(t.to)?, t.amount)?;
+                (t.from, sender, Some((t.to, receiver)))
+            }
+            Tx::Withdraw(w) => (w.from, self.debit(tx, w.from, w.amount, w.nonce)?, None),
+            Tx::Deposit(d) => {
+                if tx.signature.is_some() {
+                    return Err(TxError::UnexpectedSignature);
+                }
+                if d.amount == 0 {
+                    return Err(TxError::ZeroAmount { kind: "deposit" });
+                }
+                let acct = match self.accounts.get(&d.to) {
+                    Some(a) if a.pubkey != d.pubkey => return Err(TxError::DepositKeyMismatch { account: d.to }),
+                    Some(a) => *a,
+                    None => Account { pubkey: d.pubkey, balance: 0, nonce: 0 },
+                };
+                (d.to, Self::credit(d.to, acct, d.amount)?, None)
+            }
+        };
+        let a = self.leaf_witness(a_index);
+        self.put(a_index, a_after);
+        let b = match b_update {
+            Some((b_index, b_after)) => {
+                let w = self.leaf_witness(b_index);
+                self.put(b_index, b_after);
+                w
+            }
+            None => self.leaf_witness(a_index),
+        };
+        Ok(TxTrace { tx: Some(tx.clone()), fields, a, b, root_before, root_after: self.root() })
+    }
+
+    /// The trace of a padding slot: leaf 0 read twice, nothing changes.
+    pub fn noop(&self) -> TxTrace {
+        let w = self.leaf_witness(0);
+        TxTrace { tx: None, fields: noop_fields(), a: w.clone(), b: w, root_before: self.root(), root_after: self.root() }
+    }
+}
+
+/// Leaf value of an optional account (`None` = empty leaf).
+pub fn leaf_of(acct: &Option<Account>) -> Digest {
+    acct.map_or(ZERO_DIGEST, |a| a.leaf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::{Deposit, Transfer, Withdraw};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+    use zkr_ecgfp5::schnorr::SecretKey;
+
+    fn setup() -> (Vec<SecretKey>, State) {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let sks: Vec<SecretKey> = (0..3).map(|_| SecretKey::random(&mut rng)).collect();
+        let g: Vec<_> = sks.iter().map(|k| (k.public_key(), 1000)).collect();
+        (sks, State::genesis(&g))
+    }
+
+    fn transfer(sk: &SecretKey, from: u32, to: u32, amount: u64, nonce: u32) -> SignedTx {
+        Tx::Transfer(Transfer { from, to, amount, nonce }).sign(sk)
+    }
+
+    #[test]
+    fn transfer_updates_balances_nonce_and_trace_paths() {
+        let (sks, mut s) = setup();
+        let tr = s.apply(&transfer(&sks[0], 0, 1, 300, 0)).unwrap();
+        assert_eq!(s.account(0).unwrap().balance, 700);
+        assert_eq!(s.account(0).unwrap().nonce, 1);
+        assert_eq!(s.account(1).unwrap().balance, 1300);
+        // the witnesses replay: a's path against root_before, b's against the middle root
+        assert!(tr.a.proof.verify(tr.root_before, leaf_of(&tr.a.before)));
+        assert!(tr.b.proof.verify(tr.b.proof.root_for(leaf_of(&tr.b.before)), leaf_of(&tr.b.before)));
+        assert_eq!(tr.root_after, s.root());
+    }
+
+    #[test]
+    fn each_error_leaves_state_unchanged() {
+        let (sks, mut s) = setup();
+        let root = s.root();
+        let cases: Vec<(SignedTx, TxError)> = vec![
+            (transfer(&sks[1], 0, 1, 5, 0), TxError::BadSignature { account: 0 }),
+            (transfer(&sks[0], 0, 1, 5, 1), TxError::NonceMismatch { account: 0, expected: 0, got: 1 }),
+            (transfer(&sks[0], 0, 1, 1001, 0), TxError::InsufficientBalance { account: 0, balance: 1000, needed: 1001 }),
+            (transfer(&sks[0], 0, 1, 0, 0), TxError::ZeroAmount { kind: "transfer" }),
+            (transfer(&sks[0], 0, 9, 5, 0), TxError::UnknownAccount { account: 9 }),
+            (transfer(&sks[0], 7, 1, 5, 0), TxError::UnknownAccount { account: 7 }),
+            (transfer(&sks[0], 0, 0, 5, 0), TxError::SelfTransfer { account: 0 }),
+            (
+                SignedTx { tx: Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, nonce: 0 }), signature: None },
+                TxError::MissingSignature { kind: "transfer" },
+            ),
+            (
+                Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[1].public_key(), amount: MAX_AMOUNT }).sign(&sks[0]),
+                TxError::AmountOverflow { account: 1, balance: 1000, amount: MAX_AMOUNT },
+            ),
+            (
+                Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[0].public_key(), amount: 5 }).sign(&sks[0]),
+                TxError::DepositKeyMismatch { account: 1 },
+            ),
+        ];
+        for (tx, err) in cases {
+            assert_eq!(s.apply(&tx), Err(err));
+            assert_eq!(s.root(), root);
+        }
+    }
+
+    #[test]
+    fn deposit_creates_account_and_withdraw_debits() {
+        let (sks, mut s) = setup();
+        let d = Tx::Deposit(Deposit { priority_id: 0, to: 50, pubkey: sks[2].public_key(), amount: 40 }).sign(&sks[0]);
+        let tr = s.apply(&d).unwrap();
+        assert_eq!(tr.a.before, None);
+        assert_eq!(s.account(50).unwrap().balance, 40);
+        let w = Tx::Withdraw(Withdraw { from: 50, l1_address: [1; 20], amount: 15, nonce: 0 }).sign(&sks[2]);
+        s.apply(&w).unwrap();
+        assert_eq!(s.account(50).unwrap().balance, 25);
+        // replaying the withdrawal is refused by its nonce
+        assert_eq!(s.apply(&w), Err(TxError::NonceMismatch { account: 50, expected: 1, got: 0 }));
+    }
+
+    #[test]
+    fn root_is_deterministic_in_history() {
+        let (sks, mut a) = setup();
+        let (_, mut b) = setup();
+        for s in [&mut a, &mut b] {
+            s.apply(&transfer(&sks[0], 0, 2, 10, 0)).unwrap();
+            s.apply(&transfer(&sks[2], 2, 1, 4, 0)).unwrap();
+        }
+        assert_eq!(a.root(), b.root());
+        let n = a.noop();
+        assert_eq!(n.root_before, n.root_after);
+    }
+}

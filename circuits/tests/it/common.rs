@@ -1,0 +1,130 @@
+//! Shared fixtures: one capacity-2 circuit per test binary, random valid batches, and a
+//! witness builder that follows the circuit's own update rule with no native checks.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use plonky2::field::types::{Field, PrimeField64};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use zkr_circuits::batch::Batch;
+use zkr_circuits::demo;
+use zkr_circuits::circuit::{BatchCircuit, SlotWitness};
+use zkr_circuits::config::F;
+use zkr_circuits::schnorr::{PublicKey, SecretKey, Signature};
+use zkr_circuits::smt::SparseMerkleTree;
+use zkr_circuits::state::{Account, LeafWitness, State};
+use zkr_ecgfp5::curve::Gfp5;
+use zkr_circuits::tx::{layout, Transfer, Tx, TX_FIELDS};
+
+pub const CAPACITY: usize = 2;
+pub const ACCOUNTS: usize = 4;
+pub const FUNDS: u64 = 1_000;
+
+pub fn circuit() -> &'static BatchCircuit {
+    static C: OnceLock<BatchCircuit> = OnceLock::new();
+    C.get_or_init(|| BatchCircuit::build(CAPACITY))
+}
+
+pub fn keys(seed: u64) -> Vec<SecretKey> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    (0..ACCOUNTS + 1).map(|_| SecretKey::random(&mut rng)).collect()
+}
+
+pub fn genesis(sks: &[SecretKey]) -> State {
+    let g: Vec<(PublicKey, u64)> = sks[..ACCOUNTS].iter().map(|k| (k.public_key(), FUNDS)).collect();
+    State::genesis(&g)
+}
+
+/// A random valid batch of 1..=CAPACITY transactions of every kind.
+pub fn random_batch(seed: u64) -> (State, Batch) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let sks = keys(seed);
+    let mut state = genesis(&sks);
+    let n = rng.gen_range(1..=CAPACITY);
+    let batch = demo::random_batch(&mut rng, &sks, &mut state, CAPACITY, n, demo::Mix::All);
+    (state, batch)
+}
+
+/// Proves and verifies; `false` when the prover refuses, panics, or the proof fails.
+pub fn proves(slots: &[SlotWitness]) -> bool {
+    let c = circuit();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.prove_witness(slots)));
+    match result {
+        Ok(Ok(proof)) => c.data.verify(proof).is_ok(),
+        _ => false,
+    }
+}
+
+/// Builds slot witnesses by the circuit's update rule in field arithmetic, without any of
+/// the native checks, so tests can hand the circuit invalid transitions.
+pub struct Forge {
+    tree: SparseMerkleTree,
+    accounts: HashMap<u32, Account>,
+}
+
+impl Forge {
+    pub fn new(state: &State) -> Self {
+        let mut tree = SparseMerkleTree::new();
+        let mut accounts = HashMap::new();
+        for (i, a) in state.accounts() {
+            tree.set(i, a.leaf());
+            accounts.insert(i, *a);
+        }
+        Self { tree, accounts }
+    }
+
+    fn witness(&self, index: u32) -> LeafWitness {
+        LeafWitness { index, before: self.accounts.get(&index).copied(), proof: self.tree.prove(index) }
+    }
+
+    fn put(&mut self, index: u32, a: Account) {
+        self.tree.set(index, a.leaf());
+        self.accounts.insert(index, a);
+    }
+
+    /// One slot from raw fields, a signature, and (for deposits to empty leaves) a key.
+    pub fn slot(&mut self, fields: [F; TX_FIELDS], signature: Option<Signature>, deposit_key: Option<PublicKey>) -> SlotWitness {
+        let tag = fields[layout::TAG].to_canonical_u64();
+        let ai = fields[layout::ACCOUNT_A].to_canonical_u64() as u32;
+        let bi = fields[layout::ACCOUNT_B].to_canonical_u64() as u32;
+        let amount = fields[layout::AMOUNT];
+        let a = self.witness(ai);
+        if tag != 0 {
+            let before = a.before.unwrap_or_else(|| Account { pubkey: deposit_key.expect("key for an empty leaf"), balance: 0, nonce: 0 });
+            let signed = tag == 1 || tag == 2;
+            let bal = F::from_canonical_u64(before.balance);
+            let new_bal = if signed { bal - amount } else { bal + amount };
+            let after = Account {
+                balance: new_bal.to_canonical_u64(),
+                nonce: before.nonce + signed as u32,
+                ..before
+            };
+            self.put(ai, after);
+        }
+        let b = self.witness(bi);
+        if tag == 1 {
+            // an empty recipient leaf: follow the circuit's rule with an all-zero key
+            let before = b.before.unwrap_or(Account { pubkey: PublicKey(Gfp5::ZERO), balance: 0, nonce: 0 });
+            let new_bal = F::from_canonical_u64(before.balance) + amount;
+            self.put(bi, Account { balance: new_bal.to_canonical_u64(), ..before });
+        }
+        SlotWitness { fields, signature, a, b }
+    }
+
+    pub fn noop(&mut self) -> SlotWitness {
+        self.slot([F::ZERO; TX_FIELDS], None, None)
+    }
+}
+
+/// Fields of a transfer with arbitrary (possibly out-of-range) field values.
+pub fn transfer_fields(from: u32, to: u32, amount: F, nonce: u32) -> [F; TX_FIELDS] {
+    let mut f = Tx::Transfer(Transfer { from, to, amount: 1, nonce }).to_fields();
+    f[layout::AMOUNT] = amount;
+    f
+}
+
+/// Signs raw fields as a wallet would sign a transaction with exactly these fields.
+pub fn sign_fields(sk: &SecretKey, fields: &[F; TX_FIELDS]) -> Signature {
+    sk.sign(&zkr_circuits::config::hash(fields))
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the batch circuit against the native spec.
+
+mod agreement;
+mod common;
+mod soundness;
