@@ -56,9 +56,18 @@ pub fn line_chart_log2x(title: &str, x_label: &str, y_label: &str, series: &[Ser
     ticks.sort_by(f64::total_cmp);
     ticks.dedup();
     for x in ticks {
-        s.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(x), H - B + 18.0, trim(x)));
+        s.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+            px(x),
+            H - B + 18.0,
+            trim(x)
+        ));
     }
-    s.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{x_label}</text>\n", (L + W - R) / 2.0, H - 18.0));
+    s.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{x_label}</text>\n",
+        (L + W - R) / 2.0,
+        H - 18.0
+    ));
     s.push_str(&format!(
         "<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">{y_label}</text>\n",
         (T + H - B) / 2.0
@@ -66,7 +75,10 @@ pub fn line_chart_log2x(title: &str, x_label: &str, y_label: &str, series: &[Ser
     for (i, ser) in series.iter().enumerate() {
         let c = COLORS[i % COLORS.len()];
         let pts: Vec<String> = ser.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
-        s.push_str(&format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n", pts.join(" ")));
+        s.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            pts.join(" ")
+        ));
         for &(x, y) in &ser.points {
             s.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{c}\"/>\n", px(x), py(y)));
         }

@@ -92,14 +92,19 @@ pub fn measure(capacity: usize, seed: u64) -> Result<ProveRow> {
 pub fn render_markdown(rows: &[ProveRow], machine: &str) -> String {
     let mut s = String::new();
     s.push_str("# zkr bench prove\n\n");
-    s.push_str(&format!("Machine: {machine}. Batches of random signed transfers, standard recursion config, CPU (plonky2 prover).\n\n"));
+    s.push_str(&format!(
+        "Machine: {machine}. Batches of random signed transfers, standard recursion config, CPU (plonky2 prover).\n\n"
+    ));
     if let Some(r) = rows.first() {
         s.push_str("## Rows per transaction type\n\n");
         s.push_str("Every slot has the same shape (kind flags switch parts on and off), so transfer, withdraw, deposit and padding cost the same:\n\n");
         s.push_str("| tx type | gates per slot | of which signature | of which Merkle (4 paths × 32) | other |\n|---|---:|---:|---:|---:|\n");
         let other = r.slot_gates - r.slot_signature_gates - r.slot_merkle_gates;
         for kind in ["transfer", "withdraw", "deposit", "padding"] {
-            s.push_str(&format!("| {kind} | {} | {} | {} | {} |\n", r.slot_gates, r.slot_signature_gates, r.slot_merkle_gates, other));
+            s.push_str(&format!(
+                "| {kind} | {} | {} | {} | {} |\n",
+                r.slot_gates, r.slot_signature_gates, r.slot_merkle_gates, other
+            ));
         }
         s.push('\n');
     }

@@ -34,7 +34,9 @@ pub enum ProofFileError {
     Capacity { capacity: u32 },
     #[error("non-canonical circuit digest in the header")]
     Digest,
-    #[error("the proof was made for circuit {found}, but this build's batch circuit of capacity {capacity} is {expected}")]
+    #[error(
+        "the proof was made for circuit {found}, but this build's batch circuit of capacity {capacity} is {expected}"
+    )]
     CircuitMismatch { capacity: u32, found: String, expected: String },
     #[error("malformed proof bytes: {reason}")]
     Malformed { reason: String },
@@ -125,7 +127,9 @@ fn parse_proof(bytes: &[u8], circuit: &BatchCircuit) -> Result<ProofWithPublicIn
     let common = &circuit.data.common;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ProofWithPublicInputs::<F, C, D>::from_bytes(bytes.to_vec(), common)));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ProofWithPublicInputs::<F, C, D>::from_bytes(bytes.to_vec(), common)
+    }));
     std::panic::set_hook(prev);
     match r {
         Ok(Ok(p)) => Ok(p),

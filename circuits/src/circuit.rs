@@ -18,7 +18,9 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::config::AlgebraicHasher;
 use plonky2::plonk::proof::ProofWithPublicInputs;
-use zkr_ecgfp5::gadgets::{add_virtual_signature_target, set_signature_target, verify_schnorr_conditional, SignatureTarget};
+use zkr_ecgfp5::gadgets::{
+    add_virtual_signature_target, set_signature_target, verify_schnorr_conditional, SignatureTarget,
+};
 use zkr_ecgfp5::schnorr::Signature;
 
 use crate::batch::{Batch, BatchPublicInputs};
@@ -83,7 +85,10 @@ pub struct BatchCircuit {
 
 impl std::fmt::Debug for BatchCircuit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchCircuit").field("capacity", &self.capacity).field("degree_bits", &self.data.common.degree_bits()).finish()
+        f.debug_struct("BatchCircuit")
+            .field("capacity", &self.capacity)
+            .field("degree_bits", &self.data.common.degree_bits())
+            .finish()
     }
 }
 
@@ -104,7 +109,12 @@ fn hash_targets(b: &mut CircuitBuilder<F, D>, inputs: Vec<Target>) -> HashOutTar
 }
 
 /// Root obtained by hashing `leaf` up the path given by `index_bits` and `siblings`.
-fn merkle_root(b: &mut CircuitBuilder<F, D>, leaf: HashOutTarget, index_bits: &[BoolTarget], siblings: &[HashOutTarget]) -> HashOutTarget {
+fn merkle_root(
+    b: &mut CircuitBuilder<F, D>,
+    leaf: HashOutTarget,
+    index_bits: &[BoolTarget],
+    siblings: &[HashOutTarget],
+) -> HashOutTarget {
     let mut node = leaf;
     for (bit, sib) in index_bits.iter().zip(siblings) {
         let zero = b.zero();
@@ -263,7 +273,17 @@ fn build_slot(b: &mut CircuitBuilder<F, D>, root_in: HashOutTarget, cost: &mut S
     cost.merkle = merkle;
     cost.total = b.num_gates() - start;
 
-    let t = SlotTargets { fields, is_transfer, is_withdraw, is_deposit, amount_inv, self_transfer_inv, signature, a, b: bl };
+    let t = SlotTargets {
+        fields,
+        is_transfer,
+        is_withdraw,
+        is_deposit,
+        amount_inv,
+        self_transfer_inv,
+        signature,
+        a,
+        b: bl,
+    };
     (t, SlotOut { root: root_out })
 }
 

@@ -27,6 +27,4 @@ pub fn hash_pair(left: Digest, right: Digest) -> Digest {
 }
 
 /// The all-zero digest: the value of an empty leaf.
-pub const ZERO_DIGEST: Digest = HashOut {
-    elements: [plonky2::field::goldilocks_field::GoldilocksField(0); 4],
-};
+pub const ZERO_DIGEST: Digest = HashOut { elements: [plonky2::field::goldilocks_field::GoldilocksField(0); 4] };

@@ -35,7 +35,14 @@ pub enum Mix {
 }
 
 /// A random valid batch of `n_txs` transactions (at most `capacity`) applied to `state`.
-pub fn random_batch(rng: &mut ChaCha20Rng, keys: &[SecretKey], state: &mut State, capacity: usize, n_txs: usize, mix: Mix) -> Batch {
+pub fn random_batch(
+    rng: &mut ChaCha20Rng,
+    keys: &[SecretKey],
+    state: &mut State,
+    capacity: usize,
+    n_txs: usize,
+    mix: Mix,
+) -> Batch {
     assert!(n_txs <= capacity, "more transactions than batch capacity");
     let accounts = (keys.len() - 1) as u32;
     assert!(accounts >= 2, "need at least two genesis accounts");
@@ -55,13 +62,12 @@ pub fn random_batch(rng: &mut ChaCha20Rng, keys: &[SecretKey], state: &mut State
             1 => Tx::Withdraw(Withdraw { from, l1_address: rng.gen(), amount, nonce }),
             _ => {
                 priority_id += 1;
-                let (to, key) = if rng.gen() { (from, &keys[from as usize]) } else { (spare, &keys[accounts as usize]) };
+                let (to, key) =
+                    if rng.gen() { (from, &keys[from as usize]) } else { (spare, &keys[accounts as usize]) };
                 Tx::Deposit(Deposit { priority_id, to, pubkey: key.public_key(), amount })
             }
         };
-        builder
-            .push(state, &tx.sign(&keys[from as usize]))
-            .expect("generated transactions are valid");
+        builder.push(state, &tx.sign(&keys[from as usize])).expect("generated transactions are valid");
     }
     builder.seal(state)
 }

@@ -38,11 +38,7 @@ impl MerkleProof {
     pub fn root_for(&self, leaf: Digest) -> Digest {
         let mut node = leaf;
         for (h, sib) in self.siblings.iter().enumerate() {
-            node = if (self.index >> h) & 1 == 1 {
-                hash_pair(*sib, node)
-            } else {
-                hash_pair(node, *sib)
-            };
+            node = if (self.index >> h) & 1 == 1 { hash_pair(*sib, node) } else { hash_pair(node, *sib) };
         }
         node
     }
@@ -65,10 +61,7 @@ impl SparseMerkleTree {
     }
 
     fn node(&self, height: usize, index: u64) -> Digest {
-        self.nodes
-            .get(&(height as u8, index))
-            .copied()
-            .unwrap_or(empty_hashes()[height])
+        self.nodes.get(&(height as u8, index)).copied().unwrap_or(empty_hashes()[height])
     }
 
     pub fn root(&self) -> Digest {
@@ -98,11 +91,7 @@ impl SparseMerkleTree {
                 break;
             }
             let sib = self.node(h, idx ^ 1);
-            node = if idx & 1 == 1 {
-                hash_pair(sib, node)
-            } else {
-                hash_pair(node, sib)
-            };
+            node = if idx & 1 == 1 { hash_pair(sib, node) } else { hash_pair(node, sib) };
             idx >>= 1;
         }
     }

@@ -142,10 +142,11 @@ impl State {
             return Err(TxError::NonceMismatch { account: from, expected: sender.nonce, got: nonce });
         }
         let next_nonce = sender.nonce.checked_add(1).ok_or(TxError::NonceExhausted { account: from })?;
-        let balance = sender
-            .balance
-            .checked_sub(amount)
-            .ok_or(TxError::InsufficientBalance { account: from, balance: sender.balance, needed: amount })?;
+        let balance = sender.balance.checked_sub(amount).ok_or(TxError::InsufficientBalance {
+            account: from,
+            balance: sender.balance,
+            needed: amount,
+        })?;
         Ok(Account { balance, nonce: next_nonce, ..sender })
     }
 
@@ -202,7 +203,14 @@ impl State {
     /// The trace of a padding slot: leaf 0 read twice, nothing changes.
     pub fn noop(&self) -> TxTrace {
         let w = self.leaf_witness(0);
-        TxTrace { tx: None, fields: noop_fields(), a: w.clone(), b: w, root_before: self.root(), root_after: self.root() }
+        TxTrace {
+            tx: None,
+            fields: noop_fields(),
+            a: w.clone(),
+            b: w,
+            root_before: self.root(),
+            root_after: self.root(),
+        }
     }
 }
 
@@ -250,7 +258,10 @@ mod tests {
         let cases: Vec<(SignedTx, TxError)> = vec![
             (transfer(&sks[1], 0, 1, 5, 0), TxError::BadSignature { account: 0 }),
             (transfer(&sks[0], 0, 1, 5, 1), TxError::NonceMismatch { account: 0, expected: 0, got: 1 }),
-            (transfer(&sks[0], 0, 1, 1001, 0), TxError::InsufficientBalance { account: 0, balance: 1000, needed: 1001 }),
+            (
+                transfer(&sks[0], 0, 1, 1001, 0),
+                TxError::InsufficientBalance { account: 0, balance: 1000, needed: 1001 },
+            ),
             (transfer(&sks[0], 0, 1, 0, 0), TxError::ZeroAmount { kind: "transfer" }),
             (transfer(&sks[0], 0, 9, 5, 0), TxError::UnknownAccount { account: 9 }),
             (transfer(&sks[0], 7, 1, 5, 0), TxError::UnknownAccount { account: 7 }),
@@ -260,7 +271,8 @@ mod tests {
                 TxError::MissingSignature { kind: "transfer" },
             ),
             (
-                Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[1].public_key(), amount: MAX_AMOUNT }).sign(&sks[0]),
+                Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[1].public_key(), amount: MAX_AMOUNT })
+                    .sign(&sks[0]),
                 TxError::AmountOverflow { account: 1, balance: 1000, amount: MAX_AMOUNT },
             ),
             (

@@ -208,12 +208,9 @@ impl Tx {
         }
         let mut r = Reader(&bytes[1..]);
         Ok(match tag {
-            TAG_TRANSFER => Tx::Transfer(Transfer {
-                from: r.u32(),
-                to: r.u32(),
-                amount: check_amount(r.u64())?,
-                nonce: r.u32(),
-            }),
+            TAG_TRANSFER => {
+                Tx::Transfer(Transfer { from: r.u32(), to: r.u32(), amount: check_amount(r.u64())?, nonce: r.u32() })
+            }
             TAG_WITHDRAW => Tx::Withdraw(Withdraw {
                 from: r.u32(),
                 l1_address: r.take(L1_ADDRESS_LEN).try_into().expect("20 bytes"),
@@ -226,8 +223,8 @@ impl Tx {
                     return Err(DecodeError::PriorityIdTooLarge { id: priority_id, max: MAX_PRIORITY_ID });
                 }
                 let to = r.u32();
-                let pubkey = PublicKey::from_bytes(r.take(PUBKEY_LEN))
-                    .map_err(|source| DecodeError::PublicKey { source })?;
+                let pubkey =
+                    PublicKey::from_bytes(r.take(PUBKEY_LEN)).map_err(|source| DecodeError::PublicKey { source })?;
                 Tx::Deposit(Deposit { priority_id, to, pubkey, amount: check_amount(r.u64())? })
             }
         })
@@ -286,7 +283,9 @@ pub fn noop_fields() -> [F; TX_FIELDS] {
 
 /// An L1 address as five 32-bit limbs (always canonical field elements).
 pub fn l1_address_limbs(addr: &[u8; L1_ADDRESS_LEN]) -> [F; 5] {
-    std::array::from_fn(|i| F::from_canonical_u32(u32::from_le_bytes(addr[4 * i..4 * i + 4].try_into().expect("4 bytes"))))
+    std::array::from_fn(|i| {
+        F::from_canonical_u32(u32::from_le_bytes(addr[4 * i..4 * i + 4].try_into().expect("4 bytes")))
+    })
 }
 
 impl SignedTx {

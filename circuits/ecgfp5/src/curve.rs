@@ -146,12 +146,7 @@ fn inv_or_zero(v: Gfp5) -> Gfp5 {
 
 impl Point {
     /// The neutral element N = (0, 0), encoded as w = 0.
-    pub const NEUTRAL: Self = Point {
-        x: Gfp5::ZERO,
-        z: Gfp5::ONE,
-        u: Gfp5::ZERO,
-        t: Gfp5::ONE,
-    };
+    pub const NEUTRAL: Self = Point { x: Gfp5::ZERO, z: Gfp5::ONE, u: Gfp5::ZERO, t: Gfp5::ONE };
 
     /// The conventional generator, the element encoded as w = 4
     /// (affine x below, u = 1/4).
@@ -171,12 +166,7 @@ impl Point {
     /// Builds a point from affine (x, u) coordinates WITHOUT checking it is in
     /// G (for tests and witness generation from trusted data).
     pub fn from_affine_xu_unchecked(x: Gfp5, u: Gfp5) -> Self {
-        Point {
-            x,
-            z: Gfp5::ONE,
-            u,
-            t: Gfp5::ONE,
-        }
+        Point { x, z: Gfp5::ONE, u, t: Gfp5::ONE }
     }
 
     /// Whether this is the neutral element.
@@ -199,12 +189,7 @@ impl Point {
         let t8 = t4 * t7;
         let t9 = t3 * (B * t5.double() + t7.double());
         let t10 = (t4 + t3.double()) * (t5 + t7);
-        Point {
-            x: B * (t10 - t8),
-            z: t8 - t9,
-            u: t6 * (bt2 - t1),
-            t: t8 + t9,
-        }
+        Point { x: B * (t10 - t8), z: t8 - t9, u: t6 * (bt2 - t1), t: t8 + t9 }
     }
 
     /// Doubling (4M + 5S formula, equal to `self.add(self)`).
@@ -227,10 +212,7 @@ impl Point {
 
     /// Group negation.
     pub fn neg(&self) -> Self {
-        Point {
-            u: -self.u,
-            ..*self
-        }
+        Point { u: -self.u, ..*self }
     }
 
     /// Multiplication by an integer given as little-endian bits.
@@ -288,12 +270,7 @@ impl Point {
         let x1 = (e + r) * half;
         let x2 = (e - r) * half;
         let x = if gfp5_is_square(&x1) { x2 } else { x1 };
-        Some(Point {
-            x,
-            z: Gfp5::ONE,
-            u: Gfp5::ONE,
-            t: w,
-        })
+        Some(Point { x, z: Gfp5::ONE, u: Gfp5::ONE, t: w })
     }
 
     /// Affine (x, u) coordinates, u = x/y; the neutral is (0, 0).
@@ -329,12 +306,7 @@ impl Point {
             // x' = X - a/3 = b/x, u = -x'/Y.
             Some((xw, yw)) => {
                 let xp = xw - A_DIV3;
-                Point {
-                    x: B,
-                    z: xp,
-                    u: -xp,
-                    t: yw,
-                }
+                Point { x: B, z: xp, u: -xp, t: yw }
             }
         }
     }
@@ -441,13 +413,20 @@ mod tests {
     // Known-answer vectors from the reference test suite (pornin/ecgfp5,
     // python/ecGFp5.py, TestEcGFp5): P1 random, P2 = e·P1, P3 = P1 + P2,
     // P4 = 2 P1, P5 = 2 P2, P6 = 2 P1 + P2, P7 = P1 + 2 P2.
-    const W1: [u64; 5] = [12539254003028696409, 15524144070600887654, 15092036948424041984, 11398871370327264211, 10958391180505708567];
-    const W2: [u64; 5] = [11001943240060308920, 17075173755187928434, 3940989555384655766, 15017795574860011099, 5548543797011402287];
-    const W3: [u64; 5] = [246872606398642312, 4900963247917836450, 7327006728177203977, 13945036888436667069, 3062018119121328861];
-    const W4: [u64; 5] = [8058035104653144162, 16041715455419993830, 7448530016070824199, 11253639182222911208, 6228757819849640866];
-    const W5: [u64; 5] = [10523134687509281194, 11148711503117769087, 9056499921957594891, 13016664454465495026, 16494247923890248266];
-    const W6: [u64; 5] = [12173306542237620, 6587231965341539782, 17027985748515888117, 17194831817613584995, 10056734072351459010];
-    const W7: [u64; 5] = [9420857400785992333, 4695934009314206363, 14471922162341187302, 13395190104221781928, 16359223219913018041];
+    const W1: [u64; 5] =
+        [12539254003028696409, 15524144070600887654, 15092036948424041984, 11398871370327264211, 10958391180505708567];
+    const W2: [u64; 5] =
+        [11001943240060308920, 17075173755187928434, 3940989555384655766, 15017795574860011099, 5548543797011402287];
+    const W3: [u64; 5] =
+        [246872606398642312, 4900963247917836450, 7327006728177203977, 13945036888436667069, 3062018119121328861];
+    const W4: [u64; 5] =
+        [8058035104653144162, 16041715455419993830, 7448530016070824199, 11253639182222911208, 6228757819849640866];
+    const W5: [u64; 5] =
+        [10523134687509281194, 11148711503117769087, 9056499921957594891, 13016664454465495026, 16494247923890248266];
+    const W6: [u64; 5] =
+        [12173306542237620, 6587231965341539782, 17027985748515888117, 17194831817613584995, 10056734072351459010];
+    const W7: [u64; 5] =
+        [9420857400785992333, 4695934009314206363, 14471922162341187302, 13395190104221781928, 16359223219913018041];
     const BAD: [[u64; 5]; 6] = [
         [13557832913345268708, 15669280705791538619, 8534654657267986396, 12533218303838131749, 5058070698878426028],
         [135036726621282077, 17283229938160287622, 13113167081889323961, 1653240450380825271, 520025869628727862],
@@ -456,7 +435,8 @@ mod tests {
         [16890297404904119082, 6169724643582733633, 9725973298012340311, 5977049210035183790, 11379332130141664883],
         [13777379982711219130, 14715168412651470168, 17942199593791635585, 6188824164976547520, 15461469634034461986],
     ];
-    const E_KAT: &str = "841809598287430541331763924924406256080383779033370172527955679319982746101779529382447999363236";
+    const E_KAT: &str =
+        "841809598287430541331763924924406256080383779033370172527955679319982746101779529382447999363236";
 
     fn dec(w: [u64; 5]) -> Point {
         Point::decode(gfp5_from_u64s(w)).expect("KAT point must decode")
@@ -471,11 +451,7 @@ mod tests {
         let three = Gfp5::from_canonical_u64(3);
         assert_eq!(A_DIV3, A / three);
         assert_eq!(A_W, (three * B - A.square()) / three);
-        assert_eq!(
-            B_W,
-            A * (A.square().double() - Gfp5::from_canonical_u64(9) * B)
-                / Gfp5::from_canonical_u64(27)
-        );
+        assert_eq!(B_W, A * (A.square().double() - Gfp5::from_canonical_u64(9) * B) / Gfp5::from_canonical_u64(27));
         assert_eq!(gfp5_legendre(&B), -1, "b must be a non-square");
         assert_eq!(gfp5_legendre(&NON_SQUARE), -1);
         // The generator is the element encoded as w = 4.

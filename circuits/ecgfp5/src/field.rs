@@ -84,7 +84,6 @@ pub fn gfp5_sqrt(a: &Gfp5) -> Option<Gfp5> {
     Some(r)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

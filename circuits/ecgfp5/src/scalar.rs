@@ -14,13 +14,8 @@ use num_traits::Zero;
 use rand::{CryptoRng, RngCore};
 
 /// The group order n as little-endian u64 limbs.
-pub const N_LIMBS: [u64; 5] = [
-    0xE80F_D996_948B_FFE1,
-    0xE888_5C39_D724_A09C,
-    0x7FFF_FFE6_CFB8_0639,
-    0x7FFF_FFF1_0000_0016,
-    0x7FFF_FFFD_8000_0007,
-];
+pub const N_LIMBS: [u64; 5] =
+    [0xE80F_D996_948B_FFE1, 0xE888_5C39_D724_A09C, 0x7FFF_FFE6_CFB8_0639, 0x7FFF_FFF1_0000_0016, 0x7FFF_FFFD_8000_0007];
 
 /// Errors of strict scalar decoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,10 +121,7 @@ impl Scalar {
     /// rejected.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ScalarError> {
         if bytes.len() != Self::BYTES {
-            return Err(ScalarError::WrongLength {
-                expected: Self::BYTES,
-                got: bytes.len(),
-            });
+            return Err(ScalarError::WrongLength { expected: Self::BYTES, got: bytes.len() });
         }
         let mut limbs = [0u64; 5];
         for (i, l) in limbs.iter_mut().enumerate() {
@@ -164,9 +156,7 @@ impl Scalar {
     /// The [`Scalar::NUM_BITS`] = 319 bits of the canonical value, least
     /// significant first.
     pub fn to_bits_le(&self) -> Vec<bool> {
-        (0..Self::NUM_BITS)
-            .map(|i| (self.0[i / 64] >> (i % 64)) & 1 == 1)
-            .collect()
+        (0..Self::NUM_BITS).map(|i| (self.0[i / 64] >> (i % 64)) & 1 == 1).collect()
     }
 
     /// Multiplicative inverse (`None` for zero).
@@ -238,9 +228,10 @@ mod tests {
 
     #[test]
     fn modulus_matches_decimal() {
-        let dec: BigUint = "1067993516717146951041484916571792702745057740581727230159139685185762082554198619328292418486241"
-            .parse()
-            .unwrap();
+        let dec: BigUint =
+            "1067993516717146951041484916571792702745057740581727230159139685185762082554198619328292418486241"
+                .parse()
+                .unwrap();
         assert_eq!(Scalar::modulus(), dec);
         assert_eq!(dec.bits(), 319);
     }
@@ -258,17 +249,8 @@ mod tests {
         let s = Scalar::from_bytes(&nm1).unwrap();
         assert_eq!(s, -Scalar::ONE);
         assert_eq!(s.to_bytes().to_vec(), nm1);
-        assert_eq!(
-            Scalar::from_bytes(&[0xFF; 40]),
-            Err(ScalarError::OutOfRange)
-        );
-        assert_eq!(
-            Scalar::from_bytes(&[0; 39]),
-            Err(ScalarError::WrongLength {
-                expected: 40,
-                got: 39
-            })
-        );
+        assert_eq!(Scalar::from_bytes(&[0xFF; 40]), Err(ScalarError::OutOfRange));
+        assert_eq!(Scalar::from_bytes(&[0; 39]), Err(ScalarError::WrongLength { expected: 40, got: 39 }));
         assert!(Scalar::from_bytes(&[0; 41]).is_err());
         assert_eq!(Scalar::from_bytes(&[0; 40]), Ok(Scalar::ZERO));
     }
@@ -292,10 +274,7 @@ mod tests {
             }
             let bits = a.to_bits_le();
             assert_eq!(bits.len(), 319);
-            let back = bits
-                .iter()
-                .rev()
-                .fold(BigUint::zero(), |acc, &bit| (acc << 1u32) + u32::from(bit));
+            let back = bits.iter().rev().fold(BigUint::zero(), |acc, &bit| (acc << 1u32) + u32::from(bit));
             assert_eq!(back, ab);
             assert_eq!(Scalar::from_noncanonical_limbs(&a.to_u64_limbs()), a);
         }

@@ -34,11 +34,7 @@ const NONCE_TAG: u64 = 0x6e6f_6e63_655f_7631; // "nonce_v1"
 pub enum SchnorrError {
     /// A byte string has the wrong length.
     #[error("{what}: wrong length {got}, expected {expected}")]
-    WrongLength {
-        what: &'static str,
-        expected: usize,
-        got: usize,
-    },
+    WrongLength { what: &'static str, expected: usize, got: usize },
     /// A 64-bit field element encoding is `>= p`.
     #[error("{what}: field element {index} is not canonical")]
     NonCanonicalField { what: &'static str, index: usize },
@@ -62,11 +58,7 @@ pub enum SchnorrError {
 /// Reads `N` canonical little-endian u64 field elements.
 fn read_fields<const N: usize>(what: &'static str, bytes: &[u8]) -> Result<[F; N], SchnorrError> {
     if bytes.len() != 8 * N {
-        return Err(SchnorrError::WrongLength {
-            what,
-            expected: 8 * N,
-            got: bytes.len(),
-        });
+        return Err(SchnorrError::WrongLength { what, expected: 8 * N, got: bytes.len() });
     }
     let mut out = [F::ZERO; N];
     for (index, o) in out.iter_mut().enumerate() {
@@ -134,11 +126,7 @@ impl SecretKey {
     /// Strict decoding: 40 bytes, little-endian, `< n`, nonzero.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchnorrError> {
         if bytes.len() != Scalar::BYTES {
-            return Err(SchnorrError::WrongLength {
-                what: "secret key",
-                expected: Scalar::BYTES,
-                got: bytes.len(),
-            });
+            return Err(SchnorrError::WrongLength { what: "secret key", expected: Scalar::BYTES, got: bytes.len() });
         }
         let s = Scalar::from_bytes(bytes).map_err(|_| SchnorrError::ScalarOutOfRange)?;
         Self::from_scalar(s)
@@ -283,14 +271,230 @@ impl Signature {
     /// Strict decoding (length, `e_i < p`, `s < n`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchnorrError> {
         if bytes.len() != Self::BYTES {
-            return Err(SchnorrError::WrongLength {
-                what: "signature",
-                expected: Self::BYTES,
-                got: bytes.len(),
-            });
+            return Err(SchnorrError::WrongLength { what: "signature", expected: Self::BYTES, got: bytes.len() });
         }
         let e = read_fields::<4>("signature challenge", &bytes[..32])?;
         let s = Scalar::from_bytes(&bytes[32..]).map_err(|_| SchnorrError::ScalarOutOfRange)?;
         Ok(Signature { e, s })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curve::B;
+    use plonky2_field::types::Sample;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn rand_msg(rng: &mut ChaCha20Rng) -> HashOut<F> {
+        HashOut { elements: [F::sample(rng), F::sample(rng), F::sample(rng), F::sample(rng)] }
+    }
+
+    #[test]
+    fn sign_verify_round_trip() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        for _ in 0..10 {
+            let sk = SecretKey::random(&mut rng);
+            let pk = sk.public_key();
+            let msg = rand_msg(&mut rng);
+            let sig = sk.sign(&msg);
+            assert_eq!(pk.verify(&msg, &sig), Ok(()));
+            // Deterministic.
+            assert_eq!(sk.sign(&msg), sig);
+            // The challenge recomputes from R = s G + E X.
+            let r = Point::mulgen(&sig.s) + pk.point().unwrap() * challenge_scalar(&sig.e);
+            assert_eq!(challenge(r.encode(), &pk, &msg), sig.e);
+            // Serialisation round trips.
+            assert_eq!(Signature::from_bytes(&sig.to_bytes()), Ok(sig));
+            assert_eq!(PublicKey::from_bytes(&pk.to_bytes()), Ok(pk));
+            assert_eq!(PublicKey::from_fields(pk.to_fields()), pk);
+            assert_eq!(SecretKey::from_bytes(&sk.to_bytes()), Ok(sk.clone()));
+            // Another message or key fails.
+            let msg2 = rand_msg(&mut rng);
+            assert_eq!(pk.verify(&msg2, &sig), Err(SchnorrError::BadSignature));
+            let pk2 = SecretKey::random(&mut rng).public_key();
+            assert_eq!(pk2.verify(&msg, &sig), Err(SchnorrError::BadSignature));
+        }
+    }
+
+    #[test]
+    fn challenge_integer_is_plain() {
+        let e = [F::NEG_ONE; 4];
+        let big = challenge_scalar(&e).to_biguint();
+        let p = num_bigint::BigUint::from(P);
+        let mut expect = num_bigint::BigUint::from(0u32);
+        for i in 0..4u32 {
+            expect += (&p - 1u32) << (64 * i);
+        }
+        assert_eq!(big, expect);
+    }
+
+    #[test]
+    fn flipped_bits_are_rejected() {
+        let mut rng = ChaCha20Rng::seed_from_u64(12);
+        let sk = SecretKey::random(&mut rng);
+        let pk = sk.public_key();
+        let msg = rand_msg(&mut rng);
+        let sig = sk.sign(&msg);
+        // Message bits (in the canonical u64 of each element; a flip may make
+        // the value non-canonical, which reduces to another element anyway).
+        for i in 0..4 {
+            for bit in [0, 1, 31, 32, 63] {
+                let mut m = msg;
+                let v = m.elements[i].to_canonical_u64() ^ (1 << bit);
+                m.elements[i] = F::from_noncanonical_u64(v);
+                if m == msg {
+                    continue;
+                }
+                assert_eq!(pk.verify(&m, &sig), Err(SchnorrError::BadSignature));
+            }
+        }
+        // Every byte position of the signature: either the encoding is
+        // rejected or the signature does not verify.
+        let sb = sig.to_bytes();
+        for pos in 0..sb.len() {
+            for bit in [0u8, 7] {
+                let mut b = sb;
+                b[pos] ^= 1 << bit;
+                if let Ok(s2) = Signature::from_bytes(&b) {
+                    assert!(pk.verify(&msg, &s2).is_err(), "pos {pos}");
+                }
+            }
+        }
+        // Every byte position of the public key.
+        let pb = pk.to_bytes();
+        for pos in 0..pb.len() {
+            for bit in [0u8, 3, 7] {
+                let mut b = pb;
+                b[pos] ^= 1 << bit;
+                if let Ok(pk2) = PublicKey::from_bytes(&b) {
+                    assert!(pk2.verify(&msg, &sig).is_err(), "pos {pos}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_rejected() {
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        let sk = SecretKey::random(&mut rng);
+        let pk = sk.public_key();
+        let msg = rand_msg(&mut rng);
+        let sig = sk.sign(&msg);
+
+        // Wrong lengths.
+        for len in [0, 39, 41, 80] {
+            assert!(matches!(
+                PublicKey::from_bytes(&vec![0u8; len]),
+                Err(SchnorrError::WrongLength { got, expected: 40, .. }) if got == len
+            ));
+            assert!(matches!(
+                SecretKey::from_bytes(&vec![1u8; len]),
+                Err(SchnorrError::WrongLength { got, expected: 40, .. }) if got == len
+            ));
+        }
+        for len in [0, 71, 73] {
+            assert!(matches!(
+                Signature::from_bytes(&vec![0u8; len]),
+                Err(SchnorrError::WrongLength { got, expected: 72, .. }) if got == len
+            ));
+        }
+
+        // Non-canonical field elements: v + p encodes the same element.
+        for i in 0..5 {
+            let mut b = pk.to_bytes();
+            let mut le = [0u8; 8];
+            le.copy_from_slice(&b[8 * i..8 * i + 8]);
+            let v = u64::from_le_bytes(le);
+            if let Some(v2) = v.checked_add(P) {
+                b[8 * i..8 * i + 8].copy_from_slice(&v2.to_le_bytes());
+                assert_eq!(
+                    PublicKey::from_bytes(&b),
+                    Err(SchnorrError::NonCanonicalField { what: "public key", index: i })
+                );
+            }
+            let mut b = pk.to_bytes();
+            b[8 * i..8 * i + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+            assert!(matches!(
+                PublicKey::from_bytes(&b),
+                Err(SchnorrError::NonCanonicalField { index, .. }) if index == i
+            ));
+        }
+        for i in 0..4 {
+            let mut b = sig.to_bytes();
+            b[8 * i..8 * i + 8].copy_from_slice(&P.to_le_bytes());
+            assert!(matches!(
+                Signature::from_bytes(&b),
+                Err(SchnorrError::NonCanonicalField { index, .. }) if index == i
+            ));
+        }
+
+        // s >= n.
+        let mut n_bytes = Scalar::modulus().to_bytes_le();
+        n_bytes.resize(40, 0);
+        let mut b = sig.to_bytes();
+        b[32..].copy_from_slice(&n_bytes);
+        assert_eq!(Signature::from_bytes(&b), Err(SchnorrError::ScalarOutOfRange));
+        b[32..].copy_from_slice(&[0xFF; 40]);
+        assert_eq!(Signature::from_bytes(&b), Err(SchnorrError::ScalarOutOfRange));
+        // s = n - 1 is accepted by the decoder (but does not verify).
+        n_bytes[0] -= 1;
+        b[32..].copy_from_slice(&n_bytes);
+        let s2 = Signature::from_bytes(&b).unwrap();
+        assert_eq!(pk.verify(&msg, &s2), Err(SchnorrError::BadSignature));
+
+        // Secret keys: zero and >= n.
+        assert_eq!(SecretKey::from_bytes(&[0u8; 40]), Err(SchnorrError::ZeroSecretKey));
+        assert_eq!(SecretKey::from_scalar(Scalar::ZERO), Err(SchnorrError::ZeroSecretKey));
+        let mut n_bytes = Scalar::modulus().to_bytes_le();
+        n_bytes.resize(40, 0);
+        assert_eq!(SecretKey::from_bytes(&n_bytes), Err(SchnorrError::ScalarOutOfRange));
+
+        // Neutral public key: rejected by decoding and by verification.
+        assert_eq!(PublicKey::from_bytes(&[0u8; 40]), Err(SchnorrError::NeutralPublicKey));
+        let neutral = PublicKey(Gfp5::ZERO);
+        assert_eq!(neutral.verify(&msg, &sig), Err(SchnorrError::NeutralPublicKey));
+
+        // A w that decodes to no point.
+        let mut found = 0;
+        for _ in 0..20 {
+            let w = Gfp5::sample(&mut rng);
+            if Point::decode(w).is_none() {
+                let bad = PublicKey(w);
+                assert_eq!(PublicKey::from_bytes(&bad.to_bytes()), Err(SchnorrError::InvalidPoint));
+                assert_eq!(bad.verify(&msg, &sig), Err(SchnorrError::InvalidPoint));
+                found += 1;
+            }
+        }
+        assert!(found > 0);
+        // b itself: w = b is some field element; whatever it is, no panic.
+        let _ = PublicKey::from_bytes(&PublicKey(B).to_bytes());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let _ = PublicKey::from_bytes(&bytes);
+            let _ = SecretKey::from_bytes(&bytes);
+            let _ = Signature::from_bytes(&bytes);
+            if bytes.len() >= 72 {
+                if let (Ok(pk), Ok(sig)) = (PublicKey::from_bytes(&bytes[..40]), Signature::from_bytes(&bytes[..72])) {
+                    let msg = HashOut { elements: [F::ONE; 4] };
+                    prop_assert!(pk.verify(&msg, &sig).is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn sign_verify_prop(seed in any::<u64>(), m in proptest::array::uniform4(0u64..P)) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let sk = SecretKey::random(&mut rng);
+            let msg = HashOut { elements: m.map(F::from_canonical_u64) };
+            let sig = sk.sign(&msg);
+            prop_assert_eq!(sk.public_key().verify(&msg, &sig), Ok(()));
+        }
     }
 }

@@ -8,14 +8,14 @@ use plonky2::field::types::{Field, PrimeField64};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use zkr_circuits::batch::Batch;
-use zkr_circuits::demo;
 use zkr_circuits::circuit::{BatchCircuit, SlotWitness};
 use zkr_circuits::config::F;
+use zkr_circuits::demo;
 use zkr_circuits::schnorr::{PublicKey, SecretKey, Signature};
 use zkr_circuits::smt::SparseMerkleTree;
 use zkr_circuits::state::{Account, LeafWitness, State};
-use zkr_ecgfp5::curve::Gfp5;
 use zkr_circuits::tx::{layout, Transfer, Tx, TX_FIELDS};
+use zkr_ecgfp5::curve::Gfp5;
 
 pub const CAPACITY: usize = 2;
 pub const ACCOUNTS: usize = 4;
@@ -84,22 +84,27 @@ impl Forge {
     }
 
     /// One slot from raw fields, a signature, and (for deposits to empty leaves) a key.
-    pub fn slot(&mut self, fields: [F; TX_FIELDS], signature: Option<Signature>, deposit_key: Option<PublicKey>) -> SlotWitness {
+    pub fn slot(
+        &mut self,
+        fields: [F; TX_FIELDS],
+        signature: Option<Signature>,
+        deposit_key: Option<PublicKey>,
+    ) -> SlotWitness {
         let tag = fields[layout::TAG].to_canonical_u64();
         let ai = fields[layout::ACCOUNT_A].to_canonical_u64() as u32;
         let bi = fields[layout::ACCOUNT_B].to_canonical_u64() as u32;
         let amount = fields[layout::AMOUNT];
         let a = self.witness(ai);
         if tag != 0 {
-            let before = a.before.unwrap_or_else(|| Account { pubkey: deposit_key.expect("key for an empty leaf"), balance: 0, nonce: 0 });
+            let before = a.before.unwrap_or_else(|| Account {
+                pubkey: deposit_key.expect("key for an empty leaf"),
+                balance: 0,
+                nonce: 0,
+            });
             let signed = tag == 1 || tag == 2;
             let bal = F::from_canonical_u64(before.balance);
             let new_bal = if signed { bal - amount } else { bal + amount };
-            let after = Account {
-                balance: new_bal.to_canonical_u64(),
-                nonce: before.nonce + signed as u32,
-                ..before
-            };
+            let after = Account { balance: new_bal.to_canonical_u64(), nonce: before.nonce + signed as u32, ..before };
             self.put(ai, after);
         }
         let b = self.witness(bi);

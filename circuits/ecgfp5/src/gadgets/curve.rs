@@ -7,8 +7,8 @@
 //! formulas below are the paper's complete formulas (no special case for the
 //! neutral or for doubling); for every group element Z != 0 and T != 0.
 
-use plonky2::field::extension::Extendable;
 use plonky2::field::extension::quintic::QuinticExtension;
+use plonky2::field::extension::Extendable;
 use plonky2::field::ops::Square;
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::RichField;
@@ -19,10 +19,7 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CommonCircuitData;
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
-use super::gfp5::{
-    read_gfp5, read_targets, write_gfp5, write_targets, CircuitBuilderGfp5,
-    Gfp5Target, NativeGfp5,
-};
+use super::gfp5::{read_gfp5, read_targets, write_gfp5, write_targets, CircuitBuilderGfp5, Gfp5Target, NativeGfp5};
 use crate::field::{gfp5_is_square, gfp5_sqrt};
 
 /// Curve constant `a = 2`.
@@ -110,12 +107,7 @@ pub fn native_double(p: &NativePoint) -> NativePoint {
     let t4 = z1.square();
     let four = NativeGfp5::from_canonical_u64(4);
     let zz = w1.square();
-    [
-        t4 * b * four,
-        zz,
-        (w1 + z1).square() - t4 - zz,
-        x1.double() - t4 * four - zz,
-    ]
+    [t4 * b * four, zz, (w1 + z1).square() - t4 - zz, x1.double() - t4 * four - zz]
 }
 
 /// Encoding `w = T / U` (0 for the neutral).
@@ -160,14 +152,16 @@ pub trait CircuitBuilderCurve<F: RichField + Extendable<D>, const D: usize> {
     fn curve_double(&mut self, p: PointTarget) -> PointTarget;
     fn curve_select(&mut self, b: BoolTarget, p: PointTarget, q: PointTarget) -> PointTarget;
     /// `b ? p + q : p`.
-    fn curve_conditional_add(&mut self, b: BoolTarget, p: PointTarget, q: PointTarget)
-        -> PointTarget;
+    fn curve_conditional_add(&mut self, b: BoolTarget, p: PointTarget, q: PointTarget) -> PointTarget;
     /// Equality of group elements: `U1 T2 == U2 T1` (the `u` coordinate
     /// determines the element, as `w = 1/u`).
     fn curve_connect(&mut self, p: PointTarget, q: PointTarget);
     /// The (non-neutral) group element encoded by `w`; unsatisfiable if `w` is
     /// 0 or not a valid encoding.
     fn curve_decode(&mut self, w: Gfp5Target) -> PointTarget;
+    /// [`Self::curve_decode`] in affine (x, u) coordinates: x = b / s^2,
+    /// u = 1 / w (two witnessed divisions).
+    fn curve_decode_affine(&mut self, w: Gfp5Target) -> AffinePointTarget;
     /// The encoding `w` of `p` (0 for the neutral).
     fn curve_encode(&mut self, p: PointTarget) -> Gfp5Target;
     /// Converts to affine (x, u) with two witnessed inversions.
@@ -189,9 +183,7 @@ fn gfp5_mul_b<F: RichField + Extendable<D>, const D: usize>(
     builder.gfp5_mul_const(a, curve_b())
 }
 
-impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D>
-    for CircuitBuilder<F, D>
-{
+impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D> for CircuitBuilder<F, D> {
     fn add_virtual_point_target(&mut self) -> PointTarget {
         PointTarget {
             x: self.add_virtual_gfp5_target(),
@@ -270,12 +262,7 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D>
         }
     }
 
-    fn curve_conditional_add(
-        &mut self,
-        b: BoolTarget,
-        p: PointTarget,
-        q: PointTarget,
-    ) -> PointTarget {
+    fn curve_conditional_add(&mut self, b: BoolTarget, p: PointTarget, q: PointTarget) -> PointTarget {
         let s = self.curve_add(p, q);
         self.curve_select(b, s, p)
     }
@@ -312,12 +299,12 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D>
         self.gfp5_assert_zero(d);
         let b = self.gfp5_constant(curve_b());
         let one = self.gfp5_one();
-        PointTarget {
-            x: b,
-            z: s2,
-            u: one,
-            t: w,
-        }
+        PointTarget { x: b, z: s2, u: one, t: w }
+    }
+
+    fn curve_decode_affine(&mut self, w: Gfp5Target) -> AffinePointTarget {
+        let p = self.curve_decode(w);
+        self.curve_to_affine(p)
     }
 
     fn curve_encode(&mut self, p: PointTarget) -> Gfp5Target {
@@ -327,21 +314,14 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D>
         // every group element, U != 0 and w = T/U is unique.
         let w = self.add_virtual_gfp5_target();
         let n = self.add_virtual_bool_target_safe();
-        self.add_simple_generator(EncodeGenerator {
-            u: p.u,
-            t: p.t,
-            w,
-            n: n.target,
-        });
+        self.add_simple_generator(EncodeGenerator { u: p.u, t: p.t, w, n: n.target });
         let nu = self.gfp5_mul_bool(n, p.u);
         self.gfp5_assert_zero(nu);
         let nw = self.gfp5_mul_bool(n, w);
         self.gfp5_assert_zero(nw);
         let wu = self.gfp5_mul(w, p.u);
         // (1 - n) T = T - n T
-        let rhs = Gfp5Target(core::array::from_fn(|i| {
-            self.arithmetic(-F::ONE, F::ONE, n.target, p.t.0[i], p.t.0[i])
-        }));
+        let rhs = Gfp5Target(core::array::from_fn(|i| self.arithmetic(-F::ONE, F::ONE, n.target, p.t.0[i], p.t.0[i])));
         self.gfp5_connect(wu, rhs);
         w
     }
@@ -377,12 +357,7 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D>
                 (Some(bs), None) => {
                     let gx_t = self.gfp5_constant(gx);
                     let gu_t = self.gfp5_constant(gu);
-                    PointTarget {
-                        x: self.gfp5_mul_bool(bs, gx_t),
-                        z: one,
-                        u: self.gfp5_mul_bool(bs, gu_t),
-                        t: one,
-                    }
+                    PointTarget { x: self.gfp5_mul_bool(bs, gx_t), z: one, u: self.gfp5_mul_bool(bs, gu_t), t: one }
                 }
                 (None, Some(be)) => {
                     let nt = self.curve_neutral();
@@ -422,9 +397,7 @@ fn add_tail<F: RichField + Extendable<D>, const D: usize>(
     let s = builder.gfp5_mul_scalar_const(s, F::TWO);
     let m9 = builder.gfp5_mul(m3, s);
     // (m4 + 2 m3)(m5 + m7)
-    let l = Gfp5Target(core::array::from_fn(|i| {
-        builder.mul_const_add(F::TWO, m3.0[i], m4.0[i])
-    }));
+    let l = Gfp5Target(core::array::from_fn(|i| builder.mul_const_add(F::TWO, m3.0[i], m4.0[i])));
     let r = builder.gfp5_add(m5, m7);
     let m10 = builder.gfp5_mul(l, r);
     let d = builder.gfp5_sub(m10, m8);
@@ -453,11 +426,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Dec
         self.w.0.to_vec()
     }
 
-    fn run_once(
-        &self,
-        witness: &PartitionWitness<F>,
-        out_buffer: &mut GeneratedValues<F>,
-    ) -> anyhow::Result<()> {
+    fn run_once(&self, witness: &PartitionWitness<F>, out_buffer: &mut GeneratedValues<F>) -> anyhow::Result<()> {
         let w = read_gfp5(witness, &self.w);
         let s = native_decode_witness(&w).unwrap_or(NativeGfp5::ZERO);
         write_gfp5(out_buffer, &self.s, &s)
@@ -491,18 +460,10 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Enc
         self.u.0.iter().chain(self.t.0.iter()).copied().collect()
     }
 
-    fn run_once(
-        &self,
-        witness: &PartitionWitness<F>,
-        out_buffer: &mut GeneratedValues<F>,
-    ) -> anyhow::Result<()> {
+    fn run_once(&self, witness: &PartitionWitness<F>, out_buffer: &mut GeneratedValues<F>) -> anyhow::Result<()> {
         let u = read_gfp5(witness, &self.u);
         let t = read_gfp5(witness, &self.t);
-        let (w, n) = if u == NativeGfp5::ZERO {
-            (NativeGfp5::ZERO, F::ONE)
-        } else {
-            (t * u.inverse(), F::ZERO)
-        };
+        let (w, n) = if u == NativeGfp5::ZERO { (NativeGfp5::ZERO, F::ONE) } else { (t * u.inverse(), F::ZERO) };
         write_gfp5(out_buffer, &self.w, &w)?;
         out_buffer.set_target(self.n, n)
     }
@@ -515,12 +476,6 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Enc
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
         let v = read_targets(src, 3)?;
         let n = src.read_target()?;
-        Ok(Self {
-            u: v[0],
-            t: v[1],
-            w: v[2],
-            n,
-        })
+        Ok(Self { u: v[0], t: v[1], w: v[2], n })
     }
 }
-

@@ -272,10 +272,7 @@ pub(crate) fn read_targets(src: &mut Buffer, n: usize) -> IoResult<Vec<Gfp5Targe
     if flat.len() != 5 * n {
         return Err(plonky2::util::serialization::IoError);
     }
-    Ok(flat
-        .chunks(5)
-        .map(|c| Gfp5Target([c[0], c[1], c[2], c[3], c[4]]))
-        .collect())
+    Ok(flat.chunks(5).map(|c| Gfp5Target([c[0], c[1], c[2], c[3], c[4]])).collect())
 }
 
 impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Gfp5DivGenerator {
@@ -287,18 +284,10 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Gfp
         self.a.0.iter().chain(self.b.0.iter()).copied().collect()
     }
 
-    fn run_once(
-        &self,
-        witness: &PartitionWitness<F>,
-        out_buffer: &mut GeneratedValues<F>,
-    ) -> anyhow::Result<()> {
+    fn run_once(&self, witness: &PartitionWitness<F>, out_buffer: &mut GeneratedValues<F>) -> anyhow::Result<()> {
         let a = read_gfp5(witness, &self.a);
         let b = read_gfp5(witness, &self.b);
-        let q = if b == NativeGfp5::ZERO {
-            NativeGfp5::ZERO
-        } else {
-            a * b.inverse()
-        };
+        let q = if b == NativeGfp5::ZERO { NativeGfp5::ZERO } else { a * b.inverse() };
         write_gfp5(out_buffer, &self.q, &q)
     }
 
@@ -308,10 +297,6 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Gfp
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
         let v = read_targets(src, 3)?;
-        Ok(Self {
-            a: v[0],
-            b: v[1],
-            q: v[2],
-        })
+        Ok(Self { a: v[0], b: v[1], q: v[2] })
     }
 }

@@ -9,7 +9,8 @@ use plonky2::iop::target::{BoolTarget, Target};
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 
-use super::curve::{generator_w, CircuitBuilderCurve};
+use super::curve::{generator_w, generator_xu, AffinePointTarget, CircuitBuilderCurve, PointTarget};
+use super::gate::double_scalar_mul_with_gate;
 use super::gfp5::{CircuitBuilderGfp5, Gfp5Target};
 use crate::scalar::{Scalar, N_LIMBS};
 use crate::schnorr::Signature;
@@ -25,7 +26,9 @@ pub const S_BITS: usize = Scalar::NUM_BITS;
 pub const ENFORCE_S_LT_N: bool = true;
 
 /// A signature in the circuit: the challenge `e` (four field elements) and the
-/// little-endian bits of `s` (boolean-constrained).
+/// little-endian bits of `s`. The bits are created unconstrained: the
+/// verification gadget boolean-constrains every one of them (inside the
+/// `CurveStepGate` rows, or explicitly in the generic variant).
 #[derive(Clone, Debug)]
 pub struct SignatureTarget {
     pub e: [Target; 4],
@@ -35,17 +38,11 @@ pub struct SignatureTarget {
 pub fn add_virtual_signature_target(builder: &mut CircuitBuilder<F, D>) -> SignatureTarget {
     SignatureTarget {
         e: builder.add_virtual_target_arr(),
-        s_bits: (0..S_BITS)
-            .map(|_| builder.add_virtual_bool_target_safe())
-            .collect(),
+        s_bits: (0..S_BITS).map(|_| builder.add_virtual_bool_target_unsafe()).collect(),
     }
 }
 
-pub fn set_signature_target(
-    pw: &mut PartialWitness<F>,
-    t: &SignatureTarget,
-    sig: &Signature,
-) -> anyhow::Result<()> {
+pub fn set_signature_target(pw: &mut PartialWitness<F>, t: &SignatureTarget, sig: &Signature) -> anyhow::Result<()> {
     pw.set_target_arr(&t.e, &sig.e)?;
     let bits = sig.s.to_bits_le();
     for (i, b) in t.s_bits.iter().enumerate() {
@@ -103,13 +100,50 @@ pub fn verify_schnorr_conditional(
     msg: HashOutTarget,
     sig: &SignatureTarget,
 ) {
+    verify_schnorr_conditional_impl(builder, enabled, pk, msg, sig, true)
+}
+
+/// Same statement as [`verify_schnorr_conditional`], with the scalar
+/// multiplication built from generic `ArithmeticGate`s only (≈ 9.7k rows;
+/// kept as a reference implementation and for tests).
+pub fn verify_schnorr_conditional_generic(
+    builder: &mut CircuitBuilder<F, D>,
+    enabled: BoolTarget,
+    pk: [Target; 5],
+    msg: HashOutTarget,
+    sig: &SignatureTarget,
+) {
+    verify_schnorr_conditional_impl(builder, enabled, pk, msg, sig, false)
+}
+
+fn verify_schnorr_conditional_impl(
+    builder: &mut CircuitBuilder<F, D>,
+    enabled: BoolTarget,
+    pk: [Target; 5],
+    msg: HashOutTarget,
+    sig: &SignatureTarget,
+    custom_gate: bool,
+) {
     assert!(sig.s_bits.len() <= 320);
     let pk = Gfp5Target(pk);
     let dummy = builder.gfp5_constant(generator_w());
     let pk_sel = builder.gfp5_select(enabled, pk, dummy);
-    let q = builder.curve_decode(pk_sel);
     let e_bits = challenge_bits(builder, &sig.e);
-    let r = builder.curve_double_scalar_mul_generic(&sig.s_bits, q, &e_bits);
+    let r = if custom_gate {
+        let q = builder.curve_decode_affine(pk_sel);
+        let (gx, gu) = generator_xu();
+        let g = AffinePointTarget { x: builder.gfp5_constant(gx), u: builder.gfp5_constant(gu) };
+        let qp = PointTarget { x: q.x, z: builder.gfp5_one(), u: q.u, t: builder.gfp5_one() };
+        let gq = builder.curve_add_affine(qp, g);
+        let gq = builder.curve_to_affine(gq);
+        double_scalar_mul_with_gate(builder, &sig.s_bits, q, gq, &e_bits)
+    } else {
+        for b in &sig.s_bits {
+            builder.assert_bool(*b);
+        }
+        let q = builder.curve_decode(pk_sel);
+        builder.curve_double_scalar_mul_generic(&sig.s_bits, q, &e_bits)
+    };
     let r_enc = builder.curve_encode(r);
     let mut inputs = Vec::with_capacity(14);
     inputs.extend(r_enc.0);

@@ -1,12 +1,12 @@
-use plonky2::field::goldilocks_field::GoldilocksField;
 use plonky2::field::extension::quintic::QuinticExtension;
+use plonky2::field::goldilocks_field::GoldilocksField;
 use plonky2::field::types::Field;
-use rand::Rng;
 use plonky2::hash::hash_types::HashOut;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::config::PoseidonGoldilocksConfig;
+use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -83,19 +83,7 @@ fn gadgets_gfp5_ops_match_native() {
     for _ in 0..3 {
         let x = rand_gfp5(&mut rng);
         let y = rand_gfp5(&mut rng);
-        let vals = [
-            x + y,
-            x - y,
-            x * y,
-            x * x,
-            x * c,
-            x + c,
-            x.inverse(),
-            x * y.inverse(),
-            x,
-            y,
-            -x,
-        ];
+        let vals = [x + y, x - y, x * y, x * x, x * c, x + c, x.inverse(), x * y.inverse(), x, y, -x];
         let mut pw = PartialWitness::new();
         set_gfp5(&mut pw, &a_t, &x);
         set_gfp5(&mut pw, &b_t, &y);
@@ -110,19 +98,7 @@ fn gadgets_gfp5_ops_match_native() {
     let mut pw = PartialWitness::new();
     set_gfp5(&mut pw, &a_t, &x);
     set_gfp5(&mut pw, &b_t, &y);
-    let mut vals = [
-        x + y,
-        x - y,
-        x * y + NativeGfp5::ONE,
-        x * x,
-        x * c,
-        x + c,
-        x.inverse(),
-        x * y.inverse(),
-        x,
-        y,
-        -x,
-    ];
+    let mut vals = [x + y, x - y, x * y + NativeGfp5::ONE, x * x, x * c, x + c, x.inverse(), x * y.inverse(), x, y, -x];
     vals[2] += NativeGfp5::ZERO;
     for (e, v) in expected.iter().zip(&vals) {
         set_gfp5(&mut pw, e, v);
@@ -174,12 +150,7 @@ fn gadgets_curve_ops_match_native() {
     connect_to_native(&mut b, nn, &Point::NEUTRAL);
     let pp = b.curve_add(pt, pt);
     connect_to_native(&mut b, pp, &p.double());
-    let negp = PointTarget {
-        x: pt.x,
-        z: pt.z,
-        u: b.gfp5_neg(pt.u),
-        t: pt.t,
-    };
+    let negp = PointTarget { x: pt.x, z: pt.z, u: b.gfp5_neg(pt.u), t: pt.t };
     let z = b.curve_add(pt, negp);
     connect_to_native(&mut b, z, &Point::NEUTRAL);
     let enc = b.curve_encode(s2);
@@ -254,38 +225,30 @@ struct VerifyCircuit {
     sig: SignatureTarget,
 }
 
-fn verify_circuit() -> VerifyCircuit {
+fn verify_circuit(custom_gate: bool) -> VerifyCircuit {
     let mut b = builder();
     let enabled = b.add_virtual_bool_target_safe();
     let pk = b.add_virtual_target_arr::<5>();
     let msg = b.add_virtual_hash();
     let sig = add_virtual_signature_target(&mut b);
     let before = b.num_gates();
-    verify_schnorr_conditional(&mut b, enabled, pk, msg, &sig);
+    if custom_gate {
+        verify_schnorr_conditional(&mut b, enabled, pk, msg, &sig);
+    } else {
+        verify_schnorr_conditional_generic(&mut b, enabled, pk, msg, &sig);
+    }
     let after = b.num_gates();
-    eprintln!("verify_schnorr_conditional: {} gates", after - before);
+    eprintln!("verify_schnorr_conditional (custom gate: {custom_gate}): {} gates", after - before);
     let data = b.build::<C>();
     eprintln!(
         "circuit: degree_bits = {}, gates = {:?}",
         data.common.degree_bits(),
         data.common.gates.iter().map(|g| g.0.id()).collect::<Vec<_>>()
     );
-    VerifyCircuit {
-        data,
-        enabled,
-        pk,
-        msg,
-        sig,
-    }
+    VerifyCircuit { data, enabled, pk, msg, sig }
 }
 
-fn witness(
-    c: &VerifyCircuit,
-    enabled: bool,
-    pk: [F; 5],
-    msg: HashOut<F>,
-    sig: &Signature,
-) -> PartialWitness<F> {
+fn witness(c: &VerifyCircuit, enabled: bool, pk: [F; 5], msg: HashOut<F>, sig: &Signature) -> PartialWitness<F> {
     let mut pw = PartialWitness::new();
     pw.set_bool_target(c.enabled, enabled).unwrap();
     pw.set_target_arr(&c.pk, &pk).unwrap();
@@ -295,13 +258,66 @@ fn witness(
 }
 
 #[test]
+fn gadgets_verify_schnorr_generic() {
+    verify_suite(false, false);
+}
+
+#[test]
 fn gadgets_verify_schnorr() {
+    verify_suite(true, true);
+}
+
+/// Small scalar multiplications with the custom gate match native, and a
+/// proof using the gate verifies recursively (exercises `eval_unfiltered_circuit`).
+#[test]
+fn gadgets_curve_step_gate_and_recursion() {
+    use super::gate::double_scalar_mul_with_gate;
     let mut rng = rng();
-    let c = verify_circuit();
+    let q = Point::mulgen(&Scalar::random(&mut rng));
+    let (qx, qu) = q.to_affine_xu();
+    let (gqx, gqu) = (q + Point::GENERATOR).to_affine_xu();
+    let s_val: u64 = 0b1_0110_1101;
+    let e_val: u64 = 0b0110_1110;
+    let mut b = builder();
+    let bits = |b: &mut CircuitBuilder<F, D>, v: u64, n: usize| -> Vec<plonky2::iop::target::BoolTarget> {
+        (0..n).map(|i| b.constant_bool((v >> i) & 1 == 1)).collect()
+    };
+    let sb = bits(&mut b, s_val, 9);
+    let eb = bits(&mut b, e_val, 8);
+    let qt = AffinePointTarget { x: b.gfp5_constant(qx), u: b.gfp5_constant(qu) };
+    let gqt = AffinePointTarget { x: b.gfp5_constant(gqx), u: b.gfp5_constant(gqu) };
+    let r = double_scalar_mul_with_gate(&mut b, &sb, qt, gqt, &eb);
+    let expected = Point::GENERATOR.mul_limbs(&[s_val]) + q.mul_limbs(&[e_val]);
+    connect_to_native(&mut b, r, &expected);
+    let enc = b.curve_encode(r);
+    b.register_public_inputs(&enc.0);
+    let inner = b.build::<C>();
+    let proof = inner.prove(PartialWitness::new()).unwrap();
+    assert_eq!(proof.public_inputs, expected.encode().0.to_vec());
+    inner.verify(proof.clone()).unwrap();
+
+    let mut ob = builder();
+    let pt = ob.add_virtual_proof_with_pis(&inner.common);
+    let vd = ob.constant_verifier_data(&inner.verifier_only);
+    ob.verify_proof::<C>(&pt, &vd, &inner.common);
+    let outer = ob.build::<C>();
+    let mut pw = PartialWitness::new();
+    pw.set_proof_with_pis_target(&pt, &proof).unwrap();
+    prove_and_verify(&outer, pw);
+}
+
+fn verify_suite(custom_gate: bool, full: bool) {
+    let mut rng = rng();
+    let c = verify_circuit(custom_gate);
     let sk = SecretKey::random(&mut rng);
     let pk = sk.public_key();
     let msg = HashOut {
-        elements: [F::from_canonical_u64(1), F::from_canonical_u64(2), F::from_canonical_u64(3), F::from_canonical_u64(4)],
+        elements: [
+            F::from_canonical_u64(1),
+            F::from_canonical_u64(2),
+            F::from_canonical_u64(3),
+            F::from_canonical_u64(4),
+        ],
     };
     let sig = sk.sign(&msg);
     pk.verify(&msg, &sig).unwrap();
@@ -311,17 +327,23 @@ fn gadgets_verify_schnorr() {
     prove_and_verify(&c.data, witness(&c, true, pkf, msg, &sig));
     eprintln!("valid signature proved in {:?}", t.elapsed());
 
-    // Flipped message element.
     let mut msg2 = msg;
     msg2.elements[2] += F::ONE;
+    let mut sig2 = sig;
+    sig2.e[0] += F::ONE;
+    let mut sig3 = sig;
+    sig3.s += Scalar::ONE;
+    if !full {
+        assert!(rejected(&c.data, witness(&c, true, pkf, msg2, &sig)));
+        assert!(rejected(&c.data, witness(&c, true, pkf, msg, &sig3)));
+        prove_and_verify(&c.data, witness(&c, false, [F::ZERO; 5], msg, &sig2));
+        return;
+    }
+    // Flipped message element.
     assert!(rejected(&c.data, witness(&c, true, pkf, msg2, &sig)));
     // Wrong e.
-    let mut sig2 = sig.clone();
-    sig2.e[0] += F::ONE;
     assert!(rejected(&c.data, witness(&c, true, pkf, msg, &sig2)));
     // Wrong s.
-    let mut sig3 = sig.clone();
-    sig3.s = sig3.s + Scalar::ONE;
     assert!(rejected(&c.data, witness(&c, true, pkf, msg, &sig3)));
     // Wrong pk.
     let other = SecretKey::random(&mut rng).public_key().to_fields();
@@ -341,9 +363,6 @@ fn gadgets_verify_schnorr() {
     // Disabled: garbage passes.
     prove_and_verify(&c.data, witness(&c, false, badf, msg2, &sig3));
     prove_and_verify(&c.data, witness(&c, false, [F::ZERO; 5], msg, &sig2));
-    let garbage = Signature {
-        e: [F::NEG_ONE; 4],
-        s: Scalar::ZERO - Scalar::ONE,
-    };
+    let garbage = Signature { e: [F::NEG_ONE; 4], s: Scalar::ZERO - Scalar::ONE };
     prove_and_verify(&c.data, witness(&c, false, [F::NEG_ONE; 5], msg2, &garbage));
 }

@@ -1,0 +1,103 @@
+//! `zkr bench …`: runs the measurements in `zkr-benches` and writes the reports.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use zkr_benches::plot::{line_chart_log2x, Series};
+use zkr_benches::prove::{measure, render_markdown, ProveRow};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Batch proving: rows per tx type, prove time per capacity, ms per tx, proof size,
+    /// verify time, peak memory. Each capacity runs in its own process.
+    Prove {
+        /// Batch capacities to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 4, 16])]
+        capacities: Vec<usize>,
+        /// Directory for prove.md, prove.svg and prove.json.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Measure one capacity and print it as JSON (used by `bench prove`).
+    #[command(hide = true)]
+    ProveOne {
+        #[arg(long)]
+        capacity: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::ProveOne { capacity, seed } => {
+            let row = measure(capacity, seed)?;
+            println!("{}", serde_json::to_string(&row)?);
+            Ok(())
+        }
+        BenchCommand::Prove { capacities, out, seed } => prove(&capacities, &out, seed),
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+fn prove(capacities: &[usize], out: &PathBuf, seed: u64) -> Result<()> {
+    let exe = std::env::current_exe().context("locating the zkr binary")?;
+    let mut rows: Vec<ProveRow> = Vec::new();
+    for (i, &c) in capacities.iter().enumerate() {
+        eprintln!("[{}/{}] capacity {c}: building, proving, verifying …", i + 1, capacities.len());
+        let output = Command::new(&exe)
+            .args(["bench", "prove-one", "--capacity", &c.to_string(), "--seed", &seed.to_string()])
+            .output()
+            .context("running zkr bench prove-one")?;
+        if !output.status.success() {
+            bail!("capacity {c} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
+        let row: ProveRow = serde_json::from_slice(&output.stdout).context("reading the measurement")?;
+        eprintln!(
+            "    {} rows, prove {:.2} s ({:.0} ms/tx), verify {:.1} ms, proof {:.1} KiB, peak {:.0} MiB",
+            row.rows,
+            row.prove_s,
+            row.ms_per_tx(),
+            row.verify_ms,
+            row.proof_bytes as f64 / 1024.0,
+            row.peak_rss_mib
+        );
+        rows.push(row);
+    }
+    let md = render_markdown(&rows, &machine());
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let svg = line_chart_log2x(
+        "Batch proving time vs capacity",
+        "batch capacity (transactions)",
+        "seconds",
+        &[
+            Series { label: "prove (s)".into(), points: rows.iter().map(|r| (r.capacity as f64, r.prove_s)).collect() },
+            Series {
+                label: "ms per tx / 1000".into(),
+                points: rows.iter().map(|r| (r.capacity as f64, r.ms_per_tx() / 1000.0)).collect(),
+            },
+        ],
+    );
+    std::fs::write(out.join("prove.md"), format!("{md}\n![prove time](prove.svg)\n"))?;
+    std::fs::write(out.join("prove.svg"), svg)?;
+    std::fs::write(out.join("prove.json"), serde_json::to_string_pretty(&rows)?)?;
+    println!("{md}");
+    eprintln!("written: {0}/prove.md, {0}/prove.svg, {0}/prove.json", out.display());
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Command definitions and their (thin) implementations.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::json;
+use zkr_circuits::artifact::{digest_hex, ProofFile};
+use zkr_circuits::circuit::BatchCircuit;
+use zkr_circuits::demo;
+use zkr_circuits::schnorr::SecretKey;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zkr",
+    version,
+    about = "zkr: a ZK-rollup prover pipeline (plonky2 batch proofs over EcGFp5-signed transactions)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an EcGFp5 Schnorr key pair; prints the public key (and the secret key unless --out is given).
+    Keygen {
+        /// Write the secret key (hex) to this file (mode 0600) instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Build a random valid batch from funded genesis accounts, prove it, and write
+    /// proof.bin, public_inputs.json and trace.json.
+    ProveBatch {
+        /// Number of transactions in the batch.
+        #[arg(long, default_value_t = 4)]
+        txs: usize,
+        /// Batch capacity (padded with no-ops); defaults to --txs.
+        #[arg(long)]
+        capacity: Option<usize>,
+        /// Output directory.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Seed for the genesis keys and the transactions.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Mix withdrawals and deposits in with the transfers.
+        #[arg(long)]
+        all_kinds: bool,
+    },
+    /// Verify a proof file: exit 0 if valid, otherwise a one-line reason and exit 1.
+    Verify {
+        /// The proof file written by `zkr prove-batch`.
+        proof: PathBuf,
+    },
+    /// Benchmarks; reports go to the terminal and to bench-results/.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Keygen { out } => keygen(out.as_deref()),
+        Command::ProveBatch { txs, capacity, out, seed, all_kinds } => {
+            prove_batch(txs, capacity.unwrap_or(txs), &out, seed, all_kinds)
+        }
+        Command::Verify { proof } => verify(&proof),
+        Command::Bench(cmd) => crate::bench::run(cmd),
+    }
+}
+
+fn keygen(out: Option<&Path>) -> Result<()> {
+    let sk = SecretKey::random(&mut rand::rngs::OsRng);
+    let pk = hex::encode(sk.public_key().to_bytes());
+    let sk_hex = hex::encode(sk.to_bytes());
+    match out {
+        Some(path) => {
+            write_secret(path, &sk_hex).with_context(|| format!("writing the secret key to {}", path.display()))?;
+            println!("{}", json!({ "public_key": pk, "secret_key_file": path.display().to_string() }));
+        }
+        None => println!("{}", json!({ "public_key": pk, "secret_key": sk_hex })),
+    }
+    Ok(())
+}
+
+fn write_secret(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    writeln!(f, "{contents}")
+}
+
+/// A spinner with elapsed time for a blocking phase; hidden when stderr is not a terminal.
+pub fn phase<T>(msg: &str, f: impl FnOnce() -> T) -> T {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]").expect("valid template"));
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    let t = Instant::now();
+    let r = f();
+    pb.finish_and_clear();
+    eprintln!("{msg}: done in {:.2} s", t.elapsed().as_secs_f64());
+    r
+}
+
+fn prove_batch(txs: usize, capacity: usize, out: &Path, seed: u64, all_kinds: bool) -> Result<()> {
+    if capacity == 0 || txs > capacity {
+        bail!("--txs {txs} must be at most the capacity {capacity}, and the capacity positive");
+    }
+    if capacity > zkr_circuits::artifact::MAX_CAPACITY as usize {
+        bail!("capacity {capacity} is above the maximum {}", zkr_circuits::artifact::MAX_CAPACITY);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let keys = demo::keys(seed, 8);
+    let mut state = demo::genesis(&keys);
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mix = if all_kinds { demo::Mix::All } else { demo::Mix::Transfers };
+    let batch = phase(&format!("executing {txs} random transactions"), || {
+        demo::random_batch(&mut rng, &keys, &mut state, capacity, txs, mix)
+    });
+    let circuit = phase(&format!("building the batch circuit (capacity {capacity})"), || BatchCircuit::build(capacity));
+    eprintln!("circuit: {} gates used, {} rows", circuit.gates_used, circuit.rows());
+    let proof = phase("proving", || circuit.prove(&batch)).context("proving the batch")?;
+    let public = phase("verifying", || circuit.verify(&proof)).context("verifying the fresh proof")?;
+
+    let file = ProofFile::new(&circuit, &proof);
+    let proof_path = out.join("proof.bin");
+    std::fs::write(&proof_path, file.to_bytes()).with_context(|| format!("writing {}", proof_path.display()))?;
+    let pi = json!({
+        "capacity": capacity,
+        "txs": batch.num_txs(),
+        "circuit_digest": digest_hex(&file.circuit_digest),
+        "old_root": digest_hex(&public.old_root),
+        "new_root": digest_hex(&public.new_root),
+        "pubdata_commitment": digest_hex(&public.pubdata_commitment),
+        "deposits_commitment": digest_hex(&public.deposits_commitment),
+        "withdrawals_commitment": digest_hex(&public.withdrawals_commitment),
+    });
+    write_json(&out.join("public_inputs.json"), &pi)?;
+    let trace = json!({
+        "capacity": capacity,
+        "transactions": batch.slots.iter().filter_map(|s| s.tx.as_ref()).map(|t| json!({
+            "kind": t.tx.kind(),
+            "id": digest_hex(&t.tx.id()),
+            "bytes": hex::encode(t.to_bytes()),
+        })).collect::<Vec<_>>(),
+        "roots": batch.slots.iter().map(|s| digest_hex(&s.root_after)).collect::<Vec<_>>(),
+        "pubdata": hex::encode(batch.pubdata_bytes()),
+    });
+    write_json(&out.join("trace.json"), &trace)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "proof": proof_path.display().to_string(), "public_inputs": pi }))?
+    );
+    Ok(())
+}
+
+fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(v)? + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+fn verify(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let file =
+        ProofFile::from_bytes(&bytes).with_context(|| format!("{} is not a valid proof file", path.display()))?;
+    let circuit = phase(&format!("building the batch circuit (capacity {})", file.capacity), || {
+        BatchCircuit::build(file.capacity as usize)
+    });
+    let public = file.verify(&circuit).with_context(|| format!("{} was rejected", path.display()))?;
+    println!(
+        "valid: batch proof (capacity {}), old root {}, new root {}",
+        file.capacity,
+        digest_hex(&public.old_root),
+        digest_hex(&public.new_root)
+    );
+    Ok(())
+}
