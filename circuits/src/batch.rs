@@ -159,3 +159,216 @@ impl BatchBuilder {
         Batch { slots: self.slots }
     }
 }
+
+/// Version byte of the serialized batch trace.
+pub const TRACE_VERSION: u8 = 1;
+const TRACE_MAGIC: &[u8; 4] = b"ZKRT";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TraceDecodeError {
+    #[error("not a batch trace: expected magic \"ZKRT\"")]
+    BadMagic,
+    #[error("unsupported batch trace version {version}: this build reads version {TRACE_VERSION}")]
+    Version { version: u8 },
+    #[error("batch trace truncated at byte {at}: expected {needed} more bytes")]
+    Truncated { at: usize, needed: usize },
+    #[error("batch trace has {extra} trailing bytes")]
+    Trailing { extra: usize },
+    #[error("non-canonical field element at byte {at}")]
+    NonCanonical { at: usize },
+    #[error("bad flag byte {value} at byte {at}: expected 0 or 1")]
+    Flag { at: usize, value: u8 },
+    #[error("batch trace capacity {capacity} is out of range 1..=4096")]
+    Capacity { capacity: u32 },
+    #[error("transaction in slot {slot}: {source}")]
+    Tx {
+        slot: usize,
+        #[source]
+        source: crate::tx::DecodeError,
+    },
+    #[error("public key in slot {slot}: {reason}")]
+    PublicKey { slot: usize, reason: String },
+}
+
+struct TraceReader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> TraceReader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TraceDecodeError> {
+        if self.buf.len() - self.at < n {
+            return Err(TraceDecodeError::Truncated { at: self.at, needed: n - (self.buf.len() - self.at) });
+        }
+        let s = &self.buf[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, TraceDecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, TraceDecodeError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64, TraceDecodeError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn flag(&mut self) -> Result<bool, TraceDecodeError> {
+        let at = self.at;
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => Err(TraceDecodeError::Flag { at, value }),
+        }
+    }
+    fn field(&mut self) -> Result<F, TraceDecodeError> {
+        let at = self.at;
+        let v = self.u64()?;
+        if v >= <F as plonky2::field::types::Field64>::ORDER {
+            return Err(TraceDecodeError::NonCanonical { at });
+        }
+        Ok(F::from_canonical_u64(v))
+    }
+    fn digest(&mut self) -> Result<Digest, TraceDecodeError> {
+        Ok(Digest { elements: [self.field()?, self.field()?, self.field()?, self.field()?] })
+    }
+}
+
+fn put_digest(out: &mut Vec<u8>, d: &Digest) {
+    for e in d.elements {
+        out.extend_from_slice(&e.to_canonical_u64().to_le_bytes());
+    }
+}
+
+fn put_leaf(out: &mut Vec<u8>, w: &crate::state::LeafWitness) {
+    out.extend_from_slice(&w.index.to_le_bytes());
+    match &w.before {
+        Some(a) => {
+            out.push(1);
+            out.extend_from_slice(&a.pubkey.to_bytes());
+            out.extend_from_slice(&a.balance.to_le_bytes());
+            out.extend_from_slice(&a.nonce.to_le_bytes());
+        }
+        None => out.push(0),
+    }
+    for s in &w.proof.siblings {
+        put_digest(out, s);
+    }
+}
+
+fn get_leaf(r: &mut TraceReader<'_>, slot: usize) -> Result<crate::state::LeafWitness, TraceDecodeError> {
+    let index = r.u32()?;
+    let before = if r.flag()? {
+        let pubkey = zkr_ecgfp5::schnorr::PublicKey::from_bytes(r.take(40)?)
+            .map_err(|e| TraceDecodeError::PublicKey { slot, reason: e.to_string() })?;
+        Some(crate::state::Account { pubkey, balance: r.u64()?, nonce: r.u32()? })
+    } else {
+        None
+    };
+    let siblings = (0..crate::smt::DEPTH).map(|_| r.digest()).collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::state::LeafWitness { index, before, proof: crate::smt::MerkleProof { index, siblings } })
+}
+
+impl Batch {
+    /// The versioned trace a prover needs: per slot the signed transaction, its field
+    /// layout, both leaf witnesses with their paths, and the roots around it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(TRACE_MAGIC);
+        out.push(TRACE_VERSION);
+        out.extend_from_slice(&(self.slots.len() as u32).to_le_bytes());
+        for s in &self.slots {
+            match &s.tx {
+                Some(tx) => {
+                    let b = tx.to_bytes();
+                    out.push(1);
+                    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                    out.extend_from_slice(&b);
+                }
+                None => out.push(0),
+            }
+            for f in s.fields {
+                out.extend_from_slice(&f.to_canonical_u64().to_le_bytes());
+            }
+            put_leaf(&mut out, &s.a);
+            put_leaf(&mut out, &s.b);
+            put_digest(&mut out, &s.root_before);
+            put_digest(&mut out, &s.root_after);
+        }
+        out
+    }
+
+    /// Strict decoding of [`Self::to_bytes`]; never panics on malformed input.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, TraceDecodeError> {
+        let mut r = TraceReader { buf: bytes, at: 0 };
+        if r.take(4).map_err(|_| TraceDecodeError::BadMagic)? != TRACE_MAGIC {
+            return Err(TraceDecodeError::BadMagic);
+        }
+        let version = r.u8()?;
+        if version != TRACE_VERSION {
+            return Err(TraceDecodeError::Version { version });
+        }
+        let capacity = r.u32()?;
+        if capacity == 0 || capacity > 4096 {
+            return Err(TraceDecodeError::Capacity { capacity });
+        }
+        let mut slots = Vec::with_capacity(capacity as usize);
+        for slot in 0..capacity as usize {
+            let tx = if r.flag()? {
+                let len = r.u32()? as usize;
+                let b = r.take(len)?;
+                Some(SignedTx::from_bytes(b).map_err(|source| TraceDecodeError::Tx { slot, source })?)
+            } else {
+                None
+            };
+            let mut fields = [F::ZERO; TX_FIELDS];
+            for f in fields.iter_mut() {
+                *f = r.field()?;
+            }
+            let a = get_leaf(&mut r, slot)?;
+            let b = get_leaf(&mut r, slot)?;
+            let root_before = r.digest()?;
+            let root_after = r.digest()?;
+            slots.push(TxTrace { tx, fields, a, b, root_before, root_after });
+        }
+        if r.at != bytes.len() {
+            return Err(TraceDecodeError::Trailing { extra: bytes.len() - r.at });
+        }
+        Ok(Batch { slots })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn trace_round_trip_and_strict_decoding() {
+        let keys = crate::demo::keys(5, 4);
+        let mut state = crate::demo::genesis(&keys);
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let batch = crate::demo::random_batch(&mut rng, &keys, &mut state, 3, 2, crate::demo::Mix::All);
+        let bytes = batch.to_bytes();
+        let back = Batch::from_bytes(&bytes).unwrap();
+        assert_eq!(back.slots, batch.slots);
+        assert_eq!(back.public_inputs(), batch.public_inputs());
+        assert_eq!(Batch::from_bytes(b"nope").err(), Some(TraceDecodeError::BadMagic));
+        for n in [0, 3, 5, 9, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Batch::from_bytes(&bytes[..n]).is_err(), "truncated at {n} accepted");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(Batch::from_bytes(&long).err(), Some(TraceDecodeError::Trailing { extra: 1 }));
+        let mut v = bytes.clone();
+        v[4] = 2;
+        assert_eq!(Batch::from_bytes(&v).err(), Some(TraceDecodeError::Version { version: 2 }));
+        // flipping any byte never panics
+        for i in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[i] ^= 0xff;
+            let _ = Batch::from_bytes(&b);
+        }
+    }
+}
