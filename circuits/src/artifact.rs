@@ -6,6 +6,7 @@
 //! anything plonky2 cannot parse or verify.
 
 use plonky2::field::types::{Field, Field64, PrimeField64};
+use plonky2::plonk::circuit_data::CommonCircuitData;
 use plonky2::plonk::proof::ProofWithPublicInputs;
 use thiserror::Error;
 
@@ -121,10 +122,12 @@ impl ProofFile {
     }
 }
 
-/// Parses plonky2 proof bytes; plonky2's reader may panic on some inputs, which is turned
-/// into an error here (the panic message is suppressed).
-fn parse_proof(bytes: &[u8], circuit: &BatchCircuit) -> Result<ProofWithPublicInputs<F, C, D>, ProofFileError> {
-    let common = &circuit.data.common;
+/// Parses plonky2 proof bytes for a circuit with the given common data. plonky2's reader
+/// may panic on some inputs; that is turned into an error here (the message suppressed).
+pub fn parse_proof_bytes(
+    bytes: &[u8],
+    common: &CommonCircuitData<F, D>,
+) -> Result<ProofWithPublicInputs<F, C, D>, ProofFileError> {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -136,6 +139,10 @@ fn parse_proof(bytes: &[u8], circuit: &BatchCircuit) -> Result<ProofWithPublicIn
         Ok(Err(e)) => Err(ProofFileError::Malformed { reason: format!("{e:#}") }),
         Err(_) => Err(ProofFileError::Malformed { reason: "plonky2 could not parse the proof".into() }),
     }
+}
+
+fn parse_proof(bytes: &[u8], circuit: &BatchCircuit) -> Result<ProofWithPublicInputs<F, C, D>, ProofFileError> {
+    parse_proof_bytes(bytes, &circuit.data.common)
 }
 
 #[cfg(test)]

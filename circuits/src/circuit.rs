@@ -7,7 +7,6 @@
 //! otherwise the same leaf again, unchanged). Kind flags derived from the tag switch the
 //! arithmetic on and off, so a slot costs the same for every kind.
 
-use anyhow::{anyhow, Result};
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::{HashOutTarget, NUM_HASH_OUT_ELTS};
 use plonky2::hash::hashing::PlonkyPermutation;
@@ -18,6 +17,7 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::config::AlgebraicHasher;
 use plonky2::plonk::proof::ProofWithPublicInputs;
+use thiserror::Error;
 use zkr_ecgfp5::gadgets::{
     add_virtual_signature_target, set_signature_target, verify_schnorr_conditional, SignatureTarget,
 };
@@ -72,6 +72,23 @@ impl From<&TxTrace> for SlotWitness {
     fn from(t: &TxTrace) -> Self {
         Self { fields: t.fields, signature: t.tx.as_ref().and_then(|t| t.signature), a: t.a.clone(), b: t.b.clone() }
     }
+}
+
+/// Why a batch could not be proven or verified.
+#[derive(Debug, Error)]
+pub enum CircuitError {
+    #[error("batch has {got} slots, the circuit's capacity is {expected}")]
+    SlotCount { expected: usize, got: usize },
+    #[error("slot {slot}: Merkle path has {got} siblings, expected {expected}")]
+    PathLength { slot: usize, expected: usize, got: usize },
+    #[error("slot {slot}: inconsistent witness: {reason}")]
+    Witness { slot: usize, reason: String },
+    #[error("the prover failed: {reason}")]
+    Prove { reason: String },
+    #[error("the proof does not verify: {reason}")]
+    Verify { reason: String },
+    #[error(transparent)]
+    PublicInputs(#[from] crate::batch::PublicInputsError),
 }
 
 /// A built batch circuit of a given capacity.
@@ -338,42 +355,55 @@ impl BatchCircuit {
     }
 
     /// Fills the witness for a batch. The old root is implied by the first slot's path.
-    pub fn witness(&self, slots: &[SlotWitness]) -> Result<PartialWitness<F>> {
+    pub fn witness(&self, slots: &[SlotWitness]) -> Result<PartialWitness<F>, CircuitError> {
         if slots.len() != self.capacity {
-            return Err(anyhow!("batch has {} slots, circuit capacity is {}", slots.len(), self.capacity));
+            return Err(CircuitError::SlotCount { expected: self.capacity, got: slots.len() });
         }
         let mut pw = PartialWitness::new();
-        for (t, w) in self.slots.iter().zip(slots) {
-            pw.set_target_arr(&t.fields, &w.fields)?;
+        for (slot, (t, w)) in self.slots.iter().zip(slots).enumerate() {
+            let ctx = |e: anyhow::Error| CircuitError::Witness { slot, reason: format!("{e:#}") };
+            pw.set_target_arr(&t.fields, &w.fields).map_err(ctx)?;
             let tag = w.fields[layout::TAG];
-            pw.set_bool_target(t.is_transfer, tag == F::ONE)?;
-            pw.set_bool_target(t.is_withdraw, tag == F::TWO)?;
-            pw.set_bool_target(t.is_deposit, tag == F::from_canonical_u8(3))?;
+            pw.set_bool_target(t.is_transfer, tag == F::ONE).map_err(ctx)?;
+            pw.set_bool_target(t.is_withdraw, tag == F::TWO).map_err(ctx)?;
+            pw.set_bool_target(t.is_deposit, tag == F::from_canonical_u8(3)).map_err(ctx)?;
             let inv = |x: F| x.try_inverse().unwrap_or(F::ZERO);
-            pw.set_target(t.amount_inv, inv(w.fields[layout::AMOUNT]))?;
-            pw.set_target(t.self_transfer_inv, inv(w.fields[layout::ACCOUNT_B] - w.fields[layout::ACCOUNT_A]))?;
-            set_leaf(&mut pw, &t.a, &w.a, &w.fields)?;
-            set_leaf(&mut pw, &t.b, &w.b, &w.fields)?;
+            pw.set_target(t.amount_inv, inv(w.fields[layout::AMOUNT])).map_err(ctx)?;
+            pw.set_target(t.self_transfer_inv, inv(w.fields[layout::ACCOUNT_B] - w.fields[layout::ACCOUNT_A]))
+                .map_err(ctx)?;
+            for leaf in [&w.a, &w.b] {
+                if leaf.proof.siblings.len() != DEPTH {
+                    return Err(CircuitError::PathLength { slot, expected: DEPTH, got: leaf.proof.siblings.len() });
+                }
+            }
+            set_leaf(&mut pw, &t.a, &w.a, &w.fields).map_err(ctx)?;
+            set_leaf(&mut pw, &t.b, &w.b, &w.fields).map_err(ctx)?;
             let sig = w.signature.unwrap_or_else(dummy_signature);
-            set_signature_target(&mut pw, &t.signature, &sig)?;
+            set_signature_target(&mut pw, &t.signature, &sig).map_err(ctx)?;
         }
         Ok(pw)
     }
 
     /// Proves a batch built natively.
-    pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>> {
+    pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
         self.prove_witness(&slots)
     }
 
     /// Proves from raw slot witnesses (no native checks).
-    pub fn prove_witness(&self, slots: &[SlotWitness]) -> Result<ProofWithPublicInputs<F, C, D>> {
-        let pw = self.witness(slots)?;
-        self.data.prove(pw)
+    pub fn prove_witness(&self, slots: &[SlotWitness]) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
+        let _span = tracing::info_span!("prove_batch", capacity = self.capacity, rows = self.rows()).entered();
+        let pw = {
+            let _s = tracing::debug_span!("witness").entered();
+            self.witness(slots)?
+        };
+        let _s = tracing::debug_span!("plonky2_prove").entered();
+        self.data.prove(pw).map_err(|e| CircuitError::Prove { reason: format!("{e:#}") })
     }
 
-    pub fn verify(&self, proof: &ProofWithPublicInputs<F, C, D>) -> Result<BatchPublicInputs> {
-        self.data.verify(proof.clone())?;
+    /// Verifies with plonky2's verifier and returns the decoded public inputs.
+    pub fn verify(&self, proof: &ProofWithPublicInputs<F, C, D>) -> Result<BatchPublicInputs, CircuitError> {
+        self.data.verify(proof.clone()).map_err(|e| CircuitError::Verify { reason: format!("{e:#}") })?;
         Ok(BatchPublicInputs::from_fields(&proof.public_inputs)?)
     }
 }
@@ -382,7 +412,12 @@ fn dummy_signature() -> Signature {
     Signature::from_bytes(&[0u8; 72]).expect("the all-zero signature encoding is canonical")
 }
 
-fn set_leaf(pw: &mut PartialWitness<F>, t: &LeafTargets, w: &LeafWitness, fields: &[F; TX_FIELDS]) -> Result<()> {
+fn set_leaf(
+    pw: &mut PartialWitness<F>,
+    t: &LeafTargets,
+    w: &LeafWitness,
+    fields: &[F; TX_FIELDS],
+) -> anyhow::Result<()> {
     match &w.before {
         Some(acct) => {
             let Account { pubkey, balance, nonce } = acct;
@@ -398,9 +433,6 @@ fn set_leaf(pw: &mut PartialWitness<F>, t: &LeafTargets, w: &LeafWitness, fields
             pw.set_target(t.nonce, F::ZERO)?;
             pw.set_bool_target(t.is_empty, true)?;
         }
-    }
-    if w.proof.siblings.len() != DEPTH {
-        return Err(anyhow!("Merkle path has {} siblings, expected {DEPTH}", w.proof.siblings.len()));
     }
     for (st, s) in t.siblings.iter().zip(&w.proof.siblings) {
         pw.set_hash_target(*st, *s)?;

@@ -1,6 +1,7 @@
 //! The zkr statement: native spec (accounts, Poseidon sparse Merkle tree, transactions,
 //! state transition, batches) and the plonky2 batch circuit that enforces it.
 
+pub mod aggregate;
 pub mod artifact;
 pub mod batch;
 pub mod circuit;

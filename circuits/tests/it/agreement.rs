@@ -6,7 +6,7 @@ use crate::common::{circuit, random_batch};
 
 proptest! {
     // Each case proves a batch (seconds each): a few cases, fresh seeds every run.
-    #![proptest_config(ProptestConfig { cases: 3, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn circuit_new_root_equals_native_and_proof_verifies(seed in any::<u64>()) {
         let (state, batch) = random_batch(seed);

@@ -1,5 +1,6 @@
 //! Integration tests of the batch circuit against the native spec.
 
+mod aggregate;
 mod agreement;
 mod common;
 mod soundness;
