@@ -1,1 +1,19 @@
-//! Placeholder crate: filled by a later issue (see the README layout). It exports nothing yet.
+//! zkr prover side: proving backends, the circuits a worker needs, workers (local and
+//! remote), the coordinator gRPC service, the epoch aggregator, and the devnet that
+//! composes them with the sequencer.
+
+pub mod backend;
+pub mod coordinator;
+pub mod devnet;
+pub mod exec;
+pub mod fleet;
+pub mod metrics;
+pub mod pipeline;
+pub mod source;
+pub mod worker;
+
+/// Generated gRPC types of `proto/zkr/prover/v1/coordinator.proto`.
+pub mod proto {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("zkr.prover.v1");
+}

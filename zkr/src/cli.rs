@@ -57,13 +57,93 @@ pub enum Command {
         /// The proof file written by `zkr prove-batch`.
         proof: PathBuf,
     },
+    /// The whole pipeline in one process on embedded SQLite: sequencer, workers, aggregator.
+    /// Stops after the first new epoch proof verifies (or runs until Ctrl-C with --forever).
+    Devnet(DevnetArgs),
+    /// Fleet mode: the wallet API and batcher, handing batches to the shared job queue.
+    Sequencer {
+        /// TOML config (see docs/operations.md); env overrides ZKR_SEQUENCER_*.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Fleet mode: lends jobs to remote workers, verifies their proofs and the epoch proofs.
+    /// Worker tokens come from ZKR_WORKER_TOKENS (comma-separated).
+    Coordinator {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The job queue (overrides the config), e.g. postgres://postgres@127.0.0.1/zkr.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// gRPC listen address (overrides the config).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Fleet mode: a prover worker that leases jobs from a coordinator.
+    Worker {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Coordinator URL, e.g. http://127.0.0.1:50052 (overrides the config).
+        #[arg(long)]
+        coordinator: Option<String>,
+        /// Worker token (prefer the environment variable).
+        #[arg(long, env = "ZKR_WORKER_TOKEN", hide_env_values = true)]
+        token: String,
+        /// auto | cpu | cuda (overrides the config).
+        #[arg(long)]
+        backend: Option<zkr_prover::backend::BackendChoice>,
+    },
     /// Benchmarks; reports go to the terminal and to bench-results/.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DevnetArgs {
+    /// TOML config (see docs/operations.md); env overrides ZKR_DEVNET_*.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (reuse it to resume).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Run the load generator (signed transfers from the funded genesis accounts).
+    #[arg(long)]
+    pub demo: bool,
+    /// Transactions per second of the load generator.
+    #[arg(long)]
+    pub tps: Option<f64>,
+    /// Batch capacity.
+    #[arg(long)]
+    pub capacity: Option<usize>,
+    /// Epochs hold 2^epoch_height batches.
+    #[arg(long)]
+    pub epoch_height: Option<u32>,
+    /// In-process workers.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// auto | cpu | cuda.
+    #[arg(long)]
+    pub backend: Option<zkr_prover::backend::BackendChoice>,
+    /// Keep running after the first epoch (until Ctrl-C).
+    #[arg(long)]
+    pub forever: bool,
+    /// Wallet gRPC address, or "off".
+    #[arg(long)]
+    pub grpc: Option<String>,
+    /// Prometheus /metrics address.
+    #[arg(long)]
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Devnet(args) => crate::pipeline::devnet(args),
+        Command::Sequencer { config } => crate::pipeline::sequencer(config.as_deref()),
+        Command::Coordinator { config, database_url, listen } => {
+            crate::pipeline::coordinator(config.as_deref(), database_url, listen)
+        }
+        Command::Worker { config, coordinator, token, backend } => {
+            crate::pipeline::worker(config.as_deref(), coordinator, &token, backend)
+        }
         Command::Keygen { out } => keygen(out.as_deref()),
         Command::ProveBatch { txs, capacity, out, seed, all_kinds } => {
             prove_batch(txs, capacity.unwrap_or(txs), &out, seed, all_kinds)

@@ -2,6 +2,8 @@
 
 mod bench;
 mod cli;
+mod config;
+mod pipeline;
 
 use clap::Parser;
 

@@ -1,0 +1,19 @@
+//! zkr's durable job queue and blob store.
+//!
+//! The queue keeps proof jobs (batch proofs and aggregation nodes) in SQLite (embedded, the default) or
+//! Postgres (for fleets), through sqlx with embedded migrations. A job moves
+//! `waiting → queued → leased → done`, or back to `queued` when a worker fails, releases it or lets its lease
+//! expire, and to `dead` once its attempts are exhausted (the error text is kept). Aggregation jobs depend on
+//! their children and stay `waiting` until every child is `done`.
+//!
+//! Traces and proofs live in a blob store ([`FsBlobStore`]); the database keeps only their keys.
+
+mod blob;
+mod error;
+mod queue;
+mod types;
+
+pub use blob::FsBlobStore;
+pub use error::{BlobError, QueueError};
+pub use queue::Queue;
+pub use types::{Completion, Job, JobId, JobKind, JobState, NewJob, QueueConfig};

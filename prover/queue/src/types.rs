@@ -1,0 +1,173 @@
+//! Plain data types of the queue API.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Database id of a job.
+pub type JobId = i64;
+
+/// What a job proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Prove one batch (level 0). Stored as `prove_batch`.
+    ProveBatch,
+    /// Fold child proofs into one (level ≥ 1). Stored as `aggregate`.
+    Aggregate,
+}
+
+impl JobKind {
+    /// Every kind, for claims that take any job.
+    pub const ALL: [JobKind; 2] = [JobKind::ProveBatch, JobKind::Aggregate];
+
+    /// The text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::ProveBatch => "prove_batch",
+            JobKind::Aggregate => "aggregate",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "prove_batch" => Ok(JobKind::ProveBatch),
+            "aggregate" => Ok(JobKind::Aggregate),
+            other => Err(format!("unknown job kind {other:?}: expected \"prove_batch\" or \"aggregate\"")),
+        }
+    }
+}
+
+/// Where a job is in its life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Some dependency is not done yet.
+    Waiting,
+    /// Ready to be claimed.
+    Queued,
+    /// Claimed by a worker until its lease deadline.
+    Leased,
+    /// Finished; its result key is stored.
+    Done,
+    /// Attempts exhausted (dead letter); `last_error` says why.
+    Dead,
+}
+
+impl JobState {
+    /// Every state, e.g. for metrics.
+    pub const ALL: [JobState; 5] =
+        [JobState::Waiting, JobState::Queued, JobState::Leased, JobState::Done, JobState::Dead];
+
+    /// The text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Waiting => "waiting",
+            JobState::Queued => "queued",
+            JobState::Leased => "leased",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "waiting" => Ok(JobState::Waiting),
+            "queued" => Ok(JobState::Queued),
+            "leased" => Ok(JobState::Leased),
+            "done" => Ok(JobState::Done),
+            "dead" => Ok(JobState::Dead),
+            other => Err(format!("unknown job state {other:?}: expected one of waiting, queued, leased, done, dead")),
+        }
+    }
+}
+
+/// A job to enqueue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub kind: JobKind,
+    /// First batch number covered (inclusive).
+    pub batch_start: u64,
+    /// Last batch number covered (inclusive).
+    pub batch_end: u64,
+    /// 0 = batch proof, k = aggregation level.
+    pub level: u32,
+    /// Blob key of the input (trace, or whatever the aggregator needs).
+    pub input_key: String,
+    /// Jobs that must be done before this one may be claimed.
+    pub deps: Vec<JobId>,
+}
+
+/// A job as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub batch_start: u64,
+    pub batch_end: u64,
+    pub level: u32,
+    pub state: JobState,
+    pub input_key: String,
+    /// Blob key of the accepted result, once done.
+    pub result_key: Option<String>,
+    /// Claims counted so far (a released claim is not counted).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// The worker that last claimed the job (or that delivered its result).
+    pub picked_by: Option<String>,
+    /// Unix milliseconds; set while leased.
+    pub lease_deadline: Option<i64>,
+    pub last_error: Option<String>,
+    /// Dependencies, in the order given at enqueue time.
+    pub deps: Vec<JobId>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// Queue settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueConfig {
+    /// How long a claim (or a heartbeat) holds a job, in milliseconds.
+    pub lease_ms: u64,
+    /// Claims a job gets before it is dead-lettered (stored per job at enqueue time).
+    pub max_attempts: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig { lease_ms: 30_000, max_attempts: 3 }
+    }
+}
+
+/// Outcome of [`crate::Queue::complete`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Completion {
+    /// This call moved the job to done and stored the result key.
+    Accepted,
+    /// The job was already done; nothing changed.
+    AlreadyDone,
+}

@@ -1,0 +1,306 @@
+//! `zkr devnet`: the whole pipeline in one process on the embedded SQLite default —
+//! sequencer, W workers, aggregator — with an optional load generator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use zkr_circuits::tx::{Transfer, Tx};
+use zkr_queue::{FsBlobStore, JobKind, JobState, Queue, QueueConfig};
+use zkr_sequencer::{Sequencer, SequencerConfig};
+
+use crate::backend::BackendChoice;
+use crate::exec::Circuits;
+use crate::metrics::{serve_metrics, ProverMetrics};
+use crate::pipeline::{EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
+use crate::source::Hub;
+use crate::worker::{run_worker, WorkerConfig, WorkerStats};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevnetConfig {
+    /// Everything lives here: sequencer.db, queue.db, blobs/. Reusing it resumes.
+    pub data_dir: PathBuf,
+    /// Transactions per batch (the batch circuit's capacity).
+    pub capacity: usize,
+    /// Epochs hold 2^epoch_height batches.
+    pub epoch_height: u32,
+    /// In-process prover workers.
+    pub workers: usize,
+    pub backend: BackendChoice,
+    /// Run the load generator.
+    pub demo: bool,
+    /// Load generator rate (signed transfers per second).
+    pub demo_tps: f64,
+    /// A non-empty open batch is sealed this long after its first transaction.
+    pub max_wait_ms: u64,
+    /// An epoch that has begun is completed with empty batches after this long.
+    pub epoch_timeout_ms: u64,
+    /// Stop after this many new epochs are verified; `None`: run until Ctrl-C.
+    pub stop_after_epochs: Option<u64>,
+    /// Wallet gRPC API; `None` to run without it.
+    pub grpc_listen: Option<SocketAddr>,
+    /// Prometheus `/metrics`; `None` to run without it.
+    pub metrics_listen: Option<SocketAddr>,
+    pub lease_ms: u64,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./zkr-data"),
+            capacity: 4,
+            epoch_height: 1,
+            workers: 2,
+            backend: BackendChoice::Auto,
+            demo: false,
+            demo_tps: 4.0,
+            max_wait_ms: 2000,
+            epoch_timeout_ms: 10_000,
+            stop_after_epochs: Some(1),
+            grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 50051))),
+            metrics_listen: None,
+            lease_ms: 30_000,
+        }
+    }
+}
+
+/// A snapshot for the progress display.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DevnetStatus {
+    pub elapsed_s: f64,
+    pub txs_submitted: u64,
+    pub txs_refused: u64,
+    pub batches_sealed: u64,
+    pub batches_proven: u64,
+    pub aggregations_done: u64,
+    pub queued: u64,
+    pub leased: u64,
+    pub waiting: u64,
+    pub dead: u64,
+    pub epochs_verified: u64,
+    pub root: String,
+}
+
+/// What a devnet run did.
+#[derive(Clone, Debug, Default)]
+pub struct DevnetReport {
+    pub epochs: Vec<EpochProof>,
+    pub status: DevnetStatus,
+    pub workers: Vec<WorkerStats>,
+    pub grpc_addr: Option<SocketAddr>,
+}
+
+/// Runs the devnet until the target epochs are verified or `shutdown` is cancelled.
+/// `on_status` is called about once a second.
+pub async fn run(
+    cfg: DevnetConfig,
+    shutdown: CancellationToken,
+    mut on_status: impl FnMut(&DevnetStatus),
+) -> Result<DevnetReport> {
+    let started = Instant::now();
+    let backend = cfg.backend.resolve()?;
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let queue_url = format!("sqlite://{}", cfg.data_dir.join("queue.db").display());
+    let queue = Queue::connect(&queue_url, QueueConfig { lease_ms: cfg.lease_ms, ..QueueConfig::default() })
+        .await
+        .context("opening the job queue")?;
+    let blobs = Arc::new(FsBlobStore::new(cfg.data_dir.join("blobs")).context("opening the blob store")?);
+    let plan = EpochPlan { height: cfg.epoch_height };
+
+    let (capacity, height) = (cfg.capacity, cfg.epoch_height);
+    let circuits = Arc::new(
+        tokio::task::spawn_blocking(move || Circuits::build(capacity, height)).await.context("building circuits")?,
+    );
+    tracing::info!(capacity, height, "circuits built");
+
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(ProverMetrics::register(&registry)?);
+    let seq_cfg = SequencerConfig {
+        data_dir: cfg.data_dir.clone(),
+        batch_capacity: cfg.capacity,
+        max_wait_ms: cfg.max_wait_ms,
+        ..SequencerConfig::default()
+    };
+    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan });
+    let progress = QueueProgress { queue: queue.clone(), plan };
+    let seq = Sequencer::open(&seq_cfg, sink, Arc::new(progress.clone()), &registry)
+        .await
+        .context("opening the sequencer")?;
+
+    let mut grpc_addr = None;
+    if let Some(addr) = cfg.grpc_listen {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the wallet API to {addr}"))?;
+        grpc_addr = Some(listener.local_addr()?);
+        let s = seq.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = zkr_sequencer::serve_with_listener(s, listener, async move { stop.cancelled().await }).await
+            {
+                tracing::error!(error = %e, "wallet API stopped");
+            }
+        });
+    }
+    if let Some(addr) = cfg.metrics_listen {
+        let a = serve_metrics(registry.clone(), addr, shutdown.clone()).await?;
+        tracing::info!(%a, "metrics at http://{a}/metrics");
+    }
+
+    let hub = Hub {
+        queue: queue.clone(),
+        blobs: blobs.clone(),
+        circuits: circuits.clone(),
+        lease_ms: cfg.lease_ms,
+        metrics: Some(metrics.clone()),
+    };
+    let workers_stop = shutdown.child_token();
+    let mut worker_handles = Vec::new();
+    for i in 0..cfg.workers.max(1) {
+        let w = WorkerConfig { id: format!("devnet-{}-{i}", std::process::id()), backend, poll_ms: 200 };
+        worker_handles.push(tokio::spawn(run_worker(
+            Arc::new(hub.clone()),
+            circuits.clone(),
+            w,
+            Some(metrics.clone()),
+            workers_stop.clone(),
+        )));
+    }
+
+    let submitted = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let load_stop = shutdown.child_token();
+    if cfg.demo {
+        tokio::spawn(load_generator(seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone(), load_stop.clone()));
+    }
+
+    let mut watcher = EpochWatcher { progress, blobs: blobs.clone(), circuits: circuits.clone(), next_epoch: 0 };
+    // Epochs finished in an earlier run count as done already.
+    let earlier = watcher.poll().await?.len() as u64;
+    let target = cfg.stop_after_epochs.map(|n| earlier + n);
+    let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
+    let mut epoch_started: Option<(u64, Instant)> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(1000));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = queue.requeue_expired().await {
+            tracing::warn!(error = %e, "requeue of expired leases failed");
+        }
+        metrics.refresh_depth(&queue).await;
+        report.epochs.extend(watcher.poll().await?);
+        metrics.epochs_verified.set((earlier + report.epochs.len() as u64) as i64);
+
+        // Close an epoch that has begun but stalls (no load): pad it with empty batches.
+        let sealed = seq.batches_sealed().await?;
+        if sealed % plan.batches() != 0 {
+            let epoch = plan.epoch_of(sealed);
+            match epoch_started {
+                Some((e, t)) if e == epoch && t.elapsed() >= Duration::from_millis(cfg.epoch_timeout_ms) => {
+                    seq.seal_now(true).await.context("sealing a padding batch")?;
+                }
+                Some((e, _)) if e == epoch => {}
+                _ => epoch_started = Some((epoch, Instant::now())),
+            }
+        }
+
+        let status = snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
+        on_status(&status);
+        report.status = status;
+        if target.is_some_and(|t| earlier + report.epochs.len() as u64 >= t) {
+            break;
+        }
+    }
+    load_stop.cancel();
+    workers_stop.cancel();
+    for h in worker_handles {
+        report.workers.push(h.await.unwrap_or_default());
+    }
+    seq.shutdown().await;
+    shutdown.cancel();
+    Ok(report)
+}
+
+async fn snapshot(
+    queue: &Queue,
+    seq: &Sequencer,
+    started: Instant,
+    submitted: &AtomicU64,
+    refused: &AtomicU64,
+    epochs: u64,
+) -> DevnetStatus {
+    let mut s = DevnetStatus {
+        elapsed_s: started.elapsed().as_secs_f64(),
+        txs_submitted: submitted.load(Ordering::Relaxed),
+        txs_refused: refused.load(Ordering::Relaxed),
+        batches_sealed: seq.batches_sealed().await.unwrap_or(0),
+        epochs_verified: epochs,
+        root: seq.root().await.map(|r| zkr_circuits::artifact::digest_hex(&r)[..16].to_string()).unwrap_or_default(),
+        ..DevnetStatus::default()
+    };
+    if let Ok(rows) = queue.depth().await {
+        for (kind, state, n) in rows {
+            match (kind, state) {
+                (JobKind::ProveBatch, JobState::Done) => s.batches_proven += n,
+                (JobKind::Aggregate, JobState::Done) => s.aggregations_done += n,
+                (_, JobState::Queued) => s.queued += n,
+                (_, JobState::Leased) => s.leased += n,
+                (_, JobState::Waiting) => s.waiting += n,
+                (_, JobState::Dead) => s.dead += n,
+            }
+        }
+    }
+    s
+}
+
+/// Signs random transfers between the genesis accounts and submits them in-process.
+async fn load_generator(
+    seq: Sequencer,
+    tps: f64,
+    submitted: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
+    stop: CancellationToken,
+) {
+    let keys = seq.config().genesis.keys();
+    let accounts = keys.len().saturating_sub(1) as u32;
+    if accounts < 2 {
+        tracing::warn!("the load generator needs at least two genesis accounts");
+        return;
+    }
+    let mut rng = ChaCha20Rng::from_entropy();
+    let mut nonces = std::collections::HashMap::new();
+    let every = Duration::from_secs_f64(1.0 / tps.max(0.01));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let from = rng.gen_range(0..accounts);
+        let to = (from + rng.gen_range(1..accounts)) % accounts;
+        let nonce = match nonces.get(&from) {
+            Some(n) => *n,
+            None => seq.account(from, false).await.ok().and_then(|a| a.account).map_or(0, |a| a.nonce),
+        };
+        let tx = Tx::Transfer(Transfer { from, to, amount: rng.gen_range(1..=100), nonce }).sign(&keys[from as usize]);
+        match seq.submit(&tx.to_bytes()).await {
+            Ok(_) => {
+                submitted.fetch_add(1, Ordering::Relaxed);
+                nonces.insert(from, nonce + 1);
+            }
+            Err(e) => {
+                refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "load generator: transaction refused");
+                nonces.remove(&from);
+            }
+        }
+    }
+}

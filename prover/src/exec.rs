@@ -1,0 +1,138 @@
+//! The blocking part of a job: parse the inputs, prove, verify the result.
+
+use std::time::Instant;
+
+use plonky2::plonk::circuit_data::CommonCircuitData;
+use plonky2::plonk::proof::ProofWithPublicInputs;
+use thiserror::Error;
+use zkr_circuits::aggregate::AggregationTree;
+use zkr_circuits::artifact::parse_proof_bytes;
+use zkr_circuits::batch::{Batch, BatchPublicInputs};
+use zkr_circuits::config::{C, D, F};
+
+/// What a job needs, whether fetched from the blob store or received from a coordinator.
+#[derive(Clone, Debug)]
+pub enum WorkInput {
+    /// A versioned batch trace (`Batch::to_bytes`).
+    ProveBatch { trace: Vec<u8> },
+    /// Two child proofs of level `level - 1`, left (earlier batches) first.
+    Aggregate { level: u32, left: Vec<u8>, right: Vec<u8> },
+}
+
+impl WorkInput {
+    /// The level of the proof this input produces.
+    pub fn output_level(&self) -> u32 {
+        match self {
+            WorkInput::ProveBatch { .. } => 0,
+            WorkInput::Aggregate { level, .. } => *level,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ExecError {
+    #[error("bad batch trace: {source}")]
+    Trace {
+        #[source]
+        source: zkr_circuits::batch::TraceDecodeError,
+    },
+    #[error("batch trace has capacity {got}, this worker's circuits have capacity {expected}")]
+    Capacity { expected: usize, got: usize },
+    #[error("no circuit for aggregation level {level}: the epoch tree has height {height}")]
+    Level { level: u32, height: u32 },
+    #[error("bad {which} proof at level {level}: {reason}")]
+    BadProof { which: &'static str, level: u32, reason: String },
+    #[error("proving failed: {reason}")]
+    Prove { reason: String },
+}
+
+/// The circuits of one pipeline: batch circuit of a capacity and the aggregation levels
+/// for epochs of `2^height` batches.
+pub struct Circuits {
+    pub tree: AggregationTree,
+}
+
+impl std::fmt::Debug for Circuits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Circuits").field("capacity", &self.capacity()).field("height", &self.height()).finish()
+    }
+}
+
+/// A proof and what it says.
+#[derive(Clone, Debug)]
+pub struct ProofOutput {
+    pub bytes: Vec<u8>,
+    pub public: BatchPublicInputs,
+    pub seconds: f64,
+}
+
+impl Circuits {
+    /// Builds every circuit (seconds; do it once per process).
+    pub fn build(capacity: usize, height: u32) -> Self {
+        let _s = tracing::info_span!("build_circuits", capacity, height).entered();
+        Self { tree: AggregationTree::build(capacity, height) }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.tree.capacity
+    }
+
+    pub fn height(&self) -> u32 {
+        self.tree.levels.len() as u32
+    }
+
+    fn common(&self, level: u32) -> Result<&CommonCircuitData<F, D>, ExecError> {
+        if level == 0 {
+            return Ok(&self.tree.batch.data.common);
+        }
+        self.tree
+            .circuit_for_level(level)
+            .map(|c| &c.data.common)
+            .ok_or(ExecError::Level { level, height: self.height() })
+    }
+
+    /// Parses and verifies a proof of the given level.
+    pub fn verify(&self, level: u32, bytes: &[u8], which: &'static str) -> Result<BatchPublicInputs, ExecError> {
+        let bad = |reason: String| ExecError::BadProof { which, level, reason };
+        let proof = self.parse(level, bytes, which)?;
+        self.tree.verify_at_level(level, &proof).map_err(|e| bad(e.to_string()))
+    }
+
+    fn parse(
+        &self,
+        level: u32,
+        bytes: &[u8],
+        which: &'static str,
+    ) -> Result<ProofWithPublicInputs<F, C, D>, ExecError> {
+        let common = self.common(level)?;
+        parse_proof_bytes(bytes, common).map_err(|e| ExecError::BadProof { which, level, reason: e.to_string() })
+    }
+
+    /// Runs a job to completion: proves, then verifies its own output.
+    pub fn execute(&self, input: &WorkInput) -> Result<ProofOutput, ExecError> {
+        let t = Instant::now();
+        let proof = match input {
+            WorkInput::ProveBatch { trace } => {
+                let batch = Batch::from_bytes(trace).map_err(|source| ExecError::Trace { source })?;
+                if batch.capacity() != self.capacity() {
+                    return Err(ExecError::Capacity { expected: self.capacity(), got: batch.capacity() });
+                }
+                self.tree.batch.prove(&batch).map_err(|e| ExecError::Prove { reason: e.to_string() })?
+            }
+            WorkInput::Aggregate { level, left, right } => {
+                let child = level.checked_sub(1).ok_or(ExecError::Level { level: 0, height: self.height() })?;
+                let circuit = self
+                    .tree
+                    .circuit_for_level(*level)
+                    .ok_or(ExecError::Level { level: *level, height: self.height() })?;
+                let l = self.parse(child, left, "left")?;
+                let r = self.parse(child, right, "right")?;
+                circuit.prove(&l, &r).map_err(|e| ExecError::Prove { reason: e.to_string() })?
+            }
+        };
+        let seconds = t.elapsed().as_secs_f64();
+        let bytes = proof.to_bytes();
+        let public = self.verify(input.output_level(), &bytes, "own")?;
+        Ok(ProofOutput { bytes, public, seconds })
+    }
+}

@@ -1,0 +1,223 @@
+//! Fleet mode: the sequencer, the coordinator and remote workers as separate processes.
+//! The sequencer and the coordinator share the job queue (Postgres for fleets) and the
+//! blob directory; workers reach the coordinator over gRPC with a token.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use zkr_queue::{FsBlobStore, Queue, QueueConfig};
+use zkr_sequencer::{Sequencer, SequencerConfig};
+
+use crate::backend::BackendChoice;
+use crate::coordinator::CoordinatorService;
+use crate::exec::Circuits;
+use crate::metrics::{serve_metrics, ProverMetrics};
+use crate::pipeline::{EpochPlan, EpochWatcher, QueueProgress, QueueSink};
+use crate::source::{Hub, RemoteSource};
+use crate::worker::{run_worker, WorkerConfig, WorkerStats};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequencerNodeConfig {
+    pub sequencer: SequencerConfig,
+    /// The job queue shared with the coordinator (`sqlite://…` or `postgres://…`).
+    pub queue_url: String,
+    /// Blob directory shared with the coordinator.
+    pub blob_dir: PathBuf,
+    /// Epochs hold 2^epoch_height batches (must match the coordinator's).
+    pub epoch_height: u32,
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for SequencerNodeConfig {
+    fn default() -> Self {
+        Self {
+            sequencer: SequencerConfig::default(),
+            queue_url: "sqlite://./zkr-data/queue.db".into(),
+            blob_dir: PathBuf::from("./zkr-data/blobs"),
+            epoch_height: 1,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoordinatorConfig {
+    /// The job queue (`postgres://…` for fleets, `sqlite://…` works for one machine).
+    pub database_url: String,
+    pub blob_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Batch capacity and epoch height of the circuits (must match the sequencer's).
+    pub capacity: usize,
+    pub epoch_height: u32,
+    pub lease_ms: u64,
+    pub max_attempts: u32,
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for CoordinatorConfig {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./zkr-data/queue.db".into(),
+            blob_dir: PathBuf::from("./zkr-data/blobs"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            capacity: 4,
+            epoch_height: 1,
+            lease_ms: 30_000,
+            max_attempts: 3,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerNodeConfig {
+    /// The coordinator's URL, e.g. `http://10.0.0.5:50052`.
+    pub coordinator: String,
+    /// Must match the coordinator's circuits.
+    pub capacity: usize,
+    pub epoch_height: u32,
+    pub backend: BackendChoice,
+    /// Defaults to `<hostname>-<pid>`.
+    pub id: Option<String>,
+    pub poll_ms: u64,
+}
+
+impl Default for WorkerNodeConfig {
+    fn default() -> Self {
+        Self {
+            coordinator: "http://127.0.0.1:50052".into(),
+            capacity: 4,
+            epoch_height: 1,
+            backend: BackendChoice::Auto,
+            id: None,
+            poll_ms: 500,
+        }
+    }
+}
+
+fn ensure_height(h: u32) -> Result<()> {
+    anyhow::ensure!(h <= 10, "epoch_height {h} is too large: at most 10 (1024 batches per epoch)");
+    Ok(())
+}
+
+/// `zkr sequencer`: wallet API + batcher, handing batches to the shared queue.
+pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken) -> Result<()> {
+    ensure_height(cfg.epoch_height)?;
+    let queue = Queue::connect(&cfg.queue_url, QueueConfig::default()).await.context("opening the job queue")?;
+    let blobs = Arc::new(FsBlobStore::new(&cfg.blob_dir).context("opening the blob store")?);
+    let plan = EpochPlan { height: cfg.epoch_height };
+    let registry = prometheus::Registry::new();
+    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan });
+    let progress = Arc::new(QueueProgress { queue, plan });
+    let seq = Sequencer::open(&cfg.sequencer, sink, progress, &registry).await.context("opening the sequencer")?;
+    if let Some(addr) = cfg.metrics_listen {
+        let a = serve_metrics(registry, addr, shutdown.clone())
+            .await
+            .with_context(|| format!("binding metrics to {addr}"))?;
+        eprintln!("metrics: http://{a}/metrics");
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.sequencer.listen)
+        .await
+        .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
+    eprintln!("wallet API (gRPC): {}", listener.local_addr()?);
+    let stop = shutdown.clone();
+    zkr_sequencer::serve_with_listener(seq.clone(), listener, async move { stop.cancelled().await }).await?;
+    seq.shutdown().await;
+    Ok(())
+}
+
+/// `zkr coordinator`: lends jobs to remote workers, requeues expired leases, and verifies
+/// epoch proofs as they complete.
+pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdown: CancellationToken) -> Result<()> {
+    ensure_height(cfg.epoch_height)?;
+    anyhow::ensure!(!tokens.is_empty(), "no worker tokens: set ZKR_WORKER_TOKENS to a comma-separated list");
+    let queue =
+        Queue::connect(&cfg.database_url, QueueConfig { lease_ms: cfg.lease_ms, max_attempts: cfg.max_attempts })
+            .await
+            .context("opening the job queue")?;
+    let blobs = Arc::new(FsBlobStore::new(&cfg.blob_dir).context("opening the blob store")?);
+    eprintln!("building circuits (capacity {}, epoch height {}) …", cfg.capacity, cfg.epoch_height);
+    let (c, h) = (cfg.capacity, cfg.epoch_height);
+    let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(ProverMetrics::register(&registry)?);
+    if let Some(addr) = cfg.metrics_listen {
+        let a = serve_metrics(registry, addr, shutdown.clone())
+            .await
+            .with_context(|| format!("binding metrics to {addr}"))?;
+        eprintln!("metrics: http://{a}/metrics");
+    }
+    let hub = Hub {
+        queue: queue.clone(),
+        blobs: blobs.clone(),
+        circuits: circuits.clone(),
+        lease_ms: cfg.lease_ms,
+        metrics: Some(metrics.clone()),
+    };
+    let service = CoordinatorService::new(hub, tokens);
+    let listener =
+        tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    eprintln!("coordinator (gRPC): {}", listener.local_addr()?);
+    let stop = shutdown.clone();
+    let server = tokio::spawn(crate::coordinator::serve_on(service, listener, async move { stop.cancelled().await }));
+
+    let plan = EpochPlan { height: cfg.epoch_height };
+    let mut watcher =
+        EpochWatcher { progress: QueueProgress { queue: queue.clone(), plan }, blobs, circuits, next_epoch: 0 };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        match queue.requeue_expired().await {
+            Ok(n) if n > 0 => tracing::warn!(jobs = n, "requeued jobs with expired leases"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "requeue failed"),
+        }
+        metrics.refresh_depth(&queue).await;
+        match watcher.poll().await {
+            Ok(done) => {
+                for e in done {
+                    metrics.epochs_verified.inc();
+                    eprintln!(
+                        "epoch {} verified: new root {}",
+                        e.epoch,
+                        zkr_circuits::artifact::digest_hex(&e.public.new_root)
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "epoch check failed"),
+        }
+    }
+    server.await??;
+    Ok(())
+}
+
+/// `zkr worker --coordinator URL`: proves jobs leased from a remote coordinator.
+pub async fn run_remote_worker(cfg: WorkerNodeConfig, token: &str, shutdown: CancellationToken) -> Result<WorkerStats> {
+    ensure_height(cfg.epoch_height)?;
+    let backend = cfg.backend.resolve()?;
+    let id = cfg.id.clone().unwrap_or_else(|| {
+        let host =
+            std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "worker".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let source = RemoteSource::connect(&cfg.coordinator, token, backend.name(), cfg.capacity).await?;
+    eprintln!("worker {id}: building circuits (capacity {}, epoch height {}) …", cfg.capacity, cfg.epoch_height);
+    let (c, h) = (cfg.capacity, cfg.epoch_height);
+    let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
+    eprintln!("worker {id}: ready, backend {backend}");
+    let stats =
+        run_worker(Arc::new(source), circuits, WorkerConfig { id, backend, poll_ms: cfg.poll_ms }, None, shutdown)
+            .await;
+    Ok(stats)
+}

@@ -1,0 +1,189 @@
+//! Glue between the sequencer and the queue: sealed batches become prove jobs, full
+//! epochs become aggregation DAGs, and job states become transaction statuses.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use zkr_circuits::batch::{Batch, BatchPublicInputs};
+use zkr_queue::{FsBlobStore, JobKind, JobState, NewJob, Queue};
+use zkr_sequencer::{BatchProgress, BatchSink, ProgressSource};
+
+use crate::exec::Circuits;
+use crate::source::{proof_key, trace_key};
+
+/// Epochs of `2^height` consecutive batches, folded by a binary tree of that height.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochPlan {
+    pub height: u32,
+}
+
+impl EpochPlan {
+    pub fn batches(&self) -> u64 {
+        1 << self.height
+    }
+
+    pub fn epoch_of(&self, batch: u64) -> u64 {
+        batch >> self.height
+    }
+
+    /// First and last batch of an epoch.
+    pub fn range(&self, epoch: u64) -> (u64, u64) {
+        let start = epoch << self.height;
+        (start, start + self.batches() - 1)
+    }
+}
+
+/// Turns sealed batches into jobs: the trace goes to the blob store and a prove job into
+/// the queue; the last batch of an epoch also enqueues the epoch's aggregation tree.
+/// Idempotent, so the sequencer may hand a batch over again after a crash.
+pub struct QueueSink {
+    pub queue: Queue,
+    pub blobs: Arc<FsBlobStore>,
+    pub plan: EpochPlan,
+}
+
+impl std::fmt::Debug for QueueSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueSink").field("plan", &self.plan).finish()
+    }
+}
+
+impl QueueSink {
+    /// Enqueues the aggregation nodes of `epoch` (its prove jobs must exist).
+    pub async fn plan_epoch(&self, epoch: u64) -> anyhow::Result<()> {
+        let (start, end) = self.plan.range(epoch);
+        let mut ids = Vec::new();
+        for b in start..=end {
+            let job = self
+                .queue
+                .find(JobKind::ProveBatch, b, b, 0)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("epoch {epoch}: no prove job for batch {b}"))?;
+            ids.push(job.id);
+        }
+        for level in 1..=self.plan.height {
+            let width = 1u64 << level;
+            let mut next = Vec::with_capacity(ids.len() / 2);
+            for (i, pair) in ids.chunks(2).enumerate() {
+                let lo = start + i as u64 * width;
+                let id = self
+                    .queue
+                    .enqueue(NewJob {
+                        kind: JobKind::Aggregate,
+                        batch_start: lo,
+                        batch_end: lo + width - 1,
+                        level,
+                        input_key: String::new(),
+                        deps: pair.to_vec(),
+                    })
+                    .await?;
+                next.push(id);
+            }
+            ids = next;
+        }
+        tracing::info!(epoch, start, end, "epoch planned");
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BatchSink for QueueSink {
+    async fn sealed(&self, number: u64, batch: &Batch) -> anyhow::Result<()> {
+        let key = trace_key(number);
+        self.blobs.put(&key, &batch.to_bytes())?;
+        self.queue
+            .enqueue(NewJob {
+                kind: JobKind::ProveBatch,
+                batch_start: number,
+                batch_end: number,
+                level: 0,
+                input_key: key,
+                deps: vec![],
+            })
+            .await?;
+        tracing::info!(batch = number, txs = batch.num_txs(), "prove job enqueued");
+        if (number + 1).is_multiple_of(self.plan.batches()) {
+            self.plan_epoch(self.plan.epoch_of(number)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads proof progress of batches from the queue.
+#[derive(Clone)]
+pub struct QueueProgress {
+    pub queue: Queue,
+    pub plan: EpochPlan,
+}
+
+impl std::fmt::Debug for QueueProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueProgress").field("plan", &self.plan).finish()
+    }
+}
+
+impl QueueProgress {
+    async fn done(&self, kind: JobKind, start: u64, end: u64, level: u32) -> anyhow::Result<bool> {
+        Ok(self.queue.find(kind, start, end, level).await?.is_some_and(|j| j.state == JobState::Done))
+    }
+
+    /// Whether the epoch's final proof exists.
+    pub async fn epoch_done(&self, epoch: u64) -> anyhow::Result<bool> {
+        let (start, end) = self.plan.range(epoch);
+        let kind = if self.plan.height == 0 { JobKind::ProveBatch } else { JobKind::Aggregate };
+        self.done(kind, start, end, self.plan.height).await
+    }
+}
+
+#[async_trait]
+impl ProgressSource for QueueProgress {
+    async fn batch_progress(&self, number: u64) -> anyhow::Result<BatchProgress> {
+        let proven = self.done(JobKind::ProveBatch, number, number, 0).await?;
+        let aggregated = proven && self.epoch_done(self.plan.epoch_of(number)).await?;
+        Ok(BatchProgress { proven, aggregated, finalized: false })
+    }
+}
+
+/// A verified epoch proof.
+#[derive(Clone, Debug)]
+pub struct EpochProof {
+    pub epoch: u64,
+    pub public: BatchPublicInputs,
+    pub key: String,
+    pub bytes: usize,
+}
+
+/// Watches for finished epochs, in order, and verifies each epoch proof.
+pub struct EpochWatcher {
+    pub progress: QueueProgress,
+    pub blobs: Arc<FsBlobStore>,
+    pub circuits: Arc<Circuits>,
+    pub next_epoch: u64,
+}
+
+impl std::fmt::Debug for EpochWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochWatcher").field("next_epoch", &self.next_epoch).finish()
+    }
+}
+
+impl EpochWatcher {
+    /// Verifies every newly finished epoch, in order.
+    pub async fn poll(&mut self) -> anyhow::Result<Vec<EpochProof>> {
+        let mut out = Vec::new();
+        while self.progress.epoch_done(self.next_epoch).await? {
+            let epoch = self.next_epoch;
+            let plan = self.progress.plan;
+            let (start, end) = plan.range(epoch);
+            let key = proof_key(plan.height, start, end);
+            let bytes = self.blobs.get(&key)?;
+            let circuits = self.circuits.clone();
+            let b = bytes.clone();
+            let public = tokio::task::spawn_blocking(move || circuits.verify(plan.height, &b, "epoch")).await??;
+            tracing::info!(epoch, new_root = %zkr_circuits::artifact::digest_hex(&public.new_root), "epoch proof verified");
+            out.push(EpochProof { epoch, public, key, bytes: bytes.len() });
+            self.next_epoch += 1;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,123 @@
+//! Typed configuration. Every field has a default, so `SequencerConfig::default()` runs an
+//! embedded devnet sequencer untouched; a TOML file (loaded by the `zkr` binary) may set any
+//! subset of the fields.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use zkr_circuits::schnorr::SecretKey;
+use zkr_circuits::state::State;
+
+/// Name of the SQLite file inside [`SequencerConfig::data_dir`].
+pub const DB_FILE: &str = "sequencer.db";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequencerConfig {
+    /// Directory of the sequencer's durable store (`<data_dir>/sequencer.db`); created if missing.
+    pub data_dir: PathBuf,
+    /// Address of the wallet gRPC API.
+    pub listen: SocketAddr,
+    /// Transaction slots per batch (the batch circuit's capacity).
+    pub batch_capacity: usize,
+    /// A non-empty open batch is sealed this long after its first transaction executed.
+    pub max_wait_ms: u64,
+    /// How far ahead of an account's next nonce a transaction may be and still wait in the
+    /// mempool for the gap to fill (e.g. 16: nonces `next ..= next + 16` are accepted).
+    pub mempool_window: u32,
+    /// Largest gRPC request accepted (bytes); larger ones are refused by tonic with OUT_OF_RANGE.
+    pub max_request_bytes: usize,
+    /// How often the progress source is polled for sealed, not yet finalized batches.
+    pub progress_poll_ms: u64,
+    /// First delay before a failed batch hand-off is retried (doubles up to 30 s).
+    pub handoff_retry_ms: u64,
+    pub genesis: GenesisConfig,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./zkr-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            batch_capacity: 4,
+            max_wait_ms: 2000,
+            mempool_window: 16,
+            max_request_bytes: 64 * 1024,
+            progress_poll_ms: 1000,
+            handoff_retry_ms: 500,
+            genesis: GenesisConfig::default(),
+        }
+    }
+}
+
+impl SequencerConfig {
+    /// The SQLite file: `<data_dir>/sequencer.db`.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join(DB_FILE)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.batch_capacity == 0 || self.batch_capacity > 4096 {
+            return Err(format!("batch_capacity must be in 1..=4096, got {}", self.batch_capacity));
+        }
+        if self.max_wait_ms == 0 {
+            return Err("max_wait_ms must be positive".into());
+        }
+        if self.max_request_bytes < 1024 {
+            return Err(format!("max_request_bytes must be at least 1024, got {}", self.max_request_bytes));
+        }
+        if self.progress_poll_ms == 0 || self.handoff_retry_ms == 0 {
+            return Err("progress_poll_ms and handoff_retry_ms must be positive".into());
+        }
+        if self.genesis.demo_accounts == 0 {
+            return Err("genesis.demo_accounts must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// The genesis state: `demo_accounts` accounts owned by `zkr_circuits::demo::keys(demo_seed, n)`,
+/// each with `demo::GENESIS_FUNDS` (the spare last key owns nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenesisConfig {
+    pub demo_seed: u64,
+    pub demo_accounts: usize,
+}
+
+impl Default for GenesisConfig {
+    fn default() -> Self {
+        Self { demo_seed: 1, demo_accounts: 8 }
+    }
+}
+
+impl GenesisConfig {
+    /// The keys (`demo_accounts + 1`: the last one is the spare).
+    pub fn keys(&self) -> Vec<SecretKey> {
+        zkr_circuits::demo::keys(self.demo_seed, self.demo_accounts)
+    }
+
+    /// The genesis state.
+    pub fn state(&self) -> State {
+        zkr_circuits::demo::genesis(&self.keys())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_config_fills_defaults() {
+        let c: SequencerConfig =
+            serde_json::from_str(r#"{"batch_capacity": 2, "genesis": {"demo_accounts": 3}}"#).unwrap();
+        assert_eq!(c.batch_capacity, 2);
+        assert_eq!(c.genesis, GenesisConfig { demo_seed: 1, demo_accounts: 3 });
+        assert_eq!(c.max_request_bytes, 64 * 1024);
+        assert_eq!(c.db_path(), PathBuf::from("./zkr-data/sequencer.db"));
+        assert!(serde_json::from_str::<SequencerConfig>(r#"{"batch_capacty": 2}"#).is_err());
+        assert!(SequencerConfig { batch_capacity: 0, ..Default::default() }.validate().is_err());
+        assert!(SequencerConfig::default().validate().is_ok());
+    }
+}

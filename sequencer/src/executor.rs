@@ -1,0 +1,760 @@
+//! The executor task: the only owner of the state, the mempool, the open batch and the store.
+//!
+//! Commands arrive on a channel and are handled in groups: every command of a group runs in
+//! memory (collecting store writes, replies, status updates and sealed batches), then the
+//! group's writes are committed in one SQLite transaction, and only then are the replies sent
+//! and the updates and batches released. So an acknowledgement always follows the commit
+//! (group commit: one fsync serves every submission that arrived meanwhile).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sqlx::SqliteConnection;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+use zkr_circuits::batch::{Batch, BatchBuilder};
+use zkr_circuits::config::Digest;
+use zkr_circuits::state::State;
+use zkr_circuits::tx::{SignedTx, Tx};
+
+use crate::error::{tx_error_label, SequencerError, SubmitError};
+use crate::metrics::Metrics;
+use crate::store::{self, BatchRow, TxRow, Write, TX_EXECUTED, TX_PENDING, TX_REJECTED};
+use crate::types::{digest_to_bytes, AccountView, BatchProgress, StatusUpdate, Submitted, TxHash, TxStage, TxStatus};
+
+/// Most commands handled (and committed) together.
+const MAX_GROUP: usize = 512;
+
+type Reply<T> = oneshot::Sender<Result<T, SequencerError>>;
+
+/// A request to the executor task.
+pub(crate) enum Cmd {
+    Submit {
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<Submitted, SubmitError>>,
+    },
+    Status {
+        hash: TxHash,
+        reply: Reply<Option<TxStatus>>,
+    },
+    Account {
+        id: u32,
+        proven: bool,
+        reply: Reply<AccountView>,
+    },
+    Info {
+        reply: Reply<Info>,
+    },
+    SealNow {
+        allow_empty: bool,
+        reply: Reply<Option<u64>>,
+    },
+    /// The sink accepted batch `number`.
+    HandedOff {
+        number: u64,
+    },
+    /// Progress of a sealed batch (from the poller or pushed by the caller).
+    Progress {
+        number: u64,
+        progress: BatchProgress,
+    },
+    /// Sealed batches that are not finalized yet, with their known progress.
+    Unfinished {
+        limit: usize,
+        reply: Reply<Vec<(u64, BatchProgress)>>,
+    },
+}
+
+/// A summary of the sequencer's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Info {
+    /// Root of the latest state (open batch included).
+    pub root: Digest,
+    /// Number of sealed batches (the open batch's number).
+    pub batches_sealed: u64,
+    /// Transactions in the open batch.
+    pub open_batch_txs: usize,
+    /// Transactions waiting for a nonce gap to fill.
+    pub mempool: usize,
+    /// Length of the proven prefix of batches (the proven state is the one after them).
+    pub proven_batches: u64,
+    /// Root of the proven state.
+    pub proven_root: Digest,
+    /// Sealed batches the sink has accepted (and that are so marked in the store).
+    pub batches_handed_off: u64,
+}
+
+/// What a group of commands produced, released after its commit.
+#[derive(Default)]
+pub(crate) struct Effects {
+    writes: Vec<Write>,
+    replies: Vec<Pending>,
+    updates: Vec<StatusUpdate>,
+    sealed: Vec<(u64, Arc<Batch>)>,
+    seal_latencies: Vec<Duration>,
+    rejected_at_execution: Vec<&'static str>,
+}
+
+/// Sends a held-back answer; given the storage failure, if the group's commit failed.
+type Deferred = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// A reply held back until the group is committed.
+enum Pending {
+    Submit(oneshot::Sender<Result<Submitted, SubmitError>>, Result<Submitted, SubmitError>),
+    Other(Deferred),
+}
+
+fn other<T: Send + 'static>(reply: Reply<T>, value: T) -> Pending {
+    Pending::Other(Box::new(move |failure: Option<&str>| {
+        let _ = reply.send(match failure {
+            None => Ok(value),
+            Some(f) => Err(SequencerError::Failed(f.to_string())),
+        });
+    }))
+}
+
+/// Where a known transaction is.
+#[derive(Clone, Debug)]
+enum Rec {
+    Pending,
+    Executed(u64),
+    Rejected(String),
+}
+
+/// A transaction waiting in the mempool.
+struct Waiting {
+    hash: TxHash,
+    tx: SignedTx,
+}
+
+/// A sealed batch not yet applied to the proven state.
+struct Unproven {
+    txs: Vec<SignedTx>,
+    new_root: [u8; 32],
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+pub(crate) struct Params {
+    pub capacity: usize,
+    pub max_wait: Duration,
+    pub window: u32,
+}
+
+pub(crate) struct Core {
+    params: Params,
+    state: State,
+    open: BatchBuilder,
+    open_capacity: usize,
+    /// Number of the open batch = number of sealed batches.
+    open_number: u64,
+    open_txs: Vec<TxHash>,
+    open_first: Option<Instant>,
+    next_exec: i64,
+    mempool: HashMap<u32, BTreeMap<u32, Waiting>>,
+    mempool_len: usize,
+    txs: HashMap<TxHash, Rec>,
+    /// Progress of every sealed batch, by number.
+    progress: Vec<BatchProgress>,
+    /// Transactions of sealed batches that are not finalized (to announce their progress).
+    batch_txs: HashMap<u64, Vec<TxHash>>,
+    proven: State,
+    proven_batches: u64,
+    unproven: BTreeMap<u64, Unproven>,
+    handed_off: u64,
+    updates: broadcast::Sender<StatusUpdate>,
+    handoff: mpsc::UnboundedSender<(u64, Arc<Batch>)>,
+    metrics: Metrics,
+    failed: Option<String>,
+}
+
+fn replay_err(msg: impl Into<String>) -> SequencerError {
+    SequencerError::Replay(msg.into())
+}
+
+impl Core {
+    /// Rebuilds everything from the store: replays the execution log from genesis batch by
+    /// batch, checks each sealed batch's root, restores the open batch and the mempool, and
+    /// queues the batches the sink has not accepted yet.
+    pub(crate) async fn load(
+        conn: &mut SqliteConnection,
+        genesis: State,
+        params: Params,
+        updates: broadcast::Sender<StatusUpdate>,
+        handoff: mpsc::UnboundedSender<(u64, Arc<Batch>)>,
+        metrics: Metrics,
+    ) -> Result<(Core, Effects), SequencerError> {
+        let batches = store::load_batches(conn).await?;
+        let rows = store::load_txs(conn).await?;
+        let capacity = params.capacity;
+        let mut core = Core {
+            params,
+            proven: genesis.clone(),
+            state: genesis,
+            open: BatchBuilder::new(capacity),
+            open_capacity: capacity,
+            open_number: 0,
+            open_txs: Vec::new(),
+            open_first: None,
+            next_exec: 0,
+            mempool: HashMap::new(),
+            mempool_len: 0,
+            txs: HashMap::new(),
+            progress: Vec::new(),
+            batch_txs: HashMap::new(),
+            proven_batches: 0,
+            unproven: BTreeMap::new(),
+            handed_off: 0,
+            updates,
+            handoff,
+            metrics,
+            failed: None,
+        };
+
+        // Group executed transactions by batch, in execution order.
+        let mut by_batch: BTreeMap<u64, Vec<(TxRow, SignedTx)>> = BTreeMap::new();
+        for row in rows {
+            let decode = |b: &[u8]| {
+                SignedTx::from_bytes(b)
+                    .map_err(|e| replay_err(format!("stored transaction {} does not decode: {e}", row.hash)))
+            };
+            match row.status {
+                TX_EXECUTED => {
+                    let batch =
+                        row.batch.ok_or_else(|| replay_err(format!("executed tx {} has no batch", row.hash)))?;
+                    let exec =
+                        row.exec_seq.ok_or_else(|| replay_err(format!("executed tx {} has no position", row.hash)))?;
+                    core.next_exec = core.next_exec.max(exec + 1);
+                    core.txs.insert(row.hash, Rec::Executed(batch));
+                    let tx = decode(&row.bytes)?;
+                    by_batch.entry(batch).or_default().push((row, tx));
+                }
+                TX_PENDING => {
+                    let tx = decode(&row.bytes)?;
+                    let (account, nonce) = sender_nonce(&tx.tx)
+                        .ok_or_else(|| replay_err(format!("pending tx {} is a deposit", row.hash)))?;
+                    core.txs.insert(row.hash, Rec::Pending);
+                    core.mempool.entry(account).or_default().insert(nonce, Waiting { hash: row.hash, tx });
+                    core.mempool_len += 1;
+                }
+                TX_REJECTED => {
+                    core.txs.insert(row.hash, Rec::Rejected(row.reason.unwrap_or_default()));
+                }
+                s => return Err(replay_err(format!("unknown status {s} of tx {}", row.hash))),
+            }
+        }
+
+        // The proven prefix: batches 0.. that are all proven.
+        let proven_prefix = batches.iter().take_while(|b| b.progress.proven).count() as u64;
+        let mut fx = Effects::default();
+        for BatchRow { number, capacity, tx_count, new_root, handed_off, progress } in batches {
+            if number != core.open_number {
+                return Err(replay_err(format!(
+                    "batch numbers are not contiguous: expected {}, found {number}",
+                    core.open_number
+                )));
+            }
+            let txs = by_batch.remove(&number).unwrap_or_default();
+            if txs.len() != tx_count || capacity == 0 || tx_count > capacity {
+                return Err(replay_err(format!(
+                    "batch {number} should hold {tx_count} of {capacity} slots, the log has {} transactions",
+                    txs.len()
+                )));
+            }
+            let mut builder = BatchBuilder::new(capacity);
+            let mut hashes = Vec::with_capacity(txs.len());
+            let mut signed = Vec::with_capacity(txs.len());
+            for (row, tx) in txs {
+                builder
+                    .push(&mut core.state, &tx)
+                    .map_err(|e| replay_err(format!("tx {} of batch {number} no longer applies: {e}", row.hash)))?;
+                hashes.push(row.hash);
+                signed.push(tx);
+            }
+            let batch = builder.seal(&core.state);
+            if digest_to_bytes(&batch.public_inputs().new_root) != new_root {
+                return Err(replay_err(format!("replayed batch {number} ends at another root than the stored one")));
+            }
+            core.open_number += 1;
+            core.progress.push(progress.normalized());
+            if !progress.finalized {
+                core.batch_txs.insert(number, hashes);
+            }
+            if number < proven_prefix {
+                if number + 1 == proven_prefix {
+                    core.proven = core.state.clone();
+                    core.proven_batches = proven_prefix;
+                }
+            } else {
+                core.unproven.insert(number, Unproven { txs: signed, new_root });
+            }
+            if handed_off {
+                core.handed_off += 1;
+            } else {
+                info!(batch = number, "re-emitting a sealed batch the sink has not accepted");
+                let _ = core.handoff.send((number, Arc::new(batch)));
+            }
+        }
+        core.metrics.sealed.inc_by(core.open_number);
+        core.metrics.proven.set(core.proven_batches as i64);
+
+        // The open batch: executed transactions after the last sealed batch.
+        let mut open = by_batch.into_iter();
+        if let Some((number, txs)) = open.next() {
+            if number != core.open_number {
+                return Err(replay_err(format!(
+                    "executed transactions in batch {number}, but {} is the open batch",
+                    core.open_number
+                )));
+            }
+            if let Some((n, _)) = open.next() {
+                return Err(replay_err(format!("executed transactions in batch {n}, beyond the open batch {number}")));
+            }
+            if txs.len() > capacity {
+                // The capacity was lowered since these executed: this batch keeps its size.
+                warn!(batch = number, txs = txs.len(), capacity, "open batch is larger than batch_capacity");
+                core.open = BatchBuilder::new(txs.len());
+                core.open_capacity = txs.len();
+            }
+            let first_ms = txs.iter().filter_map(|(r, _)| r.executed_ms).min().unwrap_or_else(now_ms);
+            let age = Duration::from_millis(now_ms().saturating_sub(first_ms).max(0) as u64);
+            core.open_first = Some(Instant::now().checked_sub(age).unwrap_or_else(Instant::now));
+            for (row, tx) in txs {
+                core.open
+                    .push(&mut core.state, &tx)
+                    .map_err(|e| replay_err(format!("tx {} of the open batch no longer applies: {e}", row.hash)))?;
+                core.open_txs.push(row.hash);
+            }
+            core.seal_if_full(&mut fx);
+        }
+        // Waiting transactions whose gap is filled (cannot happen with this writer, but a
+        // store is cheap to heal): run them now.
+        let accounts: Vec<u32> = core.mempool.keys().copied().collect();
+        for a in accounts {
+            core.cascade(a, &mut fx);
+        }
+        core.sync_gauges();
+        info!(
+            batches = core.open_number,
+            open_txs = core.open_txs.len(),
+            mempool = core.mempool_len,
+            proven_batches = core.proven_batches,
+            "sequencer state restored from the store"
+        );
+        // Writes from sealing or cascading at load are committed before anything else.
+        Ok((core, fx))
+    }
+
+    fn sync_gauges(&self) {
+        self.metrics.mempool.set(self.mempool_len as i64);
+        self.metrics.open_batch.set(self.open_txs.len() as i64);
+    }
+
+    fn status_of(&self, hash: &TxHash) -> Option<TxStatus> {
+        Some(match self.txs.get(hash)? {
+            Rec::Pending => TxStatus::received(),
+            Rec::Executed(b) => {
+                let stage = self.progress.get(*b as usize).map_or(TxStage::Sequenced, |p| p.stage());
+                TxStatus::in_batch(stage, *b)
+            }
+            Rec::Rejected(r) => TxStatus::rejected(r.clone()),
+        })
+    }
+
+    fn info(&self) -> Info {
+        Info {
+            root: self.state.root(),
+            batches_sealed: self.open_number,
+            open_batch_txs: self.open_txs.len(),
+            mempool: self.mempool_len,
+            proven_batches: self.proven_batches,
+            proven_root: self.proven.root(),
+            batches_handed_off: self.handed_off,
+        }
+    }
+
+    fn account_view(&self, id: u32, proven: bool) -> AccountView {
+        let (s, batches) = if proven { (&self.proven, self.proven_batches) } else { (&self.state, self.open_number) };
+        AccountView { id, account: s.account(id).copied(), root: s.root(), proof: s.proof(id), batches }
+    }
+
+    /// Records a transaction just executed into the open batch: `(batch, exec_seq)`.
+    fn executed(&mut self, hash: TxHash, fx: &mut Effects) -> (u64, i64) {
+        let batch = self.open_number;
+        let exec = self.next_exec;
+        self.next_exec += 1;
+        self.txs.insert(hash, Rec::Executed(batch));
+        self.open_txs.push(hash);
+        self.open_first.get_or_insert_with(Instant::now);
+        fx.updates.push(StatusUpdate { hash, status: TxStatus::in_batch(TxStage::Sequenced, batch) });
+        (batch, exec)
+    }
+
+    fn seal_if_full(&mut self, fx: &mut Effects) {
+        if self.open.is_full() {
+            self.seal(fx);
+        }
+    }
+
+    fn submit(&mut self, bytes: &[u8], fx: &mut Effects) -> Result<Submitted, SubmitError> {
+        let stx = SignedTx::from_bytes(bytes).map_err(SubmitError::Malformed)?;
+        let (from, nonce, amount, to) = match &stx.tx {
+            Tx::Transfer(t) => (t.from, t.nonce, t.amount, Some(t.to)),
+            Tx::Withdraw(w) => (w.from, w.nonce, w.amount, None),
+            Tx::Deposit(_) => return Err(SubmitError::DepositRefused),
+        };
+        let hash = TxHash::of(&stx.tx.id());
+        let resubmission = match self.txs.get(&hash) {
+            None => false,
+            Some(Rec::Rejected(_)) => true,
+            Some(_) => {
+                let status = self.status_of(&hash).expect("known");
+                return Err(SubmitError::Duplicate { hash, status });
+            }
+        };
+        let kind = stx.tx.kind();
+        if amount == 0 {
+            return Err(SubmitError::Invalid(zkr_circuits::state::TxError::ZeroAmount { kind }));
+        }
+        if to == Some(from) {
+            return Err(SubmitError::Invalid(zkr_circuits::state::TxError::SelfTransfer { account: from }));
+        }
+        let sender = *self.state.account(from).ok_or(SubmitError::UnknownAccount { account: from })?;
+        if let Some(to) = to {
+            self.state.account(to).ok_or(SubmitError::UnknownAccount { account: to })?;
+        }
+        let received_ms = now_ms();
+        if nonce == sender.nonce {
+            // Its turn: execute now (State::apply checks the signature and the balance).
+            self.open.push(&mut self.state, &stx).map_err(SubmitError::from_tx_error)?;
+            if resubmission {
+                fx.writes.push(Write::DeleteRejected { hash });
+            }
+            let (batch, exec) = self.executed(hash, fx);
+            fx.writes.push(Write::InsertTx {
+                hash,
+                account: from,
+                nonce,
+                bytes: bytes.to_vec(),
+                status: TX_EXECUTED,
+                exec_seq: Some(exec),
+                batch: Some(batch),
+                received_ms,
+            });
+            self.seal_if_full(fx);
+            self.cascade(from, fx);
+            return Ok(Submitted { hash, status: TxStatus::in_batch(TxStage::Sequenced, batch) });
+        }
+        // Not its turn: check what can be checked now, then let it wait.
+        let sig = stx
+            .signature
+            .as_ref()
+            .ok_or(SubmitError::Invalid(zkr_circuits::state::TxError::MissingSignature { kind }))?;
+        sender.pubkey.verify(&stx.tx.message(), sig).map_err(|_| SubmitError::BadSignature { account: from })?;
+        if nonce < sender.nonce {
+            return Err(SubmitError::NonceTooLow { account: from, expected: sender.nonce, got: nonce });
+        }
+        if nonce - sender.nonce > self.params.window {
+            return Err(SubmitError::NonceTooHigh {
+                account: from,
+                expected: sender.nonce,
+                got: nonce,
+                window: self.params.window,
+            });
+        }
+        if let Some(w) = self.mempool.get(&from).and_then(|q| q.get(&nonce)) {
+            return Err(SubmitError::NonceTaken { account: from, nonce, by: w.hash });
+        }
+        if amount > sender.balance {
+            return Err(SubmitError::InsufficientBalance { account: from, balance: sender.balance, needed: amount });
+        }
+        if resubmission {
+            fx.writes.push(Write::DeleteRejected { hash });
+        }
+        fx.writes.push(Write::InsertTx {
+            hash,
+            account: from,
+            nonce,
+            bytes: bytes.to_vec(),
+            status: TX_PENDING,
+            exec_seq: None,
+            batch: None,
+            received_ms,
+        });
+        self.txs.insert(hash, Rec::Pending);
+        self.mempool.entry(from).or_default().insert(nonce, Waiting { hash, tx: stx });
+        self.mempool_len += 1;
+        fx.updates.push(StatusUpdate { hash, status: TxStatus::received() });
+        debug!(%hash, account = from, nonce, expected = sender.nonce, "transaction waits for its nonce");
+        Ok(Submitted { hash, status: TxStatus::received() })
+    }
+
+    /// Runs the waiting transactions of `account` whose nonce has come up, in nonce order.
+    fn cascade(&mut self, account: u32, fx: &mut Effects) {
+        loop {
+            let Some(next) = self.state.account(account).map(|a| a.nonce) else { return };
+            let Some(queue) = self.mempool.get_mut(&account) else { return };
+            let Some(w) = queue.remove(&next) else { return };
+            if queue.is_empty() {
+                self.mempool.remove(&account);
+            }
+            self.mempool_len -= 1;
+            match self.open.push(&mut self.state, &w.tx) {
+                Ok(()) => {
+                    let (batch, exec_seq) = self.executed(w.hash, fx);
+                    fx.writes.push(Write::Execute { hash: w.hash, exec_seq, batch, executed_ms: now_ms() });
+                    self.seal_if_full(fx);
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    info!(hash = %w.hash, %reason, "waiting transaction rejected at execution");
+                    fx.rejected_at_execution.push(tx_error_label(&e));
+                    fx.writes.push(Write::Reject { hash: w.hash, reason: reason.clone() });
+                    self.txs.insert(w.hash, Rec::Rejected(reason.clone()));
+                    fx.updates.push(StatusUpdate { hash: w.hash, status: TxStatus::rejected(reason) });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Seals the open batch (padding it with no-ops) and opens the next one.
+    fn seal(&mut self, fx: &mut Effects) -> u64 {
+        let builder = std::mem::replace(&mut self.open, BatchBuilder::new(self.params.capacity));
+        let capacity = std::mem::replace(&mut self.open_capacity, self.params.capacity);
+        let batch = builder.seal(&self.state);
+        let number = self.open_number;
+        self.open_number += 1;
+        let pi = batch.public_inputs();
+        let new_root = digest_to_bytes(&pi.new_root);
+        let hashes = std::mem::take(&mut self.open_txs);
+        fx.writes.push(Write::InsertBatch {
+            number,
+            capacity,
+            tx_count: hashes.len(),
+            old_root: digest_to_bytes(&pi.old_root),
+            new_root,
+            sealed_ms: now_ms(),
+        });
+        if let Some(first) = self.open_first.take() {
+            fx.seal_latencies.push(first.elapsed());
+        }
+        let txs: Vec<SignedTx> = batch.slots.iter().filter_map(|s| s.tx.clone()).collect();
+        info!(batch = number, txs = txs.len(), capacity, "batch sealed");
+        self.progress.push(BatchProgress::default());
+        self.batch_txs.insert(number, hashes);
+        self.unproven.insert(number, Unproven { txs, new_root });
+        fx.sealed.push((number, Arc::new(batch)));
+        number
+    }
+
+    fn seal_due(&self) -> Option<Instant> {
+        if self.failed.is_some() {
+            return None;
+        }
+        self.open_first.map(|t| t + self.params.max_wait)
+    }
+
+    fn on_progress(&mut self, number: u64, reported: BatchProgress, fx: &mut Effects) -> Result<(), String> {
+        let Some(known) = self.progress.get(number as usize).copied() else {
+            warn!(batch = number, "progress reported for a batch that is not sealed; ignored");
+            return Ok(());
+        };
+        let merged = known.merge(reported);
+        if merged == known {
+            return Ok(());
+        }
+        self.progress[number as usize] = merged;
+        fx.writes.push(Write::Progress { number, progress: merged });
+        if merged.stage() != known.stage() {
+            let status = TxStatus::in_batch(merged.stage(), number);
+            for h in self.batch_txs.get(&number).into_iter().flatten() {
+                fx.updates.push(StatusUpdate { hash: *h, status: status.clone() });
+            }
+        }
+        if merged.finalized {
+            self.batch_txs.remove(&number);
+        }
+        // Advance the proven state over the proven prefix, batch by batch.
+        while self.progress.get(self.proven_batches as usize).is_some_and(|p| p.proven) {
+            let n = self.proven_batches;
+            let Some(b) = self.unproven.remove(&n) else {
+                return Err(format!("batch {n} is missing from the unproven batches"));
+            };
+            for tx in &b.txs {
+                self.proven.apply(tx).map_err(|e| format!("applying batch {n} to the proven state failed: {e}"))?;
+            }
+            if digest_to_bytes(&self.proven.root()) != b.new_root {
+                return Err(format!("the proven state after batch {n} does not match the batch's root"));
+            }
+            self.proven_batches += 1;
+            self.metrics.proven.set(self.proven_batches as i64);
+            info!(batch = n, "proven state advanced");
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, cmd: Cmd, fx: &mut Effects) {
+        if let Some(f) = &self.failed {
+            let f = f.clone();
+            return fail(cmd, &f);
+        }
+        match cmd {
+            Cmd::Submit { bytes, reply } => {
+                let r = self.submit(&bytes, fx);
+                fx.replies.push(Pending::Submit(reply, r));
+            }
+            Cmd::Status { hash, reply } => fx.replies.push(other(reply, self.status_of(&hash))),
+            Cmd::Account { id, proven, reply } => fx.replies.push(other(reply, self.account_view(id, proven))),
+            Cmd::Info { reply } => fx.replies.push(other(reply, self.info())),
+            Cmd::SealNow { allow_empty, reply } => {
+                let sealed = (allow_empty || !self.open_txs.is_empty()).then(|| self.seal(fx));
+                fx.replies.push(other(reply, sealed));
+            }
+            Cmd::HandedOff { number } => {
+                self.handed_off += 1;
+                fx.writes.push(Write::HandedOff { number });
+            }
+            Cmd::Progress { number, progress } => {
+                if let Err(e) = self.on_progress(number, progress, fx) {
+                    error!(error = %e, "the proven state is inconsistent");
+                    self.failed = Some(e);
+                }
+            }
+            Cmd::Unfinished { limit, reply } => {
+                let list = self
+                    .progress
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !p.finalized)
+                    .take(limit)
+                    .map(|(n, p)| (n as u64, *p))
+                    .collect();
+                fx.replies.push(other(reply, list));
+            }
+        }
+    }
+
+    /// Commits a group's writes, then releases its replies, updates and batches.
+    async fn finish(&mut self, conn: &mut SqliteConnection, fx: Effects) {
+        let failure = match store::apply(conn, &fx.writes).await {
+            Ok(()) => None,
+            Err(e) => {
+                let msg = format!("committing to the store failed: {e}");
+                error!(error = %e, "committing to the store failed; the sequencer stops accepting work");
+                self.failed = Some(msg.clone());
+                Some(msg)
+            }
+        };
+        for r in fx.replies {
+            match r {
+                Pending::Submit(reply, result) => {
+                    let result = match (&failure, result) {
+                        (Some(f), _) => Err(SubmitError::Unavailable(f.clone())),
+                        (None, r) => r,
+                    };
+                    let _ = reply.send(result);
+                }
+                Pending::Other(f) => f(failure.as_deref()),
+            }
+        }
+        if failure.is_some() {
+            return;
+        }
+        for u in fx.updates {
+            let _ = self.updates.send(u);
+        }
+        for l in fx.seal_latencies {
+            self.metrics.seal_latency.observe(l.as_secs_f64());
+        }
+        for reason in fx.rejected_at_execution {
+            self.metrics.rejected.with_label_values(&["execute", reason]).inc();
+        }
+        for (n, b) in fx.sealed {
+            self.metrics.sealed.inc();
+            let _ = self.handoff.send((n, b));
+        }
+        self.sync_gauges();
+    }
+
+    /// The executor loop: runs until `cancel` fires or every command sender is gone.
+    pub(crate) async fn run(
+        mut self,
+        mut conn: SqliteConnection,
+        initial: Effects,
+        mut rx: mpsc::Receiver<Cmd>,
+        cancel: CancellationToken,
+    ) {
+        self.finish(&mut conn, initial).await;
+        loop {
+            let due = self.seal_due();
+            let mut fx = Effects::default();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    self.handle(cmd, &mut fx);
+                    let mut n = 1;
+                    while n < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(cmd) => self.handle(cmd, &mut fx),
+                            Err(_) => break,
+                        }
+                        n += 1;
+                    }
+                }
+                _ = sleep_until(due.unwrap_or_else(Instant::now).into()), if due.is_some() => {
+                    if !self.open_txs.is_empty() {
+                        self.seal(&mut fx);
+                    }
+                }
+            }
+            self.finish(&mut conn, fx).await;
+        }
+        if let Err(e) = sqlx::Connection::close(conn).await {
+            warn!(error = %e, "closing the sequencer store failed");
+        }
+        debug!("sequencer executor stopped");
+    }
+}
+
+/// Answers a command after a storage failure.
+fn fail(cmd: Cmd, why: &str) {
+    let err = || SequencerError::Failed(why.to_string());
+    match cmd {
+        Cmd::Submit { reply, .. } => {
+            let _ = reply.send(Err(SubmitError::Unavailable(why.to_string())));
+        }
+        Cmd::Status { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::Account { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::Info { reply } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::SealNow { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::Unfinished { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::HandedOff { .. } | Cmd::Progress { .. } => {}
+    }
+}
+
+/// Sender and nonce of a signed (wallet) transaction.
+fn sender_nonce(tx: &Tx) -> Option<(u32, u32)> {
+    match tx {
+        Tx::Transfer(t) => Some((t.from, t.nonce)),
+        Tx::Withdraw(w) => Some((w.from, w.nonce)),
+        Tx::Deposit(_) => None,
+    }
+}

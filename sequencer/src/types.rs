@@ -1,0 +1,229 @@
+//! The sequencer's public value types: transaction hashes, statuses, account views.
+
+use std::fmt;
+
+use plonky2::field::types::{Field, Field64, PrimeField64};
+use zkr_circuits::config::{Digest, F};
+use zkr_circuits::smt::MerkleProof;
+use zkr_circuits::state::Account;
+
+/// The 32-byte wire form of a digest (4 × u64 little-endian).
+pub fn digest_to_bytes(d: &Digest) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, e) in d.elements.iter().enumerate() {
+        out[8 * i..8 * i + 8].copy_from_slice(&e.to_canonical_u64().to_le_bytes());
+    }
+    out
+}
+
+/// The inverse of [`digest_to_bytes`]; `None` if an element is not canonical (≥ p).
+pub fn digest_from_bytes(b: &[u8; 32]) -> Option<Digest> {
+    let mut elements = [F::ZERO; 4];
+    for (i, e) in elements.iter_mut().enumerate() {
+        let v = u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+        if v >= F::ORDER {
+            return None;
+        }
+        *e = F::from_canonical_u64(v);
+    }
+    Some(Digest { elements })
+}
+
+/// A transaction hash: `Tx::id()` as 32 bytes (4 × u64 little-endian).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxHash(pub [u8; 32]);
+
+/// A hash of the wrong length.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("transaction hash must be 32 bytes, got {got}")]
+pub struct HashLengthError {
+    pub got: usize,
+}
+
+impl TxHash {
+    pub fn of(id: &Digest) -> Self {
+        TxHash(digest_to_bytes(id))
+    }
+
+    pub fn from_slice(b: &[u8]) -> Result<Self, HashLengthError> {
+        b.try_into().map(TxHash).map_err(|_| HashLengthError { got: b.len() })
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for TxHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", self.to_hex())
+    }
+}
+
+impl fmt::Debug for TxHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TxHash({self})")
+    }
+}
+
+/// Where a transaction is in the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxStage {
+    /// Durably stored, waiting for earlier nonces of its account.
+    Received,
+    /// Executed into a batch (soft confirmation).
+    Sequenced,
+    Proven,
+    Aggregated,
+    Finalized,
+    /// Failed when it finally executed.
+    Rejected,
+}
+
+impl TxStage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TxStage::Received => "received",
+            TxStage::Sequenced => "sequenced",
+            TxStage::Proven => "proven",
+            TxStage::Aggregated => "aggregated",
+            TxStage::Finalized => "finalized",
+            TxStage::Rejected => "rejected",
+        }
+    }
+
+    /// No further change will happen.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, TxStage::Finalized | TxStage::Rejected)
+    }
+}
+
+/// A transaction's status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxStatus {
+    pub stage: TxStage,
+    /// The batch it executed into (from `Sequenced` on).
+    pub batch: Option<u64>,
+    /// Why it was rejected (only for `Rejected`).
+    pub reason: Option<String>,
+}
+
+impl TxStatus {
+    pub fn received() -> Self {
+        Self { stage: TxStage::Received, batch: None, reason: None }
+    }
+
+    pub fn in_batch(stage: TxStage, batch: u64) -> Self {
+        Self { stage, batch: Some(batch), reason: None }
+    }
+
+    pub fn rejected(reason: impl Into<String>) -> Self {
+        Self { stage: TxStage::Rejected, batch: None, reason: Some(reason.into()) }
+    }
+}
+
+impl fmt::Display for TxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.stage.as_str())?;
+        if let Some(b) = self.batch {
+            write!(f, " in batch {b}")?;
+        }
+        if let Some(r) = &self.reason {
+            write!(f, ": {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A status change, as broadcast to [`crate::Sequencer::subscribe`] receivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub hash: TxHash,
+    pub status: TxStatus,
+}
+
+/// The answer to a successful submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submitted {
+    pub hash: TxHash,
+    /// `Received` (waiting for a nonce gap) or `Sequenced` with its batch.
+    pub status: TxStatus,
+}
+
+/// An account in the latest or the last proven state, with its Merkle proof against `root`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountView {
+    pub id: u32,
+    /// `None`: the leaf is empty (the proof then shows the zero leaf under `root`).
+    pub account: Option<Account>,
+    pub root: Digest,
+    pub proof: MerkleProof,
+    /// Number of sealed batches included in this state.
+    pub batches: u64,
+}
+
+/// How far a sealed batch got, as reported by the [`crate::ProgressSource`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchProgress {
+    pub proven: bool,
+    pub aggregated: bool,
+    pub finalized: bool,
+}
+
+impl BatchProgress {
+    /// Each later stage implies the earlier ones.
+    pub fn normalized(self) -> Self {
+        let finalized = self.finalized;
+        let aggregated = self.aggregated || finalized;
+        Self { proven: self.proven || aggregated, aggregated, finalized }
+    }
+
+    /// Progress never goes back: the union of two reports.
+    pub fn merge(self, other: Self) -> Self {
+        Self {
+            proven: self.proven || other.proven,
+            aggregated: self.aggregated || other.aggregated,
+            finalized: self.finalized || other.finalized,
+        }
+        .normalized()
+    }
+
+    /// The stage of a transaction in a sealed batch with this progress.
+    pub fn stage(&self) -> TxStage {
+        if self.finalized {
+            TxStage::Finalized
+        } else if self.aggregated {
+            TxStage::Aggregated
+        } else if self.proven {
+            TxStage::Proven
+        } else {
+            TxStage::Sequenced
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_bytes_round_trip() {
+        let d = Digest { elements: [F::ONE, F::NEG_ONE, F::ZERO, F::from_canonical_u64(7)] };
+        let b = digest_to_bytes(&d);
+        assert_eq!(&b[0..8], &1u64.to_le_bytes());
+        assert_eq!(digest_from_bytes(&b), Some(d));
+        assert_eq!(digest_from_bytes(&[0xff; 32]), None);
+        assert_eq!(TxHash::from_slice(&b[..31]), Err(HashLengthError { got: 31 }));
+        assert_eq!(TxHash::from_slice(&b).unwrap(), TxHash::of(&d));
+    }
+
+    #[test]
+    fn progress_is_monotone_and_normalized() {
+        let f = BatchProgress { finalized: true, ..Default::default() }.normalized();
+        assert_eq!(f, BatchProgress { proven: true, aggregated: true, finalized: true });
+        let p = BatchProgress { proven: true, ..Default::default() };
+        assert_eq!(p.merge(BatchProgress::default()), p);
+        assert_eq!(p.stage(), TxStage::Proven);
+        assert_eq!(BatchProgress::default().stage(), TxStage::Sequenced);
+    }
+}
