@@ -1,4 +1,5 @@
 //! Benchmarks and the report generators behind `zkr bench`.
 
+pub mod pipeline;
 pub mod plot;
 pub mod prove;

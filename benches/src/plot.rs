@@ -22,6 +22,15 @@ fn nice_max(v: f64) -> f64 {
 
 /// Renders series against a log2 x axis (batch capacities) and a linear y axis.
 pub fn line_chart_log2x(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+    line_chart(title, x_label, y_label, series, true)
+}
+
+/// Renders series against linear axes (e.g. time on x).
+pub fn line_chart_linear(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+    line_chart(title, x_label, y_label, series, false)
+}
+
+fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], log2_x: bool) -> String {
     const W: f64 = 640.0;
     const H: f64 = 400.0;
     const L: f64 = 70.0;
@@ -29,11 +38,12 @@ pub fn line_chart_log2x(title: &str, x_label: &str, y_label: &str, series: &[Ser
     const T: f64 = 40.0;
     const B: f64 = 60.0;
     const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
-    let xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0.max(1.0).log2())).collect();
+    let tx = |x: f64| if log2_x { x.max(1.0).log2() } else { x };
+    let xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| tx(p.0))).collect();
     let (x0, x1) = xs.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
     let (x0, x1) = if xs.is_empty() || x0 == x1 { (x0.min(0.0), x0.max(0.0) + 1.0) } else { (x0, x1) };
     let ymax = nice_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max));
-    let px = |x: f64| L + (x.max(1.0).log2() - x0) / (x1 - x0) * (W - L - R);
+    let px = |x: f64| L + (tx(x) - x0) / (x1 - x0) * (W - L - R);
     let py = |y: f64| H - B - y / ymax * (H - T - B);
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n",
@@ -52,7 +62,11 @@ pub fn line_chart_log2x(title: &str, x_label: &str, y_label: &str, series: &[Ser
             trim(y)
         ));
     }
-    let mut ticks: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+    let mut ticks: Vec<f64> = if log2_x {
+        series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect()
+    } else {
+        (0..=5).map(|i| x0 + (x1 - x0) * i as f64 / 5.0).map(|x| (x * 10.0).round() / 10.0).collect()
+    };
     ticks.sort_by(f64::total_cmp);
     ticks.dedup();
     for x in ticks {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
-use zkr_queue::JobKind;
+use zkr_queue::{JobKind, QueueError};
 
 use crate::exec::WorkInput;
 use crate::proto::coordinator_server::{Coordinator, CoordinatorServer};
@@ -59,7 +59,13 @@ impl CoordinatorService {
 fn status(e: SourceError) -> Status {
     match e {
         SourceError::Refused { .. } | SourceError::BadInput { .. } => Status::invalid_argument(e.to_string()),
-        SourceError::UnknownJob { .. } => Status::not_found(e.to_string()),
+        SourceError::UnknownJob { .. } | SourceError::Queue { source: QueueError::NotFound { .. } } => {
+            Status::not_found(e.to_string())
+        }
+        // Not retryable: the caller does not hold the lease, or the job cannot take a result any more.
+        SourceError::Queue {
+            source: QueueError::NotLeaseHolder { .. } | QueueError::JobDead { .. } | QueueError::WrongState { .. },
+        } => Status::failed_precondition(e.to_string()),
         other => Status::unavailable(other.to_string()),
     }
 }

@@ -19,7 +19,7 @@ use zkr_sequencer::{Sequencer, SequencerConfig};
 use crate::backend::BackendChoice;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
-use crate::pipeline::{EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
+use crate::pipeline::{EpochCloser, EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
 use crate::source::Hub;
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -129,7 +129,8 @@ pub async fn run(
         max_wait_ms: cfg.max_wait_ms,
         ..SequencerConfig::default()
     };
-    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan });
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()) });
     let progress = QueueProgress { queue: queue.clone(), plan };
     let seq = Sequencer::open(&seq_cfg, sink, Arc::new(progress.clone()), &registry)
         .await
@@ -160,11 +161,17 @@ pub async fn run(
         circuits: circuits.clone(),
         lease_ms: cfg.lease_ms,
         metrics: Some(metrics.clone()),
+        wake: Some(wake.clone()),
     };
     let workers_stop = shutdown.child_token();
     let mut worker_handles = Vec::new();
     for i in 0..cfg.workers.max(1) {
-        let w = WorkerConfig { id: format!("devnet-{}-{i}", std::process::id()), backend, poll_ms: 200 };
+        let w = WorkerConfig {
+            id: format!("devnet-{}-{i}", std::process::id()),
+            backend,
+            poll_ms: 500,
+            wake: Some(wake.clone()),
+        };
         worker_handles.push(tokio::spawn(run_worker(
             Arc::new(hub.clone()),
             circuits.clone(),
@@ -186,7 +193,7 @@ pub async fn run(
     let earlier = watcher.poll().await?.len() as u64;
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
     let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
-    let mut epoch_started: Option<(u64, Instant)> = None;
+    let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
     let mut tick = tokio::time::interval(Duration::from_millis(1000));
     loop {
         tokio::select! {
@@ -201,17 +208,7 @@ pub async fn run(
         metrics.epochs_verified.set((earlier + report.epochs.len() as u64) as i64);
 
         // Close an epoch that has begun but stalls (no load): pad it with empty batches.
-        let sealed = seq.batches_sealed().await?;
-        if sealed % plan.batches() != 0 {
-            let epoch = plan.epoch_of(sealed);
-            match epoch_started {
-                Some((e, t)) if e == epoch && t.elapsed() >= Duration::from_millis(cfg.epoch_timeout_ms) => {
-                    seq.seal_now(true).await.context("sealing a padding batch")?;
-                }
-                Some((e, _)) if e == epoch => {}
-                _ => epoch_started = Some((epoch, Instant::now())),
-            }
-        }
+        closer.tick(&seq).await.context("sealing a padding batch")?;
 
         let status = snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
         on_status(&status);

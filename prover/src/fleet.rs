@@ -17,7 +17,7 @@ use crate::backend::BackendChoice;
 use crate::coordinator::CoordinatorService;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
-use crate::pipeline::{EpochPlan, EpochWatcher, QueueProgress, QueueSink};
+use crate::pipeline::{EpochCloser, EpochPlan, EpochWatcher, QueueProgress, QueueSink};
 use crate::source::{Hub, RemoteSource};
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -31,6 +31,8 @@ pub struct SequencerNodeConfig {
     pub blob_dir: PathBuf,
     /// Epochs hold 2^epoch_height batches (must match the coordinator's).
     pub epoch_height: u32,
+    /// An epoch that has begun is completed with empty batches after this long.
+    pub epoch_timeout_ms: u64,
     pub metrics_listen: Option<SocketAddr>,
 }
 
@@ -41,6 +43,7 @@ impl Default for SequencerNodeConfig {
             queue_url: "sqlite://./zkr-data/queue.db".into(),
             blob_dir: PathBuf::from("./zkr-data/blobs"),
             epoch_height: 1,
+            epoch_timeout_ms: 10_000,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
         }
     }
@@ -115,7 +118,7 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     let blobs = Arc::new(FsBlobStore::new(&cfg.blob_dir).context("opening the blob store")?);
     let plan = EpochPlan { height: cfg.epoch_height };
     let registry = prometheus::Registry::new();
-    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan });
+    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan, wake: None });
     let progress = Arc::new(QueueProgress { queue, plan });
     let seq = Sequencer::open(&cfg.sequencer, sink, progress, &registry).await.context("opening the sequencer")?;
     if let Some(addr) = cfg.metrics_listen {
@@ -128,6 +131,20 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
         .await
         .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
     eprintln!("wallet API (gRPC): {}", listener.local_addr()?);
+    let (s, stop) = (seq.clone(), shutdown.clone());
+    let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = closer.tick(&s).await {
+                tracing::warn!(error = %e, "could not pad the open epoch");
+            }
+        }
+    });
     let stop = shutdown.clone();
     zkr_sequencer::serve_with_listener(seq.clone(), listener, async move { stop.cancelled().await }).await?;
     seq.shutdown().await;
@@ -161,6 +178,7 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
         circuits: circuits.clone(),
         lease_ms: cfg.lease_ms,
         metrics: Some(metrics.clone()),
+        wake: None,
     };
     let service = CoordinatorService::new(hub, tokens);
     let listener =
@@ -216,8 +234,13 @@ pub async fn run_remote_worker(cfg: WorkerNodeConfig, token: &str, shutdown: Can
     let (c, h) = (cfg.capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
     eprintln!("worker {id}: ready, backend {backend}");
-    let stats =
-        run_worker(Arc::new(source), circuits, WorkerConfig { id, backend, poll_ms: cfg.poll_ms }, None, shutdown)
-            .await;
+    let stats = run_worker(
+        Arc::new(source),
+        circuits,
+        WorkerConfig { id, backend, poll_ms: cfg.poll_ms, wake: None },
+        None,
+        shutdown,
+    )
+    .await;
     Ok(stats)
 }

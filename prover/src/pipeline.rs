@@ -40,6 +40,8 @@ pub struct QueueSink {
     pub queue: Queue,
     pub blobs: Arc<FsBlobStore>,
     pub plan: EpochPlan,
+    /// Signalled after each enqueue, for in-process workers.
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl std::fmt::Debug for QueueSink {
@@ -104,6 +106,9 @@ impl BatchSink for QueueSink {
         tracing::info!(batch = number, txs = batch.num_txs(), "prove job enqueued");
         if (number + 1).is_multiple_of(self.plan.batches()) {
             self.plan_epoch(self.plan.epoch_of(number)).await?;
+        }
+        if let Some(w) = &self.wake {
+            w.notify_waiters();
         }
         Ok(())
     }
@@ -185,5 +190,41 @@ impl EpochWatcher {
             self.next_epoch += 1;
         }
         Ok(out)
+    }
+}
+
+/// Closes epochs that have begun but stall: once an epoch has been open for `timeout`,
+/// seals empty batches until it is complete (so an epoch proof comes every K batches or T).
+#[derive(Debug)]
+pub struct EpochCloser {
+    pub plan: EpochPlan,
+    pub timeout: std::time::Duration,
+    open_since: Option<(u64, std::time::Instant)>,
+}
+
+impl EpochCloser {
+    pub fn new(plan: EpochPlan, timeout: std::time::Duration) -> Self {
+        Self { plan, timeout, open_since: None }
+    }
+
+    /// Call periodically; returns whether it sealed a padding batch.
+    pub async fn tick(&mut self, seq: &zkr_sequencer::Sequencer) -> anyhow::Result<bool> {
+        let sealed = seq.batches_sealed().await?;
+        if sealed.is_multiple_of(self.plan.batches()) {
+            self.open_since = None;
+            return Ok(false);
+        }
+        let epoch = self.plan.epoch_of(sealed);
+        match self.open_since {
+            Some((e, t)) if e == epoch && t.elapsed() >= self.timeout => {
+                seq.seal_now(true).await?;
+                Ok(true)
+            }
+            Some((e, _)) if e == epoch => Ok(false),
+            _ => {
+                self.open_since = Some((epoch, std::time::Instant::now()));
+                Ok(false)
+            }
+        }
     }
 }

@@ -91,6 +91,8 @@ pub struct Hub {
     pub circuits: Arc<Circuits>,
     pub lease_ms: u64,
     pub metrics: Option<Arc<ProverMetrics>>,
+    /// Signalled when a completion may have released dependent jobs.
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -160,6 +162,10 @@ impl Hub {
     pub async fn accept(&self, id: JobId, worker: &str, proof: &[u8]) -> Result<Submitted, SourceError> {
         let job = self.queue.get(id).await?.ok_or(SourceError::UnknownJob { id })?;
         if job.result_key.is_some() {
+            // A late duplicate: not counted as a completion, but counted as a duplicate.
+            if let Some(m) = &self.metrics {
+                m.job_completed(job.kind, false, job.attempts);
+            }
             return Ok(Submitted::AlreadyDone);
         }
         let verdict = match self.circuits.verify(job.level, proof, "submitted") {
@@ -182,6 +188,9 @@ impl Hub {
         let key = proof_key(job.level, job.batch_start, job.batch_end);
         self.blobs.put(&key, proof)?;
         let done = self.queue.complete(id, worker, &key).await?;
+        if let Some(w) = &self.wake {
+            w.notify_waiters();
+        }
         if let Some(m) = &self.metrics {
             m.job_completed(job.kind, matches!(done, Completion::Accepted), job.attempts);
         }

@@ -23,6 +23,8 @@ pub struct WorkerConfig {
     pub backend: Backend,
     /// How long to wait before asking again when no job is ready.
     pub poll_ms: u64,
+    /// In-process producers signal new work here, so an idle worker need not wait a poll.
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// What a worker did, for logs and tests.
@@ -105,13 +107,13 @@ async fn pipeline(
             Ok(Some(job)) => job,
             Ok(None) => {
                 drop(permit);
-                sleep_or_stop(&shutdown, cfg.poll_ms).await;
+                sleep_or_stop(&shutdown, cfg.poll_ms, cfg.wake.as_deref()).await;
                 continue;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "lease failed; retrying");
                 drop(permit);
-                sleep_or_stop(&shutdown, cfg.poll_ms.max(500)).await;
+                sleep_or_stop(&shutdown, cfg.poll_ms.max(500), None).await;
                 continue;
             }
         };
@@ -231,9 +233,16 @@ fn spawn_heartbeat(
     stop
 }
 
-async fn sleep_or_stop(shutdown: &CancellationToken, ms: u64) {
+async fn sleep_or_stop(shutdown: &CancellationToken, ms: u64, wake: Option<&tokio::sync::Notify>) {
+    let woken = async {
+        match wake {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = shutdown.cancelled() => {}
+        _ = woken => {}
         _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
     }
 }

@@ -22,6 +22,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The pipeline under load: soft-confirmation latency at nominal load and a burst,
+    /// submit → proven / aggregated, queue depth over time, and the pipeline's overhead
+    /// against proving the same batches directly.
+    Pipeline {
+        /// Nominal load (tx/s); the burst is 5× that.
+        #[arg(long, default_value_t = 4.0)]
+        tps: f64,
+        /// Seconds of load per phase.
+        #[arg(long, default_value_t = 15.0)]
+        phase_secs: f64,
+        #[arg(long, default_value_t = 4)]
+        capacity: usize,
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Directory for pipeline.md, pipeline.svg and pipeline.json.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+    },
     /// Measure one capacity and print it as JSON (used by `bench prove`).
     #[command(hide = true)]
     ProveOne {
@@ -40,6 +58,16 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             Ok(())
         }
         BenchCommand::Prove { capacities, out, seed } => prove(&capacities, &out, seed),
+        BenchCommand::Pipeline { tps, phase_secs, capacity, workers, out } => {
+            let cfg = zkr_benches::pipeline::PipelineBenchConfig {
+                capacity,
+                workers,
+                nominal_tps: tps,
+                phase_secs,
+                ..Default::default()
+            };
+            pipeline(cfg, &out)
+        }
     }
 }
 
@@ -99,5 +127,27 @@ fn prove(capacities: &[usize], out: &PathBuf, seed: u64) -> Result<()> {
     std::fs::write(out.join("prove.json"), serde_json::to_string_pretty(&rows)?)?;
     println!("{md}");
     eprintln!("written: {0}/prove.md, {0}/prove.svg, {0}/prove.json", out.display());
+    Ok(())
+}
+
+fn pipeline(cfg: zkr_benches::pipeline::PipelineBenchConfig, out: &PathBuf) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = rt.block_on(zkr_benches::pipeline::run(cfg, |line| eprintln!("{line}")))?;
+    let md = zkr_benches::pipeline::render_markdown(&report, &machine());
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let svg = zkr_benches::plot::line_chart_linear(
+        "Queue depth (queued + leased + waiting jobs)",
+        "seconds since start (nominal phase, then 5x burst)",
+        "jobs",
+        &[Series {
+            label: "jobs in flight".into(),
+            points: report.queue_depth.iter().map(|&(t, d)| (t, d as f64)).collect(),
+        }],
+    );
+    std::fs::write(out.join("pipeline.md"), &md)?;
+    std::fs::write(out.join("pipeline.svg"), svg)?;
+    std::fs::write(out.join("pipeline.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("{md}");
+    eprintln!("written: {0}/pipeline.md, {0}/pipeline.svg, {0}/pipeline.json", out.display());
     Ok(())
 }

@@ -172,7 +172,10 @@ pub fn worker(
     token: &str,
     backend: Option<zkr_prover::backend::BackendChoice>,
 ) -> Result<()> {
-    let mut cfg: WorkerNodeConfig = config::load(config, "ZKR_WORKER")?;
+    // ZKR_WORKER_TOKEN (this worker's token) and ZKR_WORKER_TOKENS (the coordinator's list) share the
+    // ZKR_WORKER_ prefix but are secrets, not config fields: keep them out of the overrides.
+    let env = std::env::vars().filter(|(k, _)| k != "ZKR_WORKER_TOKEN" && k != "ZKR_WORKER_TOKENS");
+    let mut cfg: WorkerNodeConfig = config::load_with_env(config, "ZKR_WORKER", env)?;
     if let Some(c) = coordinator {
         cfg.coordinator = c;
     }
