@@ -99,9 +99,21 @@ async fn pipeline(
             _ = shutdown.cancelled() => break,
             p = executor_free.clone().acquire_owned() => p.expect("semaphore open"),
         };
+        let lease = source.lease(&cfg.id);
+        tokio::pin!(lease);
         let leased = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            r = source.lease(&cfg.id) => r,
+            r = &mut lease => r,
+            _ = shutdown.cancelled() => {
+                // The coordinator may have granted the lease already: take the answer (briefly) and give the job
+                // back, rather than leave it leased to a stopped worker until the lease expires.
+                if let Ok(Ok(Some(job))) = tokio::time::timeout(Duration::from_secs(5), lease).await {
+                    match source.release(job.id, &cfg.id).await {
+                        Ok(()) => stats.released += 1,
+                        Err(e) => tracing::warn!(job = job.id, error = %e, "could not release the lease"),
+                    }
+                }
+                break;
+            }
         };
         let job = match leased {
             Ok(Some(job)) => job,

@@ -183,8 +183,11 @@ pub fn worker(
         cfg.backend = b;
     }
     let token = token.to_string();
-    let stats =
-        runtime()?.block_on(async move { fleet::run_remote_worker(cfg, &token, shutdown_on_signals()).await })?;
-    eprintln!("worker stopped: {stats:?}");
+    let rt = runtime()?;
+    let stats = rt.block_on(async move { fleet::run_remote_worker(cfg, &token, shutdown_on_signals()).await });
+    // A proof still running on a blocking thread belongs to a lease already given back: do not wait for it
+    // (dropping the runtime would block until the proof is done).
+    rt.shutdown_background();
+    eprintln!("worker stopped: {:?}", stats?);
     Ok(())
 }

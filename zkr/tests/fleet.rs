@@ -1,0 +1,411 @@
+//! Fault tests of fleet mode with real `zkr coordinator` and `zkr worker` processes: a worker killed mid-job, a
+//! coordinator killed and restarted, a worker stopped with SIGTERM. The test process shares the SQLite queue file
+//! and the blob directory with the coordinator; it enqueues jobs as the sequencer would (`QueueSink`) and watches
+//! the queue. Child processes are killed when a test ends, whether it passes or not.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use tokio::sync::Mutex;
+use zkr_circuits::demo;
+use zkr_prover::pipeline::{EpochPlan, QueueSink};
+use zkr_queue::{FsBlobStore, Job, JobKind, JobState, Queue, QueueConfig};
+use zkr_sequencer::BatchSink;
+
+const TOKEN: &str = "fleet-test-token";
+
+/// The fault tests run one at a time: each starts several processes that build circuits and prove, on few cores.
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Proc {
+    name: String,
+    child: Child,
+    /// Expected to be running (not killed or stopped by the test).
+    live: bool,
+}
+
+/// A temp dir with the shared queue and blobs, and the child processes of one test (killed on drop).
+struct Fleet {
+    dir: tempfile::TempDir,
+    queue: Queue,
+    blobs: Arc<FsBlobStore>,
+    grpc_port: u16,
+    metrics_port: u16,
+    /// Batch capacity of the circuits (coordinator and workers) and of the sealed batches.
+    capacity: usize,
+    procs: Vec<Proc>,
+}
+
+impl Fleet {
+    async fn new(capacity: usize) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        // The test's own handle; the coordinator applies the lease length of its config to claims.
+        let queue = Queue::connect(&Self::queue_url_in(dir.path()), QueueConfig::default()).await.unwrap();
+        let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
+        Fleet { dir, queue, blobs, grpc_port: free_port(), metrics_port: free_port(), capacity, procs: Vec::new() }
+    }
+
+    fn queue_url_in(dir: &Path) -> String {
+        format!("sqlite://{}", dir.join("queue.db").display())
+    }
+
+    fn log_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.log"))
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.log_path(name)).unwrap_or_default()
+    }
+
+    /// Seals `n` consecutive full demo batches into the queue (epochs of 2 batches).
+    async fn seal_batches(&self, n: usize) {
+        let sink = QueueSink {
+            queue: self.queue.clone(),
+            blobs: self.blobs.clone(),
+            plan: EpochPlan { height: 1 },
+            wake: None,
+        };
+        let keys = demo::keys(5, 4);
+        let mut state = demo::genesis(&keys);
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        for number in 0..n {
+            let batch =
+                demo::random_batch(&mut rng, &keys, &mut state, self.capacity, self.capacity, demo::Mix::Transfers);
+            sink.sealed(number as u64, &batch).await.unwrap();
+        }
+    }
+
+    /// A `zkr` child process with a clean ZKR_* environment, logging (appending) to `<name>.log`.
+    fn spawn(&mut self, name: &str, args: &[&str], env: &[(&str, String)]) {
+        let log = File::options().create(true).append(true).open(self.log_path(name)).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkr"));
+        cmd.args(args).current_dir(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ZKR_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("ZKR_LOG", "info").envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        self.procs.push(Proc { name: name.to_string(), child, live: true });
+    }
+
+    fn coordinator_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.grpc_port))
+    }
+
+    /// Starts the coordinator and waits until it accepts connections (it builds its circuits first).
+    async fn start_coordinator(&mut self, lease_ms: u64) {
+        let url = Self::queue_url_in(self.dir.path());
+        let listen = self.coordinator_addr().to_string();
+        let env = [
+            ("ZKR_WORKER_TOKENS", format!("other-token, {TOKEN}")),
+            ("ZKR_COORDINATOR_CAPACITY", self.capacity.to_string()),
+            ("ZKR_COORDINATOR_EPOCH_HEIGHT", "1".to_string()),
+            ("ZKR_COORDINATOR_LEASE_MS", lease_ms.to_string()),
+            ("ZKR_COORDINATOR_BLOB_DIR", self.blobs.root().display().to_string()),
+            ("ZKR_COORDINATOR_METRICS_LISTEN", format!("127.0.0.1:{}", self.metrics_port)),
+        ];
+        self.spawn("coordinator", &["coordinator", "--database-url", &url, "--listen", &listen], &env);
+        let t = Instant::now();
+        while TcpStream::connect(self.coordinator_addr()).is_err() {
+            if let Some(status) = self.exited("coordinator") {
+                panic!("the coordinator exited ({status}) before listening:\n{}", self.log("coordinator"));
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "the coordinator does not listen after 60 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn start_worker(&mut self, id: &str) {
+        let url = format!("http://{}", self.coordinator_addr());
+        let env = [
+            ("ZKR_WORKER_TOKEN", TOKEN.to_string()),
+            ("ZKR_WORKER_CAPACITY", self.capacity.to_string()),
+            ("ZKR_WORKER_EPOCH_HEIGHT", "1".to_string()),
+            ("ZKR_WORKER_ID", id.to_string()),
+            ("ZKR_WORKER_POLL_MS", "200".to_string()),
+        ];
+        self.spawn(id, &["worker", "--coordinator", &url], &env);
+    }
+
+    fn proc(&mut self, name: &str) -> &mut Proc {
+        self.procs.iter_mut().rev().find(|p| p.name == name).unwrap_or_else(|| panic!("no process {name}"))
+    }
+
+    fn exited(&mut self, name: &str) -> Option<ExitStatus> {
+        self.proc(name).child.try_wait().unwrap()
+    }
+
+    /// SIGTERM through the `kill` command.
+    fn sigterm(&mut self, name: &str) {
+        let p = self.proc(name);
+        p.live = false;
+        let pid = p.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap().success();
+        assert!(ok, "kill -TERM {pid} failed");
+    }
+
+    /// Fails at once when a process that should be running has exited.
+    fn check_live(&mut self) {
+        let mut dead = Vec::new();
+        for p in &mut self.procs {
+            if p.live {
+                if let Some(status) = p.child.try_wait().unwrap() {
+                    p.live = false;
+                    dead.push(format!("{} exited ({status})", p.name));
+                }
+            }
+        }
+        assert!(dead.is_empty(), "{}\n{}", dead.join(", "), self.all_logs());
+    }
+
+    /// SIGKILL, and reap.
+    fn kill9(&mut self, name: &str) {
+        let p = self.proc(name);
+        p.live = false;
+        p.child.kill().unwrap();
+        p.child.wait().unwrap();
+    }
+
+    /// Waits for `name` to exit; panics after `limit`.
+    async fn wait_exit(&mut self, name: &str, limit: Duration) -> ExitStatus {
+        let t = Instant::now();
+        loop {
+            if let Some(s) = self.exited(name) {
+                return s;
+            }
+            assert!(t.elapsed() < limit, "{name} still runs {limit:?} later:\n{}", self.log(name));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn jobs(&self) -> Vec<Job> {
+        self.queue.list(None, 1000).await.unwrap()
+    }
+
+    /// Polls the queue every 20 ms until some job matches `pred`.
+    async fn wait_job(&mut self, what: &str, limit: Duration, pred: impl Fn(&Job) -> bool) -> Job {
+        let t = Instant::now();
+        loop {
+            if let Some(j) = self.jobs().await.into_iter().find(&pred) {
+                return j;
+            }
+            self.check_live();
+            assert!(
+                t.elapsed() < limit,
+                "no job {what} after {limit:?}: {:#?}\n{}",
+                self.jobs().await,
+                self.all_logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until every job is done (failing at once if one is dead).
+    async fn wait_all_done(&mut self, limit: Duration) -> Vec<Job> {
+        let t = Instant::now();
+        loop {
+            let jobs = self.jobs().await;
+            assert!(!jobs.iter().any(|j| j.state == JobState::Dead), "a job is dead: {jobs:#?}\n{}", self.all_logs());
+            if jobs.iter().all(|j| j.state == JobState::Done) {
+                return jobs;
+            }
+            self.check_live();
+            assert!(t.elapsed() < limit, "not all done after {limit:?}: {jobs:#?}\n{}", self.all_logs());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn all_logs(&self) -> String {
+        let mut names: Vec<&str> = self.procs.iter().map(|p| p.name.as_str()).collect();
+        names.dedup();
+        names.iter().map(|n| format!("==== {n}.log\n{}", tail(&self.log(n), 60))).collect::<Vec<_>>().join("\n")
+    }
+
+    /// `name` of the coordinator's /metrics with these labels.
+    fn metric(&self, name: &str, labels: &[&str]) -> Option<f64> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        body.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|lab| l.contains(lab)))
+            .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.all_logs());
+        }
+    }
+}
+
+fn tail(s: &str, lines: usize) -> String {
+    let all: Vec<&str> = s.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The stats line a worker prints when it stops cleanly.
+fn worker_stats(log: &str) -> String {
+    log.lines()
+        .rev()
+        .find(|l| l.starts_with("worker stopped: "))
+        .unwrap_or_else(|| panic!("no stats in:\n{log}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_worker_job_completes_elsewhere() {
+    let _serial = SERIAL.lock().await;
+    let t = Instant::now();
+    let mut f = Fleet::new(2).await;
+    // batches 0..=2: three prove jobs and the aggregation of epoch 0
+    f.seal_batches(3).await;
+    assert_eq!(f.jobs().await.len(), 4);
+    f.start_coordinator(3000).await;
+    f.start_worker("worker-a");
+    let victim = f
+        .wait_job("leased by worker-a", Duration::from_secs(60), |j| {
+            j.state == JobState::Leased && j.picked_by.as_deref() == Some("worker-a")
+        })
+        .await;
+    f.kill9("worker-a");
+    let killed_at = Instant::now();
+    let j = f.queue.get(victim.id).await.unwrap().unwrap();
+    assert_eq!((j.state, j.attempts), (JobState::Leased, 1), "worker-a finished before it was killed: {j:?}");
+    f.start_worker("worker-b");
+
+    let jobs = f.wait_all_done(Duration::from_secs(90)).await;
+    for j in &jobs {
+        assert_eq!(j.picked_by.as_deref(), Some("worker-b"), "{j:?}");
+        assert!(j.result_key.is_some());
+        if j.id == victim.id {
+            // worker-a's claim (lost with the process, requeued when the lease expired) and worker-b's
+            assert_eq!(j.attempts, 2, "{j:?}");
+            assert_eq!(j.last_error.as_deref(), Some("lease expired"), "{j:?}");
+        } else {
+            assert_eq!((j.attempts, j.last_error.as_deref()), (1, None), "{j:?}");
+        }
+    }
+    eprintln!("killed job redone {:.1} s after the kill", killed_at.elapsed().as_secs_f64());
+
+    // Exactly once: the coordinator accepted each job once and saw no duplicate; worker-b agrees.
+    let completed = |kind: &str, outcome: &str| {
+        f.metric("zkr_jobs_completed_total", &[&format!("kind=\"{kind}\""), &format!("outcome=\"{outcome}\"")])
+    };
+    assert_eq!(completed("prove_batch", "accepted"), Some(3.0));
+    assert_eq!(completed("aggregate", "accepted"), Some(1.0));
+    assert_eq!(completed("prove_batch", "duplicate").unwrap_or(0.0), 0.0);
+    f.sigterm("worker-b");
+    assert!(f.wait_exit("worker-b", Duration::from_secs(20)).await.success());
+    assert_eq!(
+        worker_stats(&f.log("worker-b")),
+        "worker stopped: WorkerStats { proven: 4, accepted: 4, duplicates: 0, failed: 0, released: 0 }"
+    );
+    // the coordinator verified the epoch proof
+    let t2 = Instant::now();
+    while !f.log("coordinator").contains("epoch 0 verified") {
+        assert!(t2.elapsed() < Duration::from_secs(10), "no verified epoch:\n{}", f.log("coordinator"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("killed_worker_job_completes_elsewhere: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_coordinator_loses_no_job() {
+    let _serial = SERIAL.lock().await;
+    let t = Instant::now();
+    let mut f = Fleet::new(2).await;
+    // batches 0..=3: four prove jobs and the two aggregations of epochs 0 and 1
+    f.seal_batches(4).await;
+    assert_eq!(f.jobs().await.len(), 6);
+    f.start_coordinator(3000).await;
+    f.start_worker("worker-r");
+    f.wait_job("done", Duration::from_secs(60), |j| j.state == JobState::Done).await;
+    f.kill9("coordinator");
+    let left = f.jobs().await.iter().filter(|j| j.state != JobState::Done).count();
+    assert!(left > 0, "everything was done before the coordinator was killed");
+    eprintln!("coordinator killed with {left} of 6 jobs left");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(f.exited("worker-r").is_none(), "the worker died with the coordinator:\n{}", f.log("worker-r"));
+
+    f.start_coordinator(3000).await;
+    let jobs = f.wait_all_done(Duration::from_secs(90)).await;
+    for j in &jobs {
+        assert!(j.result_key.is_some(), "{j:?}");
+        assert!(j.attempts <= 2, "{j:?}");
+    }
+    assert_eq!(jobs.iter().filter(|j| j.kind == JobKind::Aggregate).count(), 2);
+    let t2 = Instant::now();
+    while !f.log("coordinator").contains("epoch 1 verified") {
+        assert!(t2.elapsed() < Duration::from_secs(10), "epochs not verified:\n{}", f.log("coordinator"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    f.sigterm("worker-r");
+    assert!(f.wait_exit("worker-r", Duration::from_secs(20)).await.success());
+    eprintln!("{}", worker_stats(&f.log("worker-r")));
+    eprintln!("restarted_coordinator_loses_no_job: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_returns_the_lease() {
+    let _serial = SERIAL.lock().await;
+    let t = Instant::now();
+    let mut f = Fleet::new(32).await;
+    f.seal_batches(2).await;
+    // A long lease: a job queued again within seconds was released, not expired.
+    f.start_coordinator(60_000).await;
+    f.start_worker("worker-t");
+    let held = f
+        .wait_job("leased by worker-t", Duration::from_secs(60), |j| {
+            j.state == JobState::Leased && j.picked_by.as_deref() == Some("worker-t")
+        })
+        .await;
+    let sent = Instant::now();
+    f.sigterm("worker-t");
+    let status = f.wait_exit("worker-t", Duration::from_secs(10)).await;
+    let took = sent.elapsed();
+    assert!(status.success(), "worker exit {status}:\n{}", f.log("worker-t"));
+    let j = f.queue.get(held.id).await.unwrap().unwrap();
+    assert_eq!((j.state, j.attempts, j.last_error.as_deref()), (JobState::Queued, 0, None), "{j:?}");
+    assert_eq!(
+        worker_stats(&f.log("worker-t")),
+        "worker stopped: WorkerStats { proven: 0, accepted: 0, duplicates: 0, failed: 0, released: 1 }"
+    );
+    eprintln!("worker exited {:.0} ms after SIGTERM", took.as_secs_f64() * 1000.0);
+    assert!(took < Duration::from_secs(3), "the worker took {took:?} to stop");
+    eprintln!("sigterm_returns_the_lease: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+#[test]
+fn worker_with_cuda_backend_is_a_clear_error() {
+    let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
+        .args(["worker", "--backend", "cuda", "--coordinator", "http://127.0.0.1:9", "--token", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.starts_with("error: ") && last.contains("CUDA backend is not available"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
