@@ -303,10 +303,19 @@ async fn futures_join<F: std::future::Future<Output = ()>>(v: Vec<F>) {
     }
 }
 
+async fn wait_idle(rig: &Rig) {
+    while rig.depth().await > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn overhead(rig: &Rig, cfg: &PipelineBenchConfig) -> Result<Overhead> {
     let mut out = Overhead::default();
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     for _ in 0..cfg.overhead_batches {
+        // Both sides are measured on an otherwise idle machine: aggregation jobs of
+        // finished epochs would compete with the batch being timed.
+        wait_idle(rig).await;
         let first = rig.seq.batches_sealed().await?;
         for _ in 0..cfg.capacity {
             rig.submit_random(rng.gen()).await.map_err(|e| anyhow::anyhow!("submit refused: {e}"))?;
@@ -321,6 +330,7 @@ async fn overhead(rig: &Rig, cfg: &PipelineBenchConfig) -> Result<Overhead> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         out.pipeline_ms.push((job.updated_at - job.created_at) as f64);
+        wait_idle(rig).await;
         let trace = rig.blobs.get(&job.input_key)?;
         let circuits = rig.circuits.clone();
         let ms = tokio::task::spawn_blocking(move || -> Result<f64> {
