@@ -84,6 +84,9 @@ impl Coordinator for CoordinatorService {
         self.check(&req)?;
         let r = req.into_inner();
         let worker = worker_id(&r.worker_id)?;
+        if let Some(m) = &self.hub.metrics {
+            m.worker_seen(worker);
+        }
         let job = self.hub.lease(worker).await.map_err(status)?;
         let job = job.map(|j| {
             tracing::info!(job = j.id, worker, backend = %r.backend, "leased to a remote worker");
@@ -119,7 +122,16 @@ impl Coordinator for CoordinatorService {
         self.check(&req)?;
         let r = req.into_inner();
         let worker = worker_id(&r.worker_id)?;
+        let job = self.hub.queue.get(r.job_id).await.ok().flatten();
         let done = self.hub.accept(r.job_id, worker, &r.proof).await.map_err(status)?;
+        if let (Some(m), Some(job)) = (&self.hub.metrics, job) {
+            // Remote workers report their proving time; their backend is not known here.
+            if r.prove_seconds.is_finite() && r.prove_seconds >= 0.0 {
+                m.proving_seconds
+                    .with_label_values(&[crate::metrics::kind_label(job.kind), &job.level.to_string(), "remote"])
+                    .observe(r.prove_seconds);
+            }
+        }
         Ok(Response::new(proto::SubmitResponse { accepted: done == crate::source::Submitted::Accepted }))
     }
 

@@ -19,7 +19,11 @@ pub struct ProverMetrics {
     pub job_attempts: HistogramVec,
     pub jobs_completed: IntCounterVec,
     pub active_workers: IntGauge,
+    pub remote_workers: IntGauge,
+    pub job_duration: HistogramVec,
     pub epochs_verified: IntGauge,
+    /// Remote workers by id → when last seen (for `remote_workers`).
+    seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 pub fn kind_label(k: JobKind) -> &'static str {
@@ -52,6 +56,16 @@ impl ProverMetrics {
                 &["kind", "outcome"],
             )?,
             active_workers: IntGauge::new("zkr_active_workers", "Workers running in this process")?,
+            remote_workers: IntGauge::new(
+                "zkr_remote_workers",
+                "Remote workers seen by the coordinator in the last minute",
+            )?,
+            job_duration: HistogramVec::new(
+                HistogramOpts::new("zkr_job_duration_seconds", "Enqueue to accepted proof, per job")
+                    .buckets(SECONDS_BUCKETS.to_vec()),
+                &["kind"],
+            )?,
+            seen: Default::default(),
             epochs_verified: IntGauge::new("zkr_epochs_verified", "Epoch proofs verified")?,
         };
         registry.register(Box::new(m.queue_depth.clone()))?;
@@ -59,6 +73,8 @@ impl ProverMetrics {
         registry.register(Box::new(m.job_attempts.clone()))?;
         registry.register(Box::new(m.jobs_completed.clone()))?;
         registry.register(Box::new(m.active_workers.clone()))?;
+        registry.register(Box::new(m.remote_workers.clone()))?;
+        registry.register(Box::new(m.job_duration.clone()))?;
         registry.register(Box::new(m.epochs_verified.clone()))?;
         Ok(m)
     }
@@ -75,6 +91,14 @@ impl ProverMetrics {
         if accepted {
             self.job_attempts.with_label_values(&[kind_label(kind)]).observe(attempts as f64);
         }
+    }
+
+    /// Records a remote worker's call and refreshes the count of workers seen recently.
+    pub fn worker_seen(&self, id: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.insert(id.to_string(), std::time::Instant::now());
+        seen.retain(|_, t| t.elapsed() < std::time::Duration::from_secs(60));
+        self.remote_workers.set(seen.len() as i64);
     }
 
     /// Refreshes the queue-depth gauges.

@@ -193,6 +193,13 @@ impl Hub {
         }
         if let Some(m) = &self.metrics {
             m.job_completed(job.kind, matches!(done, Completion::Accepted), job.attempts);
+            if matches!(done, Completion::Accepted) {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let secs = (now_ms - job.created_at).max(0) as f64 / 1e3;
+                m.job_duration.with_label_values(&[crate::metrics::kind_label(job.kind)]).observe(secs);
+            }
         }
         Ok(match done {
             Completion::Accepted => Submitted::Accepted,
