@@ -118,7 +118,10 @@ impl ProofFile {
             });
         }
         let proof = parse_proof(&self.proof_bytes, circuit)?;
-        circuit.verify(&proof).map_err(|e| ProofFileError::Invalid { reason: format!("{e:#}") })
+        circuit.verify(&proof).map_err(|e| match e {
+            crate::circuit::CircuitError::Verify { reason } => ProofFileError::Invalid { reason },
+            other => ProofFileError::Invalid { reason: other.to_string() },
+        })
     }
 }
 
