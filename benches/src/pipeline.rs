@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::tx::{Transfer, Tx};
-use zkr_prover::backend::Backend;
+use zkr_prover::backend::ProvingBackend;
 use zkr_prover::exec::Circuits;
 use zkr_prover::pipeline::{EpochPlan, QueueProgress, QueueSink};
 use zkr_prover::source::Hub;
@@ -154,8 +154,12 @@ async fn rig(cfg: &PipelineBenchConfig, circuits: Arc<Circuits>) -> Result<Rig> 
         wake: Some(wake.clone()),
     };
     for i in 0..cfg.workers.max(1) {
-        let w =
-            WorkerConfig { id: format!("bench-{i}"), backend: Backend::Cpu, poll_ms: 500, wake: Some(wake.clone()) };
+        let w = WorkerConfig {
+            id: format!("bench-{i}"),
+            backend: ProvingBackend::cpu(),
+            poll_ms: 500,
+            wake: Some(wake.clone()),
+        };
         tokio::spawn(run_worker(Arc::new(hub.clone()), circuits.clone(), w, None, stop.clone()));
     }
     let keys = seq_cfg.genesis.keys();

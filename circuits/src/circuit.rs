@@ -384,6 +384,12 @@ impl BatchCircuit {
         Ok(pw)
     }
 
+    /// The witness of a batch built natively (for zkr's own proving pipeline).
+    pub fn witness_for(&self, batch: &Batch) -> Result<PartialWitness<F>, CircuitError> {
+        let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
+        self.witness(&slots)
+    }
+
     /// Proves a batch built natively.
     pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();

@@ -10,5 +10,6 @@ pub mod demo;
 pub mod smt;
 pub mod state;
 pub mod tx;
+pub mod wrap;
 
 pub use zkr_ecgfp5::schnorr;

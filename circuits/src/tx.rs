@@ -194,7 +194,8 @@ impl Tx {
         out
     }
 
-    /// Strict decoding of a body: exact length, known tag, canonical public key, amount bound.
+    /// Strict decoding of a body: exact length, known tag, canonical public key (a deposit's need
+    /// not be a curve point), amount bound.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let (&tag, _) = bytes.split_first().ok_or(DecodeError::Empty)?;
         let (kind, expected) = match tag {
@@ -223,8 +224,9 @@ impl Tx {
                     return Err(DecodeError::PriorityIdTooLarge { id: priority_id, max: MAX_PRIORITY_ID });
                 }
                 let to = r.u32();
-                let pubkey =
-                    PublicKey::from_bytes(r.take(PUBKEY_LEN)).map_err(|source| DecodeError::PublicKey { source })?;
+                // Deposits come from L1 with any canonical key (see PublicKey::from_canonical_bytes).
+                let pubkey = PublicKey::from_canonical_bytes(r.take(PUBKEY_LEN))
+                    .map_err(|source| DecodeError::PublicKey { source })?;
                 Tx::Deposit(Deposit { priority_id, to, pubkey, amount: check_amount(r.u64())? })
             }
         })
@@ -371,6 +373,12 @@ mod tests {
         let mut d = txs[2].tx.to_bytes();
         d[13..21].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(Tx::from_bytes(&d), Err(DecodeError::PublicKey { .. })));
+        // a canonical key that is not a curve point is still a decodable deposit: L1 accepts
+        // any key, and a deposit the L2 cannot read would stall the priority queue
+        let off_curve =
+            (1u64..).map(|x| PublicKey::from_fields([F::from_canonical_u64(x); 5])).find(|k| k.point().is_err());
+        let dep = Tx::Deposit(Deposit { priority_id: 3, to: 9, pubkey: off_curve.unwrap(), amount: 1 });
+        assert_eq!(Tx::from_bytes(&dep.to_bytes()), Ok(dep));
         // a non-canonical challenge element in a signature
         let mut s = txs[0].to_bytes();
         s[Tx::TRANSFER_LEN..Tx::TRANSFER_LEN + 8].copy_from_slice(&u64::MAX.to_le_bytes());

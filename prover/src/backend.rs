@@ -1,32 +1,40 @@
-//! Choosing a proving backend. Only the CPU backend exists so far (plonky2's prover); the
-//! CUDA backend arrives with the GPU work, and asking for it before then is an error.
+//! Choosing a proving backend: zkr's own proving pipeline (`zkr-engine`) on the CPU (rayon) or
+//! with its heavy steps (IFFT, coset LDE, Poseidon Merkle trees) on a CUDA GPU (`zkr-gpu-kernels`).
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use plonky2::field::polynomial::{PolynomialCoeffs, PolynomialValues};
 use thiserror::Error;
+use zkr_circuits::config::F;
+use zkr_engine::{CpuBackend, PoseidonDigests, ProverBackend};
+use zkr_gpu_kernels::cuda::CudaKernels;
+use zkr_gpu_kernels::Kernels;
 
 /// What the operator asked for (`--backend`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
-    /// CUDA when available, otherwise CPU.
+    /// CUDA when libcuda loads and a device answers, otherwise CPU.
     #[default]
     Auto,
     Cpu,
     Cuda,
 }
 
-/// The backend a worker actually runs.
+/// The kind of backend a worker actually runs (metrics label, coordinator report).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Cpu,
+    Cuda,
 }
 
 impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Cpu => "cpu",
+            Backend::Cuda => "cuda",
         }
     }
 }
@@ -37,10 +45,10 @@ impl fmt::Display for Backend {
     }
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error)]
 pub enum BackendError {
-    #[error("the CUDA backend is not available in this build of zkr (GPU proving is not implemented yet); use --backend cpu or auto")]
-    CudaUnavailable,
+    #[error("--backend cuda was asked for but no CUDA device can be used: {reason}")]
+    CudaUnavailable { reason: String },
     #[error("unknown backend {given:?}: expected auto, cpu or cuda")]
     Unknown { given: String },
 }
@@ -57,15 +65,104 @@ impl FromStr for BackendChoice {
     }
 }
 
+/// A resolved backend: what the engine proves with.
+#[derive(Clone)]
+pub struct ProvingBackend {
+    pub kind: Backend,
+    pub engine: Arc<dyn ProverBackend>,
+}
+
+impl fmt::Debug for ProvingBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProvingBackend").field("kind", &self.kind).finish()
+    }
+}
+
+impl ProvingBackend {
+    pub fn cpu() -> Self {
+        ProvingBackend { kind: Backend::Cpu, engine: Arc::new(CpuBackend) }
+    }
+}
+
 impl BackendChoice {
-    /// Resolves the choice; `auto` logs what it picked.
-    pub fn resolve(self) -> Result<Backend, BackendError> {
+    /// Resolves the choice. `auto` probes for CUDA (a plain dlopen first: a missing driver never
+    /// panics) and logs once what it picked; `cuda` fails clearly when no device can be used.
+    pub fn resolve(self) -> Result<ProvingBackend, BackendError> {
         match self {
-            BackendChoice::Cpu => Ok(Backend::Cpu),
-            BackendChoice::Cuda => Err(BackendError::CudaUnavailable),
-            BackendChoice::Auto => {
-                tracing::info!("backend auto: no CUDA backend in this build, proving on the CPU");
-                Ok(Backend::Cpu)
+            BackendChoice::Cpu => Ok(ProvingBackend::cpu()),
+            BackendChoice::Cuda => {
+                let b = CudaBackend::open(0).map_err(|reason| BackendError::CudaUnavailable { reason })?;
+                tracing::info!(device = %b.describe(), "backend cuda");
+                Ok(ProvingBackend { kind: Backend::Cuda, engine: Arc::new(b) })
+            }
+            BackendChoice::Auto => match CudaBackend::open(0) {
+                Ok(b) => {
+                    tracing::info!(device = %b.describe(), "backend auto: CUDA device found, proving on the GPU");
+                    Ok(ProvingBackend { kind: Backend::Cuda, engine: Arc::new(b) })
+                }
+                Err(reason) => {
+                    tracing::info!(%reason, "backend auto: no usable CUDA device, proving on the CPU");
+                    Ok(ProvingBackend::cpu())
+                }
+            },
+        }
+    }
+}
+
+/// The engine's backend trait over the CUDA kernels. A kernel error (e.g. a job larger than the
+/// device's free memory) falls back to the CPU for that step, with a warning, so a proof is never
+/// lost to a GPU limit.
+pub struct CudaBackend {
+    kernels: CudaKernels,
+}
+
+impl CudaBackend {
+    /// Opens device `ordinal` and compiles the kernels for it (NVRTC).
+    pub fn open(ordinal: usize) -> Result<Self, String> {
+        CudaKernels::new(ordinal).map(|kernels| CudaBackend { kernels }).map_err(|e| e.to_string())
+    }
+
+    pub fn describe(&self) -> String {
+        let i = self.kernels.info();
+        format!("{} (sm_{}{})", i.name, i.compute_capability.0, i.compute_capability.1)
+    }
+}
+
+impl ProverBackend for CudaBackend {
+    fn name(&self) -> &str {
+        "cuda"
+    }
+
+    fn ifft_columns(&self, columns: Vec<Vec<F>>) -> Vec<Vec<F>> {
+        let values: Vec<PolynomialValues<F>> = columns.into_iter().map(PolynomialValues::new).collect();
+        match self.kernels.ifft_batch(&values) {
+            Ok(c) => c.into_iter().map(|p| p.coeffs).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "GPU IFFT failed; this step runs on the CPU");
+                CpuBackend.ifft_columns(values.into_iter().map(|v| v.values).collect())
+            }
+        }
+    }
+
+    fn lde_rows(&self, polys: &[Vec<F>], rate_bits: usize) -> Vec<F> {
+        let coeffs: Vec<_> = polys.iter().map(|p| PolynomialCoeffs::new(p.clone())).collect();
+        match self.kernels.coset_lde_leaves(&coeffs, rate_bits) {
+            Ok(rows) => rows.concat(),
+            Err(e) => {
+                tracing::warn!(error = %e, "GPU LDE failed; this step runs on the CPU");
+                CpuBackend.lde_rows(polys, rate_bits)
+            }
+        }
+    }
+
+    fn poseidon_merkle(&self, leaves: &[F], width: usize, cap_height: usize) -> Option<PoseidonDigests> {
+        let rows: Vec<Vec<F>> =
+            if width == 0 { Vec::new() } else { leaves.chunks(width).map(|r| r.to_vec()).collect() };
+        match self.kernels.merkle_tree(rows, cap_height) {
+            Ok(t) => Some(PoseidonDigests { digests: t.digests, cap: t.cap.0 }),
+            Err(e) => {
+                tracing::warn!(error = %e, "GPU Merkle tree failed; this step runs on the CPU");
+                CpuBackend.poseidon_merkle(leaves, width, cap_height)
             }
         }
     }
@@ -76,10 +173,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn choices_resolve() {
-        assert_eq!("auto".parse::<BackendChoice>().unwrap().resolve(), Ok(Backend::Cpu));
-        assert_eq!("cpu".parse::<BackendChoice>().unwrap().resolve(), Ok(Backend::Cpu));
-        assert_eq!("cuda".parse::<BackendChoice>().unwrap().resolve(), Err(BackendError::CudaUnavailable));
+    fn choices_resolve_without_a_gpu() {
+        // This machine (and CI) has no CUDA driver: auto falls back, cuda is a clear error, nothing panics.
+        let auto = "auto".parse::<BackendChoice>().unwrap().resolve().unwrap();
+        if zkr_gpu_kernels::cuda::driver_available() {
+            return; // a GPU host: nothing more to check here
+        }
+        assert_eq!(auto.kind, Backend::Cpu);
+        assert_eq!("cpu".parse::<BackendChoice>().unwrap().resolve().unwrap().kind, Backend::Cpu);
+        let err = "cuda".parse::<BackendChoice>().unwrap().resolve().unwrap_err();
+        assert!(matches!(err, BackendError::CudaUnavailable { .. }), "{err}");
+        assert!(err.to_string().contains("cuda"));
         assert!(matches!("gpu".parse::<BackendChoice>(), Err(BackendError::Unknown { .. })));
     }
 }

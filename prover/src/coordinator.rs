@@ -125,10 +125,14 @@ impl Coordinator for CoordinatorService {
         let job = self.hub.queue.get(r.job_id).await.ok().flatten();
         let done = self.hub.accept(r.job_id, worker, &r.proof).await.map_err(status)?;
         if let (Some(m), Some(job)) = (&self.hub.metrics, job) {
-            // Remote workers report their proving time; their backend is not known here.
+            // Remote workers report their proving time and backend.
+            let backend = match r.backend.as_str() {
+                "cpu" | "cuda" => r.backend.as_str(),
+                _ => "unknown",
+            };
             if r.prove_seconds.is_finite() && r.prove_seconds >= 0.0 {
                 m.proving_seconds
-                    .with_label_values(&[crate::metrics::kind_label(job.kind), &job.level.to_string(), "remote"])
+                    .with_label_values(&[crate::metrics::kind_label(job.kind), &job.level.to_string(), backend])
                     .observe(r.prove_seconds);
             }
         }

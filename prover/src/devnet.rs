@@ -168,7 +168,7 @@ pub async fn run(
     for i in 0..cfg.workers.max(1) {
         let w = WorkerConfig {
             id: format!("devnet-{}-{i}", std::process::id()),
-            backend,
+            backend: backend.clone(),
             poll_ms: 500,
             wake: Some(wake.clone()),
         };

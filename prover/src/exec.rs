@@ -9,6 +9,7 @@ use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::artifact::parse_proof_bytes;
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
 use zkr_circuits::config::{C, D, F};
+use zkr_engine::ProverBackend;
 
 /// What a job needs, whether fetched from the blob store or received from a coordinator.
 #[derive(Clone, Debug)]
@@ -108,16 +109,19 @@ impl Circuits {
         parse_proof_bytes(bytes, common).map_err(|e| ExecError::BadProof { which, level, reason: e.to_string() })
     }
 
-    /// Runs a job: parses its inputs and proves.
-    pub fn execute(&self, input: &WorkInput) -> Result<ProofOutput, ExecError> {
+    /// Runs a job: parses its inputs and proves with zkr's own pipeline on `backend`.
+    pub fn execute(&self, input: &WorkInput, backend: &dyn ProverBackend) -> Result<ProofOutput, ExecError> {
         let t = Instant::now();
+        let prove_err = |e: zkr_engine::EngineError| ExecError::Prove { reason: e.to_string() };
         let proof = match input {
             WorkInput::ProveBatch { trace } => {
                 let batch = Batch::from_bytes(trace).map_err(|source| ExecError::Trace { source })?;
                 if batch.capacity() != self.capacity() {
                     return Err(ExecError::Capacity { expected: self.capacity(), got: batch.capacity() });
                 }
-                self.tree.batch.prove(&batch).map_err(|e| ExecError::Prove { reason: e.to_string() })?
+                let witness =
+                    self.tree.batch.witness_for(&batch).map_err(|e| ExecError::Prove { reason: e.to_string() })?;
+                zkr_engine::prove_circuit(backend, &self.tree.batch.data, witness).map_err(prove_err)?.0
             }
             WorkInput::Aggregate { level, left, right } => {
                 let child = level.checked_sub(1).ok_or(ExecError::Level { level: 0, height: self.height() })?;
@@ -127,7 +131,8 @@ impl Circuits {
                     .ok_or(ExecError::Level { level: *level, height: self.height() })?;
                 let l = self.parse(child, left, "left")?;
                 let r = self.parse(child, right, "right")?;
-                circuit.prove(&l, &r).map_err(|e| ExecError::Prove { reason: e.to_string() })?
+                let witness = circuit.witness(&l, &r).map_err(|e| ExecError::Prove { reason: e.to_string() })?;
+                zkr_engine::prove_circuit(backend, &circuit.data, witness).map_err(prove_err)?.0
             }
         };
         let seconds = t.elapsed().as_secs_f64();

@@ -229,11 +229,11 @@ pub async fn run_remote_worker(cfg: WorkerNodeConfig, token: &str, shutdown: Can
             std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "worker".into());
         format!("{host}-{}", std::process::id())
     });
-    let source = RemoteSource::connect(&cfg.coordinator, token, backend.name(), cfg.capacity).await?;
+    let source = RemoteSource::connect(&cfg.coordinator, token, backend.kind.name(), cfg.capacity).await?;
     eprintln!("worker {id}: building circuits (capacity {}, epoch height {}) …", cfg.capacity, cfg.epoch_height);
     let (c, h) = (cfg.capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
-    eprintln!("worker {id}: ready, backend {backend}");
+    eprintln!("worker {id}: ready, backend {}", backend.kind);
     let stats = run_worker(
         Arc::new(source),
         circuits,

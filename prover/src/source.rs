@@ -346,6 +346,7 @@ impl JobSource for RemoteSource {
             worker_id: worker.to_string(),
             proof: out.bytes.clone(),
             prove_seconds: out.seconds,
+            backend: self.backend.clone(),
         };
         match c.submit(self.req(msg)).await {
             Ok(r) => Ok(if r.into_inner().accepted { Submitted::Accepted } else { Submitted::AlreadyDone }),

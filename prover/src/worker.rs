@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, ProvingBackend};
 use crate::exec::{Circuits, ProofOutput};
 use crate::metrics::ProverMetrics;
 use crate::source::{JobSource, Leased, SourceError, Submitted};
@@ -20,7 +20,7 @@ use crate::source::{JobSource, Leased, SourceError, Submitted};
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     pub id: String,
-    pub backend: Backend,
+    pub backend: ProvingBackend,
     /// How long to wait before asking again when no job is ready.
     pub poll_ms: u64,
     /// In-process producers signal new work here, so an idle worker need not wait a poll.
@@ -51,7 +51,7 @@ pub async fn run_worker(
     metrics: Option<Arc<ProverMetrics>>,
     shutdown: CancellationToken,
 ) -> WorkerStats {
-    let span = tracing::info_span!("worker", id = %cfg.id, backend = %cfg.backend);
+    let span = tracing::info_span!("worker", id = %cfg.id, backend = %cfg.backend.kind);
     async move {
         if let Some(m) = &metrics {
             m.active_workers.inc();
@@ -82,7 +82,7 @@ async fn pipeline(
     let saver = {
         let source = source.clone();
         let id = cfg.id.clone();
-        let backend = cfg.backend;
+        let backend = cfg.backend.kind;
         let metrics = metrics.clone();
         tokio::spawn(async move {
             let mut s = WorkerStats::default();
@@ -134,9 +134,10 @@ async fn pipeline(
         let heartbeat = spawn_heartbeat(source.clone(), cfg.id.clone(), job.id, shutdown.clone());
         // executor: proving runs on a blocking thread
         let c = circuits.clone();
+        let engine = cfg.backend.engine.clone();
         let input = job.input.clone();
         let span = tracing::info_span!("prove", job = job.id, kind = ?job.kind, level = job.level);
-        let handle = tokio::task::spawn_blocking(move || span.in_scope(|| c.execute(&input)));
+        let handle = tokio::task::spawn_blocking(move || span.in_scope(|| c.execute(&input, &*engine)));
         let result = tokio::select! {
             _ = shutdown.cancelled() => {
                 // The proving thread cannot be interrupted; hand the job back now.

@@ -1,1 +1,46 @@
-//! Placeholder crate: filled by a later issue (see the README layout). It exports nothing yet.
+//! zkr's L1 verifier: the calldata encoding of a wrap proof and the generator of the Solidity
+//! contract `ZkrVerifier` that checks it (see `generator` for what the contract verifies).
+
+pub mod encoding;
+pub mod generator;
+
+use zkr_circuits::aggregate::AggregationTree;
+use zkr_circuits::wrap::{WrapCircuit, WrapError};
+
+pub use encoding::{decode_proof, encode_proof, EncodingError, ProofLayout};
+pub use generator::{generate_verifier, GenError, NUM_PUBLIC_INPUTS, PROOF_CALLDATA_OFFSET};
+
+/// Batch capacity of the devnet's circuits.
+pub const DEVNET_CAPACITY: usize = 4;
+/// Epoch height of the devnet (an epoch folds `2^height` batches).
+pub const DEVNET_EPOCH_HEIGHT: u32 = 1;
+/// Where the devnet verifier is committed, relative to the `verifier-contracts` folder.
+pub const DEVNET_VERIFIER_PATH: &str = "contracts/generated/ZkrVerifier.sol";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Wrap(#[from] WrapError),
+    #[error(transparent)]
+    Gen(#[from] GenError),
+}
+
+/// Builds the aggregation tree and the wrap circuit for (capacity, epoch height).
+pub fn wrap_circuit(capacity: usize, epoch_height: u32) -> Result<(AggregationTree, WrapCircuit), BuildError> {
+    let _span = tracing::info_span!("wrap_circuit", capacity, epoch_height).entered();
+    let tree = AggregationTree::build(capacity, epoch_height);
+    let wrap = WrapCircuit::for_tree(&tree)?;
+    Ok((tree, wrap))
+}
+
+/// The Solidity verifier for the wrap circuit of (capacity, epoch height).
+pub fn verifier_for(capacity: usize, epoch_height: u32) -> Result<String, BuildError> {
+    let (_, wrap) = wrap_circuit(capacity, epoch_height)?;
+    Ok(generate_verifier(&wrap.data.common, &wrap.data.verifier_only)?)
+}
+
+/// The devnet verifier (capacity [`DEVNET_CAPACITY`], height [`DEVNET_EPOCH_HEIGHT`]), as committed
+/// at [`DEVNET_VERIFIER_PATH`].
+pub fn devnet_verifier() -> Result<String, BuildError> {
+    verifier_for(DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT)
+}

@@ -40,6 +40,21 @@ pub enum BenchCommand {
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
     },
+    /// Proving backends side by side, per phase: plonky2's stock prover and zkr's own pipeline
+    /// on the CPU and, where a CUDA device answers, on the GPU. Every proof is verified.
+    Backends {
+        /// Batch capacities to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![4usize, 16])]
+        capacities: Vec<usize>,
+        /// Repetitions per prover (the best is reported).
+        #[arg(long, default_value_t = 2)]
+        reps: usize,
+        /// Directory for backends.md, backends.svg and backends.json.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure one capacity and print it as JSON (used by `bench prove`).
     #[command(hide = true)]
     ProveOne {
@@ -58,6 +73,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             Ok(())
         }
         BenchCommand::Prove { capacities, out, seed } => prove(&capacities, &out, seed),
+        BenchCommand::Backends { capacities, reps, out, seed } => backends(&capacities, reps, &out, seed),
         BenchCommand::Pipeline { tps, phase_secs, capacity, workers, out } => {
             let cfg = zkr_benches::pipeline::PipelineBenchConfig {
                 capacity,
@@ -149,5 +165,40 @@ fn pipeline(cfg: zkr_benches::pipeline::PipelineBenchConfig, out: &PathBuf) -> R
     std::fs::write(out.join("pipeline.json"), serde_json::to_string_pretty(&report)?)?;
     println!("{md}");
     eprintln!("written: {0}/pipeline.md, {0}/pipeline.svg, {0}/pipeline.json", out.display());
+    Ok(())
+}
+
+fn backends(capacities: &[usize], reps: usize, out: &std::path::Path, seed: u64) -> Result<()> {
+    use zkr_benches::backends::{measure, render_markdown};
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut runs = Vec::new();
+    for &cap in capacities {
+        eprintln!("bench backends: capacity {cap} ({reps} repetitions per prover) …");
+        let r = measure(cap, reps, seed).with_context(|| format!("measuring capacity {cap}"))?;
+        for x in &r {
+            eprintln!("  {:<14} {:>9.1} ms  verified: {}", x.prover, x.total_ms, x.verified);
+        }
+        runs.extend(r);
+    }
+    let md = render_markdown(&runs);
+    print!("{md}");
+    let mut provers: Vec<String> = runs.iter().map(|r| r.prover.clone()).collect();
+    provers.sort();
+    provers.dedup();
+    let series: Vec<Series> = provers
+        .iter()
+        .map(|p| Series {
+            label: p.clone(),
+            points: runs.iter().filter(|r| &r.prover == p).map(|r| (r.capacity as f64, r.total_ms / 1e3)).collect(),
+        })
+        .collect();
+    let svg = line_chart_log2x("Batch proof time per prover", "batch capacity", "seconds", &series);
+    std::fs::write(out.join("backends.md"), &md)?;
+    std::fs::write(out.join("backends.svg"), svg)?;
+    std::fs::write(out.join("backends.json"), serde_json::to_string_pretty(&runs)?)?;
+    eprintln!("wrote {}/backends.{{md,svg,json}}", out.display());
+    if runs.iter().any(|r| !r.verified) {
+        bail!("a proof failed verification; see the table");
+    }
     Ok(())
 }

@@ -223,6 +223,13 @@ impl PublicKey {
         Ok(pk)
     }
 
+    /// Checks only the length and canonical coefficients, not that w is a point: an L1 deposit
+    /// carries whatever key its sender gave, and the L2 must still be able to process it (an
+    /// unusable key only locks that deposit's funds, it must not stall the priority queue).
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, SchnorrError> {
+        Ok(Self::from_fields(read_fields::<5>("public key", bytes)?))
+    }
+
     /// The decoded group element; errors on an invalid w or the neutral.
     pub fn point(&self) -> Result<Point, SchnorrError> {
         if self.0.is_zero() {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use zkr_circuits::aggregate::combine;
-use zkr_prover::backend::Backend;
+use zkr_prover::backend::ProvingBackend;
 use zkr_prover::pipeline::{EpochPlan, EpochWatcher, QueueProgress};
 use zkr_prover::source::RemoteSource;
 use zkr_prover::worker::{run_worker, WorkerConfig, WorkerStats};
@@ -26,7 +26,7 @@ async fn remote_worker_proves_an_epoch(url: Option<String>) {
 
     let source = RemoteSource::connect(&c.url(), TOKEN, "cpu", CAPACITY).await.unwrap();
     let stop = CancellationToken::new();
-    let cfg = WorkerConfig { id: "remote-1".into(), backend: Backend::Cpu, poll_ms: 100, wake: None };
+    let cfg = WorkerConfig { id: "remote-1".into(), backend: ProvingBackend::cpu(), poll_ms: 100, wake: None };
     let worker = tokio::spawn(run_worker(Arc::new(source), c.circuits.clone(), cfg, None, stop.clone()));
 
     let plan = EpochPlan { height: HEIGHT };

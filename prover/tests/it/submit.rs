@@ -14,7 +14,11 @@ use crate::common::{authed, batches, lease_req, submit_req, Coordinator, CAPACIT
 async fn prove_batch(circuits: &Arc<Circuits>, n: usize) -> Vec<u8> {
     let c = circuits.clone();
     let trace = batches().batches[n].to_bytes();
-    tokio::task::spawn_blocking(move || c.execute(&WorkInput::ProveBatch { trace })).await.unwrap().unwrap().bytes
+    tokio::task::spawn_blocking(move || c.execute(&WorkInput::ProveBatch { trace }, &zkr_engine::CpuBackend))
+        .await
+        .unwrap()
+        .unwrap()
+        .bytes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
-use zkr_prover::backend::Backend;
+use zkr_prover::backend::ProvingBackend;
 use zkr_prover::exec::ProofOutput;
 use zkr_prover::source::{JobSource, Leased, RemoteSource, SourceError, Submitted};
 use zkr_prover::worker::{run_worker, WorkerConfig, WorkerStats};
@@ -52,7 +52,7 @@ async fn shutdown_while_a_lease_is_granted_gives_the_job_back() {
     let inner = RemoteSource::connect(&c.url(), TOKEN, "cpu", CAPACITY).await.unwrap();
     let source = Arc::new(SlowLease { inner, delay: Duration::from_millis(800) });
     let stop = CancellationToken::new();
-    let cfg = WorkerConfig { id: "slow-1".into(), backend: Backend::Cpu, poll_ms: 100, wake: None };
+    let cfg = WorkerConfig { id: "slow-1".into(), backend: ProvingBackend::cpu(), poll_ms: 100, wake: None };
     let worker = tokio::spawn(run_worker(source, c.circuits.clone(), cfg, None, stop.clone()));
 
     // The queue has leased a job to the worker, which has not got the answer yet: stop it now.
@@ -80,7 +80,7 @@ async fn shutdown_while_proving_gives_the_job_back() {
     c.seal_batches().await;
     let source = Arc::new(RemoteSource::connect(&c.url(), TOKEN, "cpu", CAPACITY).await.unwrap());
     let stop = CancellationToken::new();
-    let cfg = WorkerConfig { id: "stop-1".into(), backend: Backend::Cpu, poll_ms: 100, wake: None };
+    let cfg = WorkerConfig { id: "stop-1".into(), backend: ProvingBackend::cpu(), poll_ms: 100, wake: None };
     let worker = tokio::spawn(run_worker(source, c.circuits.clone(), cfg, None, stop.clone()));
     let mut leased = None;
     for _ in 0..250 {

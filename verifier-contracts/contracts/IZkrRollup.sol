@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.28;
+
+/// zkr's rollup contract: types, events, errors and functions (implemented by ZkrRollup.sol).
+///
+/// Conventions:
+/// - A Poseidon digest (4 Goldilocks elements e0..e3, each < p = 2^64 - 2^32 + 1) travels packed in one bytes32:
+///   `e0 << 192 | e1 << 128 | e2 << 64 | e3`. Every packed digest a caller passes must have canonical elements.
+/// - An "epoch" is one L1 batch: `batchesPerEpoch` L2 batches of `batchCapacity` slots, proven by one wrap proof.
+///   Epochs are numbered from 1; epoch 0 is genesis (its newRoot is the genesis state root).
+/// - L2 amounts are in units of 1 gwei (AMOUNT_UNIT wei) and at most MAX_AMOUNT = 2^62 - 1 units.
+interface IZkrRollup {
+    /// Everything commitEpoch needs; pubdata[i] is L2 batch i's `Batch::pubdata_bytes` (capacity * 128 bytes:
+    /// 16 field elements per slot, 8 little-endian bytes per element).
+    struct EpochCommit {
+        uint64 epoch;
+        bytes32 oldRoot;
+        bytes32 newRoot;
+        bytes32 depositsCommitment;
+        bytes32 withdrawalsCommitment;
+        bytes[] pubdata;
+    }
+
+    /// What the contract keeps per committed epoch.
+    struct StoredEpoch {
+        bytes32 newRoot;
+        /// Binary-tree combination of the per-batch Poseidon hashes of the pubdata (computed on-chain).
+        bytes32 pubdataCommitment;
+        bytes32 depositsCommitment;
+        bytes32 withdrawalsCommitment;
+        /// keccak chain over the epoch's withdrawals, in pubdata order: h = keccak256(h ‖ to ‖ uint64 amount).
+        bytes32 withdrawalsHash;
+        uint64 firstPriorityId;
+        uint64 priorityOps;
+        uint64 withdrawals;
+    }
+
+    /// One L2 withdrawal as executeEpoch takes it (amount in L2 units).
+    struct Withdrawal {
+        address to;
+        uint64 amount;
+    }
+
+    /// A queued deposit. `dataHash` = keccak256(abi.encode(uint256 accountId, uint256 amount, uint64[5] pubkey)).
+    struct PriorityOp {
+        bytes32 dataHash;
+        address depositor;
+        /// Unix seconds after which the op counts as expired if still unexecuted (uint32: until 2106).
+        uint32 expiry;
+        uint64 amount;
+    }
+
+    /// The L1 side of an L2 account: its key (hash of the 5 elements) and the L1 address exits pay.
+    struct AccountInfo {
+        bytes32 pubkeyHash;
+        address owner;
+    }
+
+    struct InitParams {
+        address governor;
+        address guardian;
+        address operator;
+        address verifier;
+        /// The deployed ZkrPoseidon contract.
+        address poseidon;
+        uint64 batchesPerEpoch;
+        uint64 batchCapacity;
+        bytes32 genesisRoot;
+        uint64 priorityExpiry;
+        uint64 timelockDelay;
+    }
+
+    /// A genesis account (ids 0, 1, … in list order) and the L1 address its exit pays.
+    struct GenesisAccount {
+        uint64[5] pubkey;
+        address owner;
+    }
+
+    // ---------------------------------------------------------------- events
+    event BatchCommitted(
+        uint64 indexed epoch,
+        bytes32 oldRoot,
+        bytes32 newRoot,
+        bytes32 pubdataCommitment,
+        bytes32 depositsCommitment,
+        bytes32 withdrawalsCommitment,
+        uint64 priorityOps,
+        uint64 withdrawals
+    );
+    event BatchProven(uint64 indexed epoch, bytes32 newRoot);
+    event BatchExecuted(uint64 indexed epoch, bytes32 newRoot, uint64 priorityOps, uint64 withdrawals);
+    event BatchesReverted(uint64 lastKeptEpoch, uint64 previousTotalCommitted);
+    event DepositQueued(
+        uint64 indexed priorityId,
+        uint32 indexed accountId,
+        address indexed depositor,
+        uint64 amount,
+        uint64[5] pubkey,
+        uint64 expiry
+    );
+    event AccountRegistered(uint32 indexed accountId, address indexed owner, bytes32 pubkeyHash);
+    event ExitOwnerTransferred(uint32 indexed accountId, address indexed previousOwner, address indexed newOwner);
+    event WithdrawalPending(address indexed to, uint256 amountWei);
+    event WithdrawalPulled(address indexed to, uint256 amountWei);
+    event Paused(address indexed guardian);
+    event Unpaused(address indexed guardian);
+    event ExitModeActivated(uint64 expiredPriorityId, bytes32 executedRoot);
+    event Exited(uint32 indexed accountId, address indexed owner, uint64 balance);
+    event DepositRefunded(uint64 indexed priorityId, address indexed depositor, uint64 amount);
+    event OperationScheduled(bytes32 indexed id, bytes data, bytes32 salt, uint64 readyAt);
+    event OperationExecuted(bytes32 indexed id);
+    event OperationCancelled(bytes32 indexed id);
+    event VerifierChanged(address verifier, uint64 batchesPerEpoch, uint64 batchCapacity);
+    event OperatorSet(address indexed operator, bool enabled);
+    event GuardianChanged(address guardian);
+    event GovernorChanged(address governor);
+    event PriorityExpiryChanged(uint64 priorityExpiry);
+    event TimelockDelayChanged(uint64 timelockDelay);
+
+    // ---------------------------------------------------------------- errors
+    error NotGovernor(address caller);
+    error NotGuardian(address caller);
+    error NotOperator(address caller);
+    error NotGovernorOrGuardian(address caller);
+    error OnlyTimelock(address caller);
+    error ContractPaused();
+    error NotPaused();
+    error ExitModeActive();
+    error NotInExitMode();
+    error ZeroAddress();
+
+    error EpochAlreadyCommitted(uint64 epoch);
+    error EpochAlreadyProven(uint64 epoch);
+    error EpochAlreadyExecuted(uint64 epoch);
+    error UnexpectedEpoch(uint64 expected, uint64 got);
+    error EpochNotCommitted(uint64 epoch);
+    error EpochNotProven(uint64 epoch);
+    error RootDoesNotChain(bytes32 expected, bytes32 got);
+    error NonCanonicalDigest(bytes32 digest);
+    error WrongBatchCount(uint256 expected, uint256 got);
+    error WrongPubdataLength(uint256 batch, uint256 expected, uint256 got);
+    error NonCanonicalElement(uint256 batch, uint256 index, uint256 value);
+    error UnknownTag(uint256 batch, uint256 slot, uint256 tag);
+    error NonCanonicalL1Address(uint256 batch, uint256 slot);
+    error DepositOutOfOrder(uint64 expected, uint256 got);
+    error PriorityOpMissing(uint256 priorityId);
+    error DepositMismatch(uint64 priorityId);
+    error InvalidProof(uint64 epoch);
+    error WithdrawalsMismatch(uint64 epoch);
+    error CannotRevertExecuted(uint64 lastKeptEpoch, uint64 totalExecuted);
+    error NothingToRevert(uint64 lastKeptEpoch, uint64 totalCommitted);
+
+    error DepositNotMultipleOfUnit(uint256 value, uint256 unit);
+    error ZeroDeposit();
+    error DepositTooLarge(uint256 amount, uint256 max);
+    error NonCanonicalPubkey(uint256 index, uint256 value);
+    error ZeroPubkey();
+    error PubkeyMismatch(uint32 accountId);
+    error NothingToWithdraw(address account);
+    error TransferFailed(address to, uint256 amountWei);
+    error NotExitOwner(uint32 accountId, address caller);
+
+    error UnsupportedOperation(bytes4 selector);
+    error OperationAlreadyScheduled(bytes32 id);
+    error OperationNotScheduled(bytes32 id);
+    error OperationNotReady(bytes32 id, uint64 readyAt, uint64 now_);
+    error OperationFailed(bytes32 id, bytes reason);
+    error BadEpochShape(uint64 batchesPerEpoch, uint64 batchCapacity);
+    error BadPriorityExpiry(uint64 priorityExpiry, uint64 max);
+
+    error NoPendingPriorityOp(uint64 priorityId);
+    error PriorityOpNotExpired(uint64 priorityId, uint64 expiry, uint64 now_);
+    error AlreadyExited(uint32 accountId);
+    error NoExitOwner(uint32 accountId);
+    error BalanceTooLarge(uint64 balance, uint256 max);
+    error InvalidMerkleProof(uint32 accountId);
+    error DepositAlreadyProcessed(uint64 priorityId);
+    error AlreadyRefunded(uint64 priorityId);
+
+    // ---------------------------------------------------------------- lifecycle (operators)
+    function commitEpoch(EpochCommit calldata c) external;
+    function proveEpoch(uint64 epoch, bytes calldata proof) external;
+    function executeEpoch(uint64 epoch, Withdrawal[] calldata withdrawals) external;
+    function revertEpochs(uint64 lastKeptEpoch) external;
+
+    // ---------------------------------------------------------------- users
+    function deposit(uint32 accountId, uint64[5] calldata pubkey) external payable;
+    function withdrawPending() external;
+    function transferExitOwnership(uint32 accountId, address newOwner) external;
+
+    // ---------------------------------------------------------------- guardian
+    function pause() external;
+    function unpause() external;
+
+    // ---------------------------------------------------------------- timelock
+    function schedule(bytes calldata data, bytes32 salt) external returns (bytes32 id);
+    function executeOperation(bytes calldata data, bytes32 salt) external;
+    function cancel(bytes32 id) external;
+    function operationId(bytes calldata data, bytes32 salt) external pure returns (bytes32);
+    // only through the timelock (msg.sender == the contract itself)
+    function setVerifier(address verifier, uint64 batchesPerEpoch, uint64 batchCapacity) external;
+    function setOperator(address operator, bool enabled) external;
+    function setGuardian(address guardian) external;
+    function setGovernor(address governor) external;
+    function setPriorityExpiry(uint64 priorityExpiry) external;
+    function setTimelockDelay(uint64 timelockDelay) external;
+
+    // ---------------------------------------------------------------- exit mode
+    function activateExitMode() external;
+    function exit(
+        uint32 accountId,
+        uint64[5] calldata pubkey,
+        uint64 balance,
+        uint32 nonce,
+        bytes32[32] calldata siblings
+    ) external;
+    function refundDeposit(uint64 priorityId) external;
+
+    // ---------------------------------------------------------------- views
+    function governor() external view returns (address);
+    function guardian() external view returns (address);
+    function isOperator(address account) external view returns (bool);
+    function verifier() external view returns (address);
+    function poseidon() external view returns (address);
+    function batchesPerEpoch() external view returns (uint64);
+    function batchCapacity() external view returns (uint64);
+    function priorityExpiry() external view returns (uint64);
+    function timelockDelay() external view returns (uint64);
+    function paused() external view returns (bool);
+    function exitMode() external view returns (bool);
+    function totalCommitted() external view returns (uint64);
+    function totalProven() external view returns (uint64);
+    function totalExecuted() external view returns (uint64);
+    function priorityQueueLength() external view returns (uint64);
+    function priorityOpsCommitted() external view returns (uint64);
+    function priorityOpsExecuted() external view returns (uint64);
+    function pendingWithdrawals(address account) external view returns (uint256);
+    function exited(uint32 accountId) external view returns (bool);
+    function operationReadyAt(bytes32 id) external view returns (uint64);
+    function executedRoot() external view returns (bytes32);
+    function lastCommittedRoot() external view returns (bytes32);
+    function epochInfo(uint64 epoch) external view returns (StoredEpoch memory);
+    function priorityOp(uint64 priorityId) external view returns (PriorityOp memory);
+    function accountInfo(uint32 accountId) external view returns (AccountInfo memory);
+    /// The 20 public inputs the verifier gets for a committed epoch.
+    function publicInputs(uint64 epoch) external view returns (uint256[20] memory);
+}

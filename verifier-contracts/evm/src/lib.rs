@@ -1,0 +1,13 @@
+//! Solidity/Yul compilation through the pinned npm package `solc` and an in-process EVM (revm, Osaka rules)
+//! for zkr's contracts: their tests, `zkr bench l1` and the devnet's in-process L1.
+//!
+//! The compiler is solcjs at the version pinned in `verifier-contracts/package.json`
+//! (installed by `npm ci --prefix verifier-contracts`), run through `node` with solc's standard JSON,
+//! so every machine compiles the same bytes without downloading a native compiler.
+
+mod evm;
+mod solc;
+
+pub use alloy_primitives::{Address, Bytes, Log, U256};
+pub use evm::{CallOutcome, Evm, EvmError};
+pub use solc::{compile_solidity, compile_yul, solc_dir, Artifact, SolcError, SolcSettings};

@@ -1,0 +1,7 @@
+//! Rollup contract tests in revm: the whole lifecycle with real zkr batches, and every refusal.
+
+mod exit;
+mod gas;
+mod governance;
+mod harness;
+mod lifecycle;

@@ -1,0 +1,5 @@
+//! Integration tests: every scenario runs against the in-process L1 and a hardhat node.
+
+mod backends;
+mod common;
+mod settler;

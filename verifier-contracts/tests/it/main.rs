@@ -1,0 +1,7 @@
+//! The generated verifier in revm against real wrap proofs (capacity 2, epoch height 1).
+
+mod devnet;
+mod fixture;
+mod runner;
+mod toy;
+mod verifier;
