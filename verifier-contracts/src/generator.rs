@@ -32,6 +32,9 @@ const UNUSED_SELECTOR: u64 = u32::MAX as u64;
 const P: &str = "0xffffffff00000001";
 /// Mask of the top 25 bytes of a word (a `KeccakHash<25>` digest as it lies in calldata/memory).
 const M25: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000";
+/// Most Yul source text of gate constraints per part contract: keeps each compiled part under EIP-170's
+/// 24,576-byte limit (the tests compile every part and check).
+const GATE_PART_SOURCE_BUDGET: usize = 60_000;
 /// Number of public inputs (the zkr layout).
 pub const NUM_PUBLIC_INPUTS: usize = 20;
 /// Calldata offset of the proof bytes under the standard ABI encoding of
@@ -49,6 +52,8 @@ pub enum GenError {
         #[source]
         source: GateGenError,
     },
+    #[error("gate {index} ({id}): its code cannot be split over part contracts: {reason}")]
+    GateSplit { index: usize, id: String, reason: String },
     #[error("the circuit has {got} public inputs, the verifier ABI takes {expected}")]
     PublicInputs { expected: usize, got: usize },
     #[error("unsupported circuit: {reason}")]
@@ -97,6 +102,21 @@ impl ChallengeLayout {
     }
 }
 
+/// Name of the verifier's part contract `k` (deployed before `ZkrVerifier`, whose constructor takes their addresses).
+pub fn part_contract_name(k: usize) -> String {
+    format!("ZkrVerifierPart{k}")
+}
+
+/// Constructor arguments of `ZkrVerifier` (`address[N]`, ABI-encoded) for the deployed parts, in order.
+pub fn verifier_constructor_args(parts: &[[u8; 20]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 * parts.len());
+    for a in parts {
+        out.extend_from_slice(&[0u8; 12]);
+        out.extend_from_slice(a);
+    }
+    out
+}
+
 /// Generates `ZkrVerifier.sol` for the wrap circuit with this common and verifier-only data.
 pub fn generate_verifier(
     common: &CommonCircuitData<F, D>,
@@ -135,6 +155,19 @@ struct Generator<'a> {
     code: String,
     funcs: String,
     sponge: Sponge,
+    parts: Vec<Part>,
+}
+
+/// Code run in a separate contract, `ZkrVerifierPart{k}` (EIP-170 caps a contract at 24,576 bytes, which the whole
+/// verifier exceeds several times). The main contract `staticcall`s it with its memory `[0, input_end)` as calldata;
+/// the part copies that to the same addresses, runs `code` and returns `[out, out + out_len)`, which the caller
+/// stores at the same place. So the code runs exactly as if inlined.
+struct Part {
+    funcs: String,
+    code: String,
+    input_end: u64,
+    out: u64,
+    out_len: u64,
 }
 
 /// A bump allocator of fixed memory regions (byte offsets).
@@ -153,7 +186,10 @@ impl Mem {
 /// Fixed memory addresses used by the helper functions.
 const CH: u64 = 0x100; // 12 challenger state words
 const KB: u64 = 0x280; // 96-byte Keccak buffer
-const FIRST_FREE: u64 = 0x300;
+const PART_SLOTS: u64 = 0x300; // addresses of the part contracts
+/// Most part contracts a verifier may have.
+const MAX_PARTS: usize = 32;
+const FIRST_FREE: u64 = PART_SLOTS + 32 * MAX_PARTS as u64;
 
 fn cd(off: usize) -> usize {
     PROOF_CALLDATA_OFFSET + off
@@ -186,6 +222,7 @@ impl<'a> Generator<'a> {
             code: String::new(),
             funcs: String::new(),
             sponge: Sponge { inputs: 0, outputs: 0 },
+            parts: Vec::new(),
         })
     }
 
@@ -193,6 +230,22 @@ impl<'a> Generator<'a> {
         self.code.push_str("            ");
         self.code.push_str(s.as_ref());
         self.code.push('\n');
+    }
+
+    /// Memory word holding part `k`'s address (written from the immutables before the assembly block: Solidity
+    /// locals would put the block past the stack's reach).
+    fn part_slot(&self, k: usize) -> u64 {
+        PART_SLOTS + 32 * k as u64
+    }
+
+    /// Moves `code` into a new part contract and emits the call to it.
+    fn offload(&mut self, funcs: String, code: String, input_end: u64, out: u64, out_len: u64) {
+        let k = self.parts.len();
+        self.line(format!(
+            "if iszero(staticcall(gas(), mload({:#x}), 0, {input_end:#x}, {out:#x}, {out_len:#x})) {{ revert(0, 0) }} if iszero(eq(returndatasize(), {out_len:#x})) {{ revert(0, 0) }}",
+            self.part_slot(k)
+        ));
+        self.parts.push(Part { funcs, code, input_end, out, out_len });
     }
 
     // ---- transcript -------------------------------------------------------------------------
@@ -236,6 +289,14 @@ impl<'a> Generator<'a> {
 
     fn solidity(mut self) -> Result<String, GenError> {
         let body = self.body()?;
+        if self.parts.len() > MAX_PARTS {
+            return Err(GenError::Unsupported {
+                reason: format!(
+                    "the verifier needs {} part contracts, at most {MAX_PARTS} are supported",
+                    self.parts.len()
+                ),
+            });
+        }
         let mut s = String::new();
         let l = &self.l;
         let _ = writeln!(s, "// SPDX-License-Identifier: MIT OR Apache-2.0");
@@ -256,11 +317,54 @@ impl<'a> Generator<'a> {
         s.push_str(
             "interface IZkrVerifier {\n    /// True iff `proof` (zkr's calldata encoding of a wrap proof) is valid for these 20 public inputs\n    /// (Goldilocks elements < p, in order: oldRoot[4], newRoot[4], pubdataCommitment[4], depositsCommitment[4],\n    /// withdrawalsCommitment[4]). May revert on a malformed encoding (callers treat a revert as \"invalid\").\n    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool);\n}\n\n",
         );
+        let n = self.parts.len();
+        for (k, part) in self.parts.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "/// Part {k} of the verifier's code (see `ZkrVerifier`): stateless; called with the caller's memory"
+            );
+            let _ = writeln!(
+                s,
+                "/// [0, {:#x}) as calldata, it returns memory [{:#x}, {:#x}) after running.",
+                part.input_end,
+                part.out,
+                part.out + part.out_len
+            );
+            let _ = writeln!(s, "contract {} {{", part_contract_name(k));
+            s.push_str(
+                "    fallback() external {\n        assembly {\n            calldatacopy(0, 0, calldatasize())\n",
+            );
+            for line in part.funcs.lines().chain(part.code.lines()) {
+                s.push_str("            ");
+                s.push_str(line.trim_start());
+                s.push('\n');
+            }
+            let _ = writeln!(s, "            return({:#x}, {:#x})\n        }}\n    }}\n}}\n", part.out, part.out_len);
+        }
         s.push_str("/// Verifier of zkr wrap proofs (plonky2, KeccakGoldilocksConfig), generated from the circuit.\n");
-        s.push_str("/// Only the standard ABI encoding of the arguments is accepted.\n");
+        s.push_str("/// Only the standard ABI encoding of the arguments is accepted. The code is split over this contract and\n");
+        let _ = writeln!(
+            s,
+            "/// {n} part contracts (EIP-170 limits each to 24,576 bytes): deploy `{}`..`{}` first and pass their addresses,\n/// in order, to the constructor.",
+            part_contract_name(0),
+            part_contract_name(n.saturating_sub(1))
+        );
         s.push_str("contract ZkrVerifier is IZkrVerifier {\n");
         let _ = writeln!(s, "    uint256 public constant PROOF_BYTES = {};", l.total_len);
+        let _ = writeln!(s, "    uint256 public constant NUM_PARTS = {n};");
+        for k in 0..n {
+            let _ = writeln!(s, "    address internal immutable PART{k};");
+        }
+        let _ = writeln!(s, "\n    constructor(address[{n}] memory parts) {{");
+        for k in 0..n {
+            let _ = writeln!(s, "        PART{k} = parts[{k}];");
+        }
+        s.push_str("    }\n");
         s.push_str("\n    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool) {\n");
+        for k in 0..n {
+            let _ =
+                writeln!(s, "        {{ address a = PART{k}; assembly {{ mstore({:#x}, a) }} }}", self.part_slot(k));
+        }
         s.push_str("        uint256 proofOffset;\n        uint256 proofLength;\n        assembly {\n            proofOffset := proof.offset\n            proofLength := proof.length\n        }\n");
         let _ = writeln!(
             s,
@@ -362,7 +466,14 @@ impl<'a> Generator<'a> {
         self.line(format!(
             "for {{ let i := 0 }} lt(i, {NUM_PUBLIC_INPUTS}) {{ i := add(i, 1) }} {{ let v := calldataload(add(36, shl(5, i))) if iszero(lt(v, {P})) {{ zv_fail() }} mstore(add({pi:#x}, shl(5, i)), v) }}"
         ));
-        self.line(format!("poseidon_hash_no_pad({pi:#x}, {NUM_PUBLIC_INPUTS}, {pih:#x})"));
+        let poseidon_funcs = zkr_yul::field::yul_functions() + &zkr_yul::poseidon::poseidon_yul();
+        self.offload(
+            poseidon_funcs,
+            format!("poseidon_hash_no_pad({pi:#x}, {NUM_PUBLIC_INPUTS}, {pih:#x})\n"),
+            pi + 32 * NUM_PUBLIC_INPUTS as u64,
+            pih,
+            128,
+        );
 
         // ---- openings into memory
         self.line("// openings (extension elements) into memory, canonical");
@@ -513,6 +624,9 @@ impl<'a> Generator<'a> {
         };
         let mut max_scratch = 0u64;
         let selectors = Selectors::of(self.common)?;
+        // each gate's constraints as fragments of at most the part budget, the last one followed by the filter and
+        // the accumulation (so the filter needs to survive no call)
+        let mut units: Vec<String> = Vec::new();
         for (gi, gate) in self.common.gates.iter().enumerate() {
             let g = gate_constraints(gate, &layout).map_err(|source| GenError::Gate {
                 index: gi,
@@ -526,30 +640,50 @@ impl<'a> Generator<'a> {
             if num_selectors > 1 {
                 factors.push(UNUSED_SELECTOR);
             }
-            let mut f = format!(
-                "{{ let s0 := mload({:#x}) let s1 := sub({P}, mload({:#x})) let f0 := 1 let f1 := 0",
-                c(consts + si),
-                c(consts + si) + 32
-            );
-            for k in factors {
-                let _ = write!(f, " f0, f1 := emul(f0, f1, gsub({k:#x}, s0), mod(s1, {P}))");
-            }
-            let _ = write!(f, " mstore({filt:#x}, f0) mstore({:#x}, f1) }}", filt + 32);
-            self.line(format!("// gate {gi}: {}", gate.0.id().replace('\n', " ")));
-            self.line(f);
-            self.code.push_str(&g.code);
-            if !g.code.ends_with('\n') {
-                self.code.push('\n');
-            }
+            let mut tail = String::new();
             if g.num_constraints > 0 {
-                self.line(format!("zv_acc({}, {acc:#x}, {gout:#x}, {filt:#x})", g.num_constraints));
+                let _ = write!(
+                    tail,
+                    "{{ let s0 := mload({:#x}) let s1 := sub({P}, mload({:#x})) let f0 := 1 let f1 := 0",
+                    c(consts + si),
+                    c(consts + si) + 32
+                );
+                for k in factors {
+                    let _ = write!(tail, " f0, f1 := emul(f0, f1, gsub({k:#x}, s0), mod(s1, {P}))");
+                }
+                let _ = writeln!(tail, " mstore({filt:#x}, f0) mstore({:#x}, f1) }}", filt + 32);
+                let _ = writeln!(tail, "zv_acc({}, {acc:#x}, {gout:#x}, {filt:#x})", g.num_constraints);
             }
+            let mut frags = split_statements(&g.code, GATE_PART_SOURCE_BUDGET)
+                .map_err(|reason| GenError::GateSplit { index: gi, id: gate.0.id(), reason })?;
+            let label = format!("// gate {gi}: {}\n", gate.0.id().replace('\n', " "));
+            if frags.is_empty() {
+                frags.push(String::new());
+            }
+            if let Some(first) = frags.first_mut() {
+                first.insert_str(0, &label);
+            }
+            if let Some(last) = frags.last_mut() {
+                last.push_str(&tail);
+            }
+            units.extend(frags);
+        }
+        // units go to part contracts, packed greedily in order up to the budget; a part returns the accumulators,
+        // the gate output area and the scratch area (contiguous), so a gate may span parts
+        let scratch_end = scratch + max_scratch;
+        let ret_len = scratch_end - acc;
+        let gate_funcs = format!("{}{}\n", zkr_yul::field::yul_functions(), acc_function());
+        let mut shard = String::new();
+        for unit in units {
+            if !shard.is_empty() && shard.len() + unit.len() > GATE_PART_SOURCE_BUDGET {
+                self.offload(gate_funcs.clone(), std::mem::take(&mut shard), scratch_end, acc, ret_len);
+            }
+            shard.push_str(&unit);
+        }
+        if !shard.is_empty() {
+            self.offload(gate_funcs, shard, scratch_end, acc, ret_len);
         }
         self.mem.next = scratch + max_scratch;
-        let _ = writeln!(
-            self.funcs,
-            "function zv_acc(n, acc, out, filt) {{ let f0 := mload(filt) let f1 := mload(add(filt, 32)) for {{ let j := 0 }} lt(j, n) {{ j := add(j, 1) }} {{ let a := add(acc, shl(6, j)) let o := add(out, shl(6, j)) let r0, r1 := emul(f0, f1, mload(o), mload(add(o, 32))) mstore(a, addmod(mload(a), r0, {P})) mstore(add(a, 32), addmod(mload(add(a, 32)), r1, {P})) }} }}"
-        );
         // alpha reductions and the quotient check
         let _ = writeln!(
             self.funcs,
@@ -766,7 +900,6 @@ function zv_interp_fin(r0, r1, n, tab) {{
     fn helper_functions(&mut self) {
         let f = &mut self.funcs;
         f.push_str(&zkr_yul::field::yul_functions());
-        f.push_str(&zkr_yul::poseidon::poseidon_yul());
         let m8 = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
         let m16 = "0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff";
         let m32 = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
@@ -816,6 +949,68 @@ fn leaf_hash_expr(o: &str, len: usize) -> String {
 }
 
 /// `i` with its low `bits` bits reversed.
+/// Splits straight-line Yul into self-contained fragments of about `budget` bytes at statement boundaries. Code
+/// wrapped in one block is unwrapped first; the function definitions at the top level are repeated in every
+/// fragment (each fragment is one block). Statements must not share variables, which the gate emitters
+/// guarantee (they communicate through memory only).
+fn split_statements(code: &str, budget: usize) -> Result<Vec<String>, String> {
+    // top-level items: (is_function, text)
+    fn items(code: &str) -> Result<Vec<(bool, String)>, String> {
+        let mut out = Vec::new();
+        let mut depth: i64 = 0;
+        let mut cur = String::new();
+        for line in code.lines() {
+            let t = line.trim();
+            if t.is_empty() || (depth == 0 && t.starts_with("//")) {
+                continue;
+            }
+            cur.push_str(t);
+            cur.push('\n');
+            depth += t.matches('{').count() as i64 - t.matches('}').count() as i64;
+            if depth < 0 {
+                return Err("unbalanced braces in gate code".into());
+            }
+            if depth == 0 {
+                let text = std::mem::take(&mut cur);
+                out.push((text.starts_with("function "), text));
+            }
+        }
+        if depth != 0 || !cur.is_empty() {
+            return Err("unbalanced braces in gate code".into());
+        }
+        Ok(out)
+    }
+    let mut top = items(code)?;
+    if top.len() == 1 && !top[0].0 && top[0].1.starts_with('{') && top[0].1.trim_end().ends_with('}') {
+        let inner = top[0].1.trim();
+        top = items(&inner[1..inner.len() - 1])?;
+    }
+    let funcs: String = top.iter().filter(|(f, _)| *f).map(|(_, t)| t.as_str()).collect();
+    if top.iter().any(|(f, t)| !f && t.starts_with("let ")) {
+        return Err("gate code declares variables at its top level, so it cannot be split".into());
+    }
+    let mut frags = Vec::new();
+    let mut cur = String::new();
+    for (_, stmt) in top.into_iter().filter(|(f, _)| !f) {
+        if !cur.is_empty() && cur.len() + stmt.len() > budget {
+            frags.push(format!("{{\n{funcs}{cur}}}\n"));
+            cur.clear();
+        }
+        cur.push_str(&stmt);
+    }
+    if !cur.is_empty() {
+        frags.push(format!("{{\n{funcs}{cur}}}\n"));
+    }
+    Ok(frags)
+}
+
+/// `acc[j] += filter * out[j]` for the `n` constraints of one gate (extension elements).
+fn acc_function() -> String {
+    format!(
+        "function zv_acc(n, acc, out, filt) {{ let f0 := mload(filt) let f1 := mload(add(filt, 32)) for {{ let j := 0 }} lt(j, n) {{ j := add(j, 1) }} {{ let a := add(acc, shl(6, j)) let o := add(out, shl(6, j)) let r0, r1 := emul(f0, f1, mload(o), mload(add(o, 32))) mstore(a, addmod(mload(a), r0, {P})) mstore(add(a, 32), addmod(mload(add(a, 32)), r1, {P})) }} }}"
+    )
+}
+
 fn reverse_bits(i: usize, bits: usize) -> usize {
     (0..bits).fold(0, |r, k| r | (((i >> k) & 1) << (bits - 1 - k)))
 }

@@ -8,7 +8,10 @@ use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::wrap::{WrapCircuit, WrapError};
 
 pub use encoding::{decode_proof, encode_proof, EncodingError, ProofLayout};
-pub use generator::{generate_verifier, GenError, NUM_PUBLIC_INPUTS, PROOF_CALLDATA_OFFSET};
+pub use generator::{
+    generate_verifier, part_contract_name, verifier_constructor_args, GenError, NUM_PUBLIC_INPUTS,
+    PROOF_CALLDATA_OFFSET,
+};
 
 /// Batch capacity of the devnet's circuits.
 pub const DEVNET_CAPACITY: usize = 4;

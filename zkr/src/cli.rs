@@ -95,6 +95,9 @@ pub enum Command {
     /// Benchmarks; reports go to the terminal and to bench-results/.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// L1 contracts: generate the Solidity verifier from the wrap circuit.
+    #[command(subcommand)]
+    Contracts(crate::contracts::ContractsCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -150,6 +153,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Verify { proof } => verify(&proof),
         Command::Bench(cmd) => crate::bench::run(cmd),
+        Command::Contracts(cmd) => crate::contracts::run(cmd),
     }
 }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod config;
+mod contracts;
 mod pipeline;
 
 use clap::Parser;

@@ -58,8 +58,19 @@ impl Default for Evm {
 }
 
 impl Evm {
-    /// A fresh chain: accounts 0..10 hold 10^24 wei each; contract size limits lifted (large verifiers).
+    /// A fresh chain: accounts 0..10 hold 10^24 wei each; mainnet rules, EIP-170's 24,576-byte code limit
+    /// and EIP-3860's initcode limit included.
     pub fn new() -> Self {
+        Self::build(false)
+    }
+
+    /// As [`Evm::new`] with the code size limits lifted: for tests of code fragments that are never deployed
+    /// alone on a real chain.
+    pub fn unlimited() -> Self {
+        Self::build(true)
+    }
+
+    fn build(unlimited: bool) -> Self {
         let mut db = CacheDB::new(EmptyDB::new());
         for i in 0..NUM_ACCOUNTS {
             db.insert_account_info(
@@ -70,8 +81,10 @@ impl Evm {
         let ctx = Context::mainnet()
             .with_db(db)
             .modify_cfg_chained(|cfg| {
-                cfg.limit_contract_code_size = Some(usize::MAX);
-                cfg.limit_contract_initcode_size = Some(usize::MAX);
+                if unlimited {
+                    cfg.limit_contract_code_size = Some(usize::MAX);
+                    cfg.limit_contract_initcode_size = Some(usize::MAX);
+                }
             })
             .modify_block_chained(|b| {
                 b.number = U256::from(1u64);

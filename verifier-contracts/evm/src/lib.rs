@@ -9,5 +9,5 @@ mod evm;
 mod solc;
 
 pub use alloy_primitives::{Address, Bytes, Log, U256};
-pub use evm::{CallOutcome, Evm, EvmError};
+pub use evm::{CallOutcome, Evm, EvmError, TX_GAS_CAP};
 pub use solc::{compile_solidity, compile_yul, solc_dir, Artifact, SolcError, SolcSettings};

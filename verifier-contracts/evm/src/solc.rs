@@ -13,11 +13,21 @@ pub struct SolcSettings {
     pub runs: u32,
     /// The IR pipeline: solcjs runs out of its WebAssembly heap on large generated functions, so off by default.
     pub via_ir: bool,
+    /// The Yul optimizer (on with `optimize` by default). The generated verifier needs it off: its common
+    /// subexpression pass turns the gates' straight-line code into variables and fails with StackTooDeep.
+    pub yul_optimizer: bool,
 }
 
 impl Default for SolcSettings {
     fn default() -> Self {
-        SolcSettings { optimize: true, runs: 200, via_ir: false }
+        SolcSettings { optimize: true, runs: 200, via_ir: false, yul_optimizer: true }
+    }
+}
+
+impl SolcSettings {
+    /// The settings the generated verifier (`ZkrVerifier.sol`) is compiled with: optimizer on, Yul optimizer off.
+    pub fn verifier() -> Self {
+        SolcSettings { yul_optimizer: false, ..SolcSettings::default() }
     }
 }
 
@@ -119,7 +129,11 @@ pub fn compile_solidity(sources: &[(String, String)], settings: &SolcSettings) -
         "language": "Solidity",
         "sources": srcs,
         "settings": {
-            "optimizer": { "enabled": settings.optimize, "runs": settings.runs },
+            "optimizer": {
+                "enabled": settings.optimize,
+                "runs": settings.runs,
+                "details": { "yul": settings.optimize && settings.yul_optimizer }
+            },
             "viaIR": settings.via_ir,
             "evmVersion": "cancun",
             "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }

@@ -13,6 +13,7 @@ mod error;
 pub mod hardhat;
 mod inprocess;
 mod l1;
+mod rollup;
 mod rpc;
 mod settler;
 
@@ -22,6 +23,7 @@ pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};
 pub use inprocess::{InProcessL1, IN_PROCESS_CHAIN_ID};
 pub use l1::{Receipt, L1};
+pub use rollup::ZkrRollupCalls;
 pub use rpc::RpcL1;
 pub use settler::{
     CallBuildError, EpochSubmission, RollupCalls, SettleError, SettleEvent, Settled, Settler, SettlerConfig, Stage,

@@ -20,6 +20,8 @@ pub struct EpochSubmission {
     pub public_inputs: [U256; 20],
     /// The wrap proof in the verifier's calldata encoding (`zkr_contracts::encode_proof`).
     pub proof: Vec<u8>,
+    /// The epoch's withdrawals in pubdata order (L1 recipient, amount in L2 units), credited by `execute`.
+    pub withdrawals: Vec<(Address, u64)>,
 }
 
 /// Error a [`RollupCalls`] implementation returns when it cannot build a call from an epoch.

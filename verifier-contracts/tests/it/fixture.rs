@@ -12,7 +12,7 @@ use zkr_circuits::demo;
 use zkr_circuits::wrap::{WrapCircuit, WrapProof};
 use zkr_contracts::generator::{generate_verifier_debug, DebugStop};
 use zkr_contracts::{encode_proof, generate_verifier};
-use zkr_evm::{compile_solidity, SolcSettings, U256};
+use zkr_evm::{compile_solidity, Artifact, SolcSettings, U256};
 
 use crate::runner::{Outcome, Runner};
 
@@ -60,25 +60,30 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// Compiles and returns the runtime code of `ZkrVerifier`.
-pub fn compile(source: &str) -> Vec<u8> {
-    let settings = SolcSettings::default();
+/// Compiles the verifier and its parts.
+pub fn compile(source: &str) -> Vec<Artifact> {
+    let settings = SolcSettings::verifier();
     let t = Instant::now();
     let artifacts =
         compile_solidity(&[("ZkrVerifier.sol".to_string(), source.to_string())], &settings).expect("verifier compiles");
-    let art = artifacts.iter().find(|a| a.name == "ZkrVerifier").expect("ZkrVerifier artifact");
-    eprintln!("solc: {:.1} s, runtime code {} bytes", t.elapsed().as_secs_f64(), art.runtime_code.len());
-    art.runtime_code.clone()
+    let sizes: Vec<String> = artifacts.iter().map(|a| format!("{} {} B", a.name, a.runtime_code.len())).collect();
+    eprintln!("solc: {:.1} s, runtime code: {}", t.elapsed().as_secs_f64(), sizes.join(", "));
+    artifacts
 }
 
 pub fn deploy(source: &str) -> Runner {
-    Runner::with_code(&compile(source))
+    Runner::deploy(&compile(source)).0
 }
 
-/// The verifier, compiled once per test binary (solc takes a while on a contract this size).
+/// The verifier's artifacts, compiled once per test binary (solc takes a while on a contract this size).
+pub fn artifacts() -> &'static [Artifact] {
+    static ARTS: OnceLock<Vec<Artifact>> = OnceLock::new();
+    ARTS.get_or_init(|| compile(&fixture().source))
+}
+
+/// A fresh chain with the verifier deployed.
 pub fn verifier() -> Runner {
-    static CODE: OnceLock<Vec<u8>> = OnceLock::new();
-    Runner::with_code(CODE.get_or_init(|| compile(&fixture().source)))
+    Runner::deploy(artifacts()).0
 }
 
 pub fn debug_verifier(stop: DebugStop) -> Runner {

@@ -1,20 +1,12 @@
-//! A minimal revm runner that installs runtime code directly (no deployment transaction): the
-//! generated verifier is larger than one Osaka transaction can deploy (see the crate report), and
-//! these tests are about what it computes.
+//! Deploys a generated verifier (its part contracts, then `ZkrVerifier`) with real creation transactions in
+//! zkr-evm's revm, under EIP-170's code size limit and Osaka's per-transaction gas cap, and calls it.
 
-use revm::bytecode::Bytecode;
-use revm::context::result::ExecutionResult;
-use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
-use revm::database::{CacheDB, EmptyDB};
-use revm::handler::{ExecuteEvm, MainBuilder, MainnetEvm};
-use revm::primitives::{Address, Bytes, TxKind, U256};
-use revm::state::AccountInfo;
-use revm::MainContext;
-
-type Ctx = Context<BlockEnv, TxEnv, CfgEnv, CacheDB<EmptyDB>>;
+use zkr_contracts::{part_contract_name, verifier_constructor_args};
+use zkr_evm::{Address, Artifact, Evm, TX_GAS_CAP};
 
 pub struct Runner {
-    evm: MainnetEvm<Ctx>,
+    evm: Evm,
+    target: Address,
 }
 
 pub struct Outcome {
@@ -23,53 +15,43 @@ pub struct Outcome {
     pub gas_used: u64,
 }
 
-const TARGET: Address = Address::new([0x22; 20]);
-const CALLER: Address = Address::new([0x11; 20]);
+/// What deploying one verifier took.
+#[derive(Clone, Debug)]
+pub struct DeployReport {
+    /// (contract, runtime code bytes, deployment gas)
+    pub contracts: Vec<(String, usize, u64)>,
+}
 
 impl Runner {
-    pub fn with_code(runtime_code: &[u8]) -> Self {
-        let mut db = CacheDB::new(EmptyDB::new());
-        db.insert_account_info(
-            CALLER,
-            AccountInfo { balance: U256::from(10u64).pow(U256::from(24u64)), ..Default::default() },
-        );
-        let code = Bytecode::new_raw(Bytes::copy_from_slice(runtime_code));
-        db.insert_account_info(
-            TARGET,
-            AccountInfo { code_hash: code.hash_slow(), code: Some(code), nonce: 1, ..Default::default() },
-        );
-        let evm = Context::mainnet()
-            .with_db(db)
-            .modify_cfg_chained(|cfg| {
-                cfg.limit_contract_code_size = Some(usize::MAX);
-            })
-            .modify_block_chained(|b| {
-                b.number = U256::from(1u64);
-                b.gas_limit = 60_000_000;
-                b.basefee = 0;
-            })
-            .build_mainnet();
-        Self { evm }
+    /// Deploys every part, then the verifier; panics (failing the test) if any deployment fails.
+    pub fn deploy(artifacts: &[Artifact]) -> (Self, DeployReport) {
+        let mut evm = Evm::new();
+        let me = Evm::account(0);
+        let mut report = DeployReport { contracts: Vec::new() };
+        let mut parts = Vec::new();
+        for k in 0.. {
+            let name = part_contract_name(k);
+            let Some(art) = artifacts.iter().find(|a| a.name == name) else { break };
+            let out = evm.deploy_with_outcome(me, art.creation_code.clone(), Default::default()).expect("EVM runs");
+            let addr = out.created.unwrap_or_else(|| panic!("deploying {name} failed: {:?}", out.failure));
+            report.contracts.push((name, art.runtime_code.len(), out.gas_used));
+            parts.push(addr.into_array());
+        }
+        let main = artifacts.iter().find(|a| a.name == "ZkrVerifier").expect("ZkrVerifier artifact");
+        let mut code = main.creation_code.clone();
+        code.extend(verifier_constructor_args(&parts));
+        let out = evm.deploy_with_outcome(me, code, Default::default()).expect("EVM runs");
+        let target = out.created.unwrap_or_else(|| panic!("deploying ZkrVerifier failed: {:?}", out.failure));
+        report.contracts.push(("ZkrVerifier".into(), main.runtime_code.len(), out.gas_used));
+        for (name, size, gas) in &report.contracts {
+            assert!(*size <= 24_576, "{name}: {size} bytes of runtime code exceed EIP-170");
+            assert!(*gas <= TX_GAS_CAP, "{name}: deployment gas {gas} exceeds 2^24");
+        }
+        (Self { evm, target }, report)
     }
 
     pub fn view(&mut self, data: Vec<u8>) -> Outcome {
-        let tx = TxEnv::builder()
-            .caller(CALLER)
-            .kind(TxKind::Call(TARGET))
-            .data(Bytes::from(data))
-            .nonce(0)
-            .gas_limit(1 << 24)
-            .gas_price(0)
-            .build()
-            .expect("a valid transaction");
-        let r = self.evm.transact(tx).expect("the EVM runs the call").result;
-        let gas_used = r.tx_gas_used();
-        match r {
-            ExecutionResult::Success { output, .. } => {
-                Outcome { success: true, output: output.data().to_vec(), gas_used }
-            }
-            ExecutionResult::Revert { output, .. } => Outcome { success: false, output: output.to_vec(), gas_used },
-            ExecutionResult::Halt { .. } => Outcome { success: false, output: vec![], gas_used },
-        }
+        let out = self.evm.view(self.target, data).expect("the EVM runs the call");
+        Outcome { success: out.success, output: out.output, gas_used: out.gas_used }
     }
 }

@@ -8,14 +8,21 @@ use zkr_contracts::encoding::{decode_proof, EncodingError, ProofLayout, ELEM_BYT
 use zkr_contracts::generator::{ChallengeLayout, DebugStop};
 use zkr_evm::U256;
 
-use crate::fixture::{call, calldata, debug_verifier, fixture, proof_pis, verifier};
+use crate::fixture::{artifacts, call, calldata, debug_verifier, fixture, proof_pis, verifier};
+use crate::runner::Runner;
 
 const P: u64 = <F as Field64>::ORDER;
 
 #[test]
 fn accepts_the_real_proof_and_reports_gas() {
     let f = fixture();
-    let mut evm = verifier();
+    let (mut evm, report) = Runner::deploy(artifacts());
+    let mut deploy_gas = 0;
+    for (name, size, gas) in &report.contracts {
+        eprintln!("deployed {name}: {size} bytes of runtime code, {gas} gas");
+        deploy_gas += gas;
+    }
+    eprintln!("deployment: {} contracts, {deploy_gas} gas in total", report.contracts.len());
     let data = calldata(&f.encoded, proof_pis());
     let (ok, out) = call(&mut evm, data.clone());
     assert_eq!(ok, Some(true), "the verifier must accept a valid proof");

@@ -62,6 +62,7 @@ fn submission(epoch: u64, proof: &[u8]) -> EpochSubmission {
         pubdata: vec![vec![epoch as u8; 256], vec![7; 256]],
         public_inputs: std::array::from_fn(|i| U256::from(epoch * 100 + i as u64)),
         proof: proof.to_vec(),
+        withdrawals: Vec::new(),
     }
 }
 

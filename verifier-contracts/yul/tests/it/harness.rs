@@ -19,7 +19,7 @@ impl YulContract {
              object \"R\" {{\n code {{\n{body}\n }}\n }}\n}}\n"
         );
         let code = zkr_evm::compile_yul(&source, optimize).unwrap_or_else(|e| panic!("yul compile failed: {e}"));
-        let mut evm = Evm::new();
+        let mut evm = Evm::unlimited();
         let address = evm.deploy(Evm::account(0), code).expect("deploy");
         YulContract { evm, address }
     }

@@ -141,7 +141,7 @@ fn check_library(settings: &SolcSettings) {
     ];
     let artifacts = zkr_evm::compile_solidity(&sources, settings).expect("solc");
     let harness = artifacts.iter().find(|a| a.name == "PoseidonHarness").expect("harness artifact");
-    let mut evm = Evm::new();
+    let mut evm = Evm::unlimited();
     let addr = evm.deploy(Evm::account(0), harness.creation_code.clone()).expect("deploy");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
 

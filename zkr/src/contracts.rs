@@ -1,0 +1,64 @@
+//! `zkr contracts …`: generating the L1 verifier from the wrap circuit and checking what is committed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum ContractsCommand {
+    /// Write the Solidity verifier of the wrap circuit (`ZkrVerifier.sol`, its part contracts included) and the
+    /// Poseidon library (`PoseidonGoldilocks.sol`) into --out-dir. The defaults are the devnet's circuits and the
+    /// committed files.
+    Generate {
+        /// Batch capacity of the circuits the verifier is for.
+        #[arg(long, default_value_t = zkr_contracts::DEVNET_CAPACITY)]
+        capacity: usize,
+        /// Epochs hold 2^epoch_height batches.
+        #[arg(long, default_value_t = zkr_contracts::DEVNET_EPOCH_HEIGHT)]
+        epoch_height: u32,
+        /// Where the generated sources go.
+        #[arg(long, default_value = "verifier-contracts/contracts/generated")]
+        out_dir: PathBuf,
+        /// Write nothing; exit 1 if a file in --out-dir differs from a fresh generation (CI's drift check).
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+pub fn run(cmd: ContractsCommand) -> Result<()> {
+    match cmd {
+        ContractsCommand::Generate { capacity, epoch_height, out_dir, check } => {
+            generate(capacity, epoch_height, &out_dir, check)
+        }
+    }
+}
+
+fn generate(capacity: usize, epoch_height: u32, out_dir: &Path, check: bool) -> Result<()> {
+    if capacity == 0 || epoch_height > 20 {
+        bail!("--capacity must be at least 1 and --epoch-height at most 20 (got {capacity} and {epoch_height})");
+    }
+    eprintln!("building the wrap circuit for capacity {capacity}, epoch height {epoch_height} …");
+    let verifier = zkr_contracts::verifier_for(capacity, epoch_height).context("generating the verifier")?;
+    let files = [("ZkrVerifier.sol", verifier), ("PoseidonGoldilocks.sol", zkr_yul::poseidon::solidity_library())];
+    let mut stale = Vec::new();
+    for (name, text) in &files {
+        let path = out_dir.join(name);
+        if check {
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            if &committed != text {
+                stale.push(path.display().to_string());
+            } else {
+                println!("{} is up to date", path.display());
+            }
+        } else {
+            std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {} ({} bytes)", path.display(), text.len());
+        }
+    }
+    if !stale.is_empty() {
+        bail!("generated sources differ from a fresh generation: {} (run `zkr contracts generate`)", stale.join(", "));
+    }
+    Ok(())
+}
