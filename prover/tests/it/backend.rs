@@ -1,18 +1,20 @@
-//! Backend selection.
+//! Backend selection as the CLI and the TOML config spell it, on a machine without a usable GPU.
 
 use zkr_prover::backend::{Backend, BackendChoice, BackendError};
 
 #[test]
-fn cuda_is_a_clear_error_until_it_exists() {
+fn cuda_without_a_device_is_a_clear_error_and_auto_falls_back_to_cpu() {
+    if zkr_gpu_kernels::cuda::probe(0).is_ok() {
+        eprintln!("a CUDA device answers here: the no-GPU behaviour is not what this machine shows");
+        return;
+    }
     let err = BackendChoice::Cuda.resolve().unwrap_err();
-    assert_eq!(err, BackendError::CudaUnavailable);
+    assert!(matches!(err, BackendError::CudaUnavailable { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("CUDA backend is not available"), "{msg}");
-    assert!(msg.contains("--backend cpu"), "the error should say what to do instead: {msg}");
-    assert_eq!(BackendChoice::Auto.resolve(), Ok(Backend::Cpu));
-    assert_eq!(BackendChoice::Cpu.resolve(), Ok(Backend::Cpu));
-    // as the CLI and the TOML config spell it
-    assert_eq!("cuda".parse::<BackendChoice>(), Ok(BackendChoice::Cuda));
+    assert!(msg.contains("--backend cuda"), "the error should name the choice: {msg}");
+    assert_eq!(BackendChoice::Auto.resolve().unwrap().kind, Backend::Cpu);
+    assert_eq!(BackendChoice::Cpu.resolve().unwrap().kind, Backend::Cpu);
+    assert!(matches!("cuda".parse::<BackendChoice>(), Ok(BackendChoice::Cuda)));
     let from_toml: BackendChoice = serde_json::from_str("\"cuda\"").unwrap();
-    assert_eq!(from_toml.resolve(), Err(BackendError::CudaUnavailable));
+    assert!(matches!(from_toml.resolve(), Err(BackendError::CudaUnavailable { .. })));
 }

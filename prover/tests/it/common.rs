@@ -159,7 +159,7 @@ pub fn lease_req(worker: &str) -> proto::LeaseRequest {
 }
 
 pub fn submit_req(id: JobId, worker: &str, proof: Vec<u8>) -> proto::SubmitRequest {
-    proto::SubmitRequest { job_id: id, worker_id: worker.to_string(), proof, prove_seconds: 0.1 }
+    proto::SubmitRequest { job_id: id, worker_id: worker.to_string(), proof, prove_seconds: 0.1, backend: "cpu".into() }
 }
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
