@@ -20,6 +20,7 @@ use crate::backend::BackendChoice;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
 use crate::pipeline::{EpochCloser, EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
+use crate::settlement::{EpochSettler, Finalized, L1Mode, SettledEpoch, SettledProgress};
 use crate::source::Hub;
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -50,6 +51,8 @@ pub struct DevnetConfig {
     /// Prometheus `/metrics`; `None` to run without it.
     pub metrics_listen: Option<SocketAddr>,
     pub lease_ms: u64,
+    /// Where verified epochs are settled (`[l1] mode = "in_process" | "off" | "rpc"`).
+    pub l1: L1Mode,
 }
 
 impl Default for DevnetConfig {
@@ -68,6 +71,7 @@ impl Default for DevnetConfig {
             grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 50051))),
             metrics_listen: None,
             lease_ms: 30_000,
+            l1: L1Mode::InProcess,
         }
     }
 }
@@ -86,6 +90,8 @@ pub struct DevnetStatus {
     pub waiting: u64,
     pub dead: u64,
     pub epochs_verified: u64,
+    /// Epochs finalized on L1 in this run.
+    pub epochs_finalized: u64,
     pub root: String,
 }
 
@@ -93,6 +99,10 @@ pub struct DevnetStatus {
 #[derive(Clone, Debug, Default)]
 pub struct DevnetReport {
     pub epochs: Vec<EpochProof>,
+    /// Epochs settled on L1 in this run, in order.
+    pub settled: Vec<SettledEpoch>,
+    /// Where the L1 contracts are, once deployed.
+    pub deployment: Option<zkr_settle::Deployment>,
     pub status: DevnetStatus,
     pub workers: Vec<WorkerStats>,
     pub grpc_addr: Option<SocketAddr>,
@@ -132,7 +142,15 @@ pub async fn run(
     let wake = Arc::new(tokio::sync::Notify::new());
     let sink = Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()) });
     let progress = QueueProgress { queue: queue.clone(), plan };
-    let seq = Sequencer::open(&seq_cfg, sink, Arc::new(progress.clone()), &registry)
+    let finalized = Finalized::default();
+    let settled_progress = SettledProgress { queue: progress.clone(), finalized: finalized.clone() };
+    let settler =
+        EpochSettler::start(&cfg.l1, circuits.clone(), blobs.clone(), plan, seq_cfg.genesis.state(), &cfg.data_dir)
+            .await
+            .context("preparing L1 settlement")?;
+    let settling = settler.is_some();
+    let (to_settle, settle_results) = spawn_settlement(settler, finalized);
+    let seq = Sequencer::open(&seq_cfg, sink, Arc::new(settled_progress), &registry)
         .await
         .context("opening the sequencer")?;
 
@@ -195,6 +213,7 @@ pub async fn run(
     let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
     let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
     let mut tick = tokio::time::interval(Duration::from_millis(1000));
+    let mut settle_error: Option<anyhow::Error> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -204,16 +223,41 @@ pub async fn run(
             tracing::warn!(error = %e, "requeue of expired leases failed");
         }
         metrics.refresh_depth(&queue).await;
-        report.epochs.extend(watcher.poll().await?);
+        let new = watcher.poll().await?;
+        for e in &new {
+            if settling {
+                let _ = to_settle.send(e.clone());
+            }
+        }
+        report.epochs.extend(new);
         metrics.epochs_verified.set((earlier + report.epochs.len() as u64) as i64);
+        let mut failure = None;
+        let drained: Vec<_> = settle_results.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+        for r in drained {
+            match r {
+                Ok((s, d)) => {
+                    report.deployment = d.or(report.deployment.take());
+                    report.settled.push(s);
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        if let Some(e) = failure {
+            settle_error = Some(e);
+            break;
+        }
 
         // Close an epoch that has begun but stalls (no load): pad it with empty batches.
         closer.tick(&seq).await.context("sealing a padding batch")?;
 
-        let status = snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
+        let mut status =
+            snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
+        status.epochs_finalized = report.settled.len() as u64;
         on_status(&status);
         report.status = status;
-        if target.is_some_and(|t| earlier + report.epochs.len() as u64 >= t) {
+        // with settlement on, an epoch counts once it is finalized on L1
+        let done = if settling { report.settled.len() as u64 } else { report.epochs.len() as u64 };
+        if target.is_some_and(|t| earlier + done >= t) {
             break;
         }
     }
@@ -224,7 +268,39 @@ pub async fn run(
     }
     seq.shutdown().await;
     shutdown.cancel();
+    if let Some(e) = settle_error {
+        return Err(e);
+    }
     Ok(report)
+}
+
+type SettleResults = Arc<std::sync::Mutex<std::collections::VecDeque<Result<(SettledEpoch, Option<zkr_settle::Deployment>)>>>>;
+
+/// Settles epochs in order on a task of its own (wrapping takes seconds); results are queued for the main loop.
+fn spawn_settlement(
+    settler: Option<EpochSettler>,
+    finalized: Finalized,
+) -> (tokio::sync::mpsc::UnboundedSender<EpochProof>, SettleResults) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EpochProof>();
+    let results: SettleResults = Arc::default();
+    if let Some(mut settler) = settler {
+        settler.finalized = finalized;
+        let out = results.clone();
+        tokio::spawn(async move {
+            while let Some(ep) = rx.recv().await {
+                let r = settler.settle(&ep).await.map(|s| {
+                    tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
+                    (s, settler.deployment().cloned())
+                });
+                let failed = r.is_err();
+                out.lock().unwrap_or_else(|p| p.into_inner()).push_back(r);
+                if failed {
+                    return;
+                }
+            }
+        });
+    }
+    (tx, results)
 }
 
 async fn snapshot(

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod fleet;
 pub mod metrics;
 pub mod pipeline;
+pub mod settlement;
 pub mod source;
 pub mod worker;
 

@@ -58,7 +58,8 @@ pub enum Command {
         proof: PathBuf,
     },
     /// The whole pipeline in one process on embedded SQLite: sequencer, workers, aggregator.
-    /// Stops after the first new epoch proof verifies (or runs until Ctrl-C with --forever).
+    /// Stops once the first new epoch is finalized on L1 (an in-process EVM by default; with --l1 off, once its
+    /// proof verifies), or runs until Ctrl-C with --forever.
     Devnet(DevnetArgs),
     /// Fleet mode: the wallet API and batcher, handing batches to the shared job queue.
     Sequencer {
@@ -98,6 +99,9 @@ pub enum Command {
     /// L1 contracts: generate the Solidity verifier from the wrap circuit.
     #[command(subcommand)]
     Contracts(crate::contracts::ContractsCommand),
+    /// L1 chain operations: deploy the contracts over JSON-RPC.
+    #[command(subcommand)]
+    L1(crate::l1::L1Command),
 }
 
 #[derive(Debug, clap::Args)]
@@ -135,6 +139,10 @@ pub struct DevnetArgs {
     /// Prometheus /metrics address.
     #[arg(long)]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Where verified epochs settle: in-process (an in-process EVM running the real contracts; the default) or
+    /// off. A JSON-RPC chain is set in the config file (`[l1] mode = "rpc"`).
+    #[arg(long, value_parser = ["in-process", "off"])]
+    pub l1: Option<String>,
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -154,6 +162,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify { proof } => verify(&proof),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Contracts(cmd) => crate::contracts::run(cmd),
+        Command::L1(cmd) => crate::l1::run(cmd),
     }
 }
 

@@ -7,9 +7,11 @@ use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub enum ContractsCommand {
-    /// Write the Solidity verifier of the wrap circuit (`ZkrVerifier.sol`, its part contracts included) and the
-    /// Poseidon library (`PoseidonGoldilocks.sol`) into --out-dir. The defaults are the devnet's circuits and the
-    /// committed files.
+    /// Write the Solidity verifier of the wrap circuit (`ZkrVerifier.sol`, its part contracts included), the
+    /// Poseidon library (`PoseidonGoldilocks.sol`) and the compiled contract set (`devnet-contracts.json` for the
+    /// devnet's circuits, else `contracts-c<capacity>-h<height>.json`: creation code of the verifier parts, verifier,
+    /// Poseidon and rollup, compiled with the pinned npm solc) into --out-dir. The defaults are the devnet's circuits
+    /// and the committed files.
     Generate {
         /// Batch capacity of the circuits the verifier is for.
         #[arg(long, default_value_t = zkr_contracts::DEVNET_CAPACITY)]
@@ -41,6 +43,15 @@ fn generate(capacity: usize, epoch_height: u32, out_dir: &Path, check: bool) -> 
     eprintln!("building the wrap circuit for capacity {capacity}, epoch height {epoch_height} …");
     let verifier = zkr_contracts::verifier_for(capacity, epoch_height).context("generating the verifier")?;
     let files = [("ZkrVerifier.sol", verifier), ("PoseidonGoldilocks.sol", zkr_yul::poseidon::solidity_library())];
+    eprintln!("compiling the verifier and the rollup (npm solc) …");
+    let set = zkr_settle::ContractSet::compile(&files[0].1, capacity, epoch_height).context("compiling the contracts")?;
+    let set_name = if (capacity, epoch_height) == (zkr_contracts::DEVNET_CAPACITY, zkr_contracts::DEVNET_EPOCH_HEIGHT)
+    {
+        "devnet-contracts.json".to_string()
+    } else {
+        format!("contracts-c{capacity}-h{epoch_height}.json")
+    };
+    let files = [files[0].clone(), files[1].clone(), (set_name.as_str(), set.to_json())];
     let mut stale = Vec::new();
     for (name, text) in &files {
         let path = out_dir.join(name);

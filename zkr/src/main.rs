@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod contracts;
+mod l1;
 mod pipeline;
 
 use clap::Parser;

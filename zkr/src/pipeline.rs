@@ -74,6 +74,11 @@ pub fn devnet(args: DevnetArgs) -> Result<()> {
     if args.metrics.is_some() {
         cfg.metrics_listen = args.metrics;
     }
+    match args.l1.as_deref() {
+        Some("off") => cfg.l1 = zkr_prover::settlement::L1Mode::Off,
+        Some(_) => cfg.l1 = zkr_prover::settlement::L1Mode::InProcess,
+        None => {}
+    }
     anyhow::ensure!((1..=1024).contains(&cfg.capacity), "capacity {} out of range 1..=1024", cfg.capacity);
     anyhow::ensure!(cfg.epoch_height <= 10, "epoch_height {} out of range 0..=10", cfg.epoch_height);
     if !cfg.demo {
@@ -98,9 +103,9 @@ pub fn devnet(args: DevnetArgs) -> Result<()> {
         let plain = !console_is_tty();
         let report = devnet::run(cfg, shutdown, |s| {
             let line = format!(
-                "[{:>5.0}s] txs {} (refused {}) | batches sealed {} proven {} | aggregations {} | queue: {} queued {} leased {} waiting {} dead | epochs {} | root {}…",
+                "[{:>5.0}s] txs {} (refused {}) | batches sealed {} proven {} | aggregations {} | queue: {} queued {} leased {} waiting {} dead | epochs {} (L1 {}) | root {}…",
                 s.elapsed_s, s.txs_submitted, s.txs_refused, s.batches_sealed, s.batches_proven, s.aggregations_done,
-                s.queued, s.leased, s.waiting, s.dead, s.epochs_verified, s.root
+                s.queued, s.leased, s.waiting, s.dead, s.epochs_verified, s.epochs_finalized, s.root
             );
             if plain {
                 eprintln!("{line}");
@@ -124,6 +129,15 @@ pub fn devnet(args: DevnetArgs) -> Result<()> {
                 zkr_circuits::artifact::digest_hex(&e.public.new_root),
                 e.bytes,
                 e.key
+            );
+        }
+        if let Some(d) = &report.deployment {
+            println!("L1 (chain {}): rollup {}, verifier {}", d.chain_id, d.rollup, d.verifier);
+        }
+        for s in &report.settled {
+            println!(
+                "epoch {} finalized on L1: rollup epoch {}, block {}, wrap proof {:.1} s, gas commit {} prove {} execute {}",
+                s.epoch, s.l1_epoch, s.l1_block, s.wrap_seconds, s.gas_commit, s.gas_prove, s.gas_execute
             );
         }
         Ok(())

@@ -17,6 +17,12 @@ pub struct Deployment {
     pub rollup: Address,
     /// Block of the rollup's deployment: where to start scanning its events.
     pub deploy_block: u64,
+    /// The Poseidon contract the rollup calls (zero when unknown).
+    #[serde(default)]
+    pub poseidon: Address,
+    /// The verifier's part contracts, in order.
+    #[serde(default)]
+    pub verifier_parts: Vec<Address>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +119,14 @@ pub async fn deploy_all(
     let rollup =
         r.contract_address.ok_or(DeployError::Rollup { source: L1Error::NoContract { tx_hash: r.tx_hash } })?;
     info!(%rollup, block = r.block_number, gas = r.gas_used, "rollup deployed");
-    let deployment = Deployment { chain_id, verifier, rollup, deploy_block: r.block_number };
+    let deployment = Deployment {
+        chain_id,
+        verifier,
+        rollup,
+        deploy_block: r.block_number,
+        poseidon: Address::ZERO,
+        verifier_parts: Vec::new(),
+    };
     deployment.check(l1).await?;
     Ok(deployment)
 }
@@ -129,6 +142,8 @@ mod tests {
             verifier: Address::repeat_byte(0x11),
             rollup: Address::repeat_byte(0x22),
             deploy_block: 7,
+            poseidon: Address::repeat_byte(0x33),
+            verifier_parts: vec![Address::repeat_byte(0x44)],
         };
         let text = d.to_toml();
         assert!(text.contains("chain_id = 31337"), "{text}");

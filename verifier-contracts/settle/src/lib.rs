@@ -3,11 +3,14 @@
 //! - [`L1`]: the chain zkr settles on, object-safe (`Arc<dyn L1>`), with two implementations: [`InProcessL1`]
 //!   (zkr-evm's revm chain, a block per transaction: the devnet and tests) and [`RpcL1`] (an Ethereum JSON-RPC
 //!   endpoint through alloy, signing locally with a key read from an environment variable).
-//! - [`deploy_all`] and [`Deployment`]: deploy the verifier and the rollup; the TOML record of where they are.
+//! - [`ContractSet`] (the compiled contracts; the devnet's is committed) and [`deploy_contracts`]: deploy the
+//!   verifier parts, the verifier, Poseidon and the rollup; [`Deployment`]: the TOML record of where they are.
+//!   [`deploy_all`] deploys any verifier/rollup pair (tests with stand-in contracts).
 //! - [`Settler`]: sends an epoch's commit, prove and execute calls in order and reports
 //!   Committed / Proven / Executed / Finalized; the calldata comes from a [`RollupCalls`] implementation.
 //! - [`hardhat::HardhatNode`]: a local hardhat node for tests.
 
+mod contracts;
 mod deploy;
 mod error;
 pub mod hardhat;
@@ -19,6 +22,9 @@ mod settler;
 
 pub use alloy::signers::local::PrivateKeySigner;
 pub use alloy_primitives::{Address, Bytes, Log, B256, U256};
+pub use contracts::{
+    deploy_contracts, ContractSet, ContractSetError, RollupSetup, DEVNET_CONTRACTS_JSON, DEVNET_CONTRACTS_PATH,
+};
 pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};
 pub use inprocess::{InProcessL1, IN_PROCESS_CHAIN_ID};
