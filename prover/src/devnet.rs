@@ -274,7 +274,8 @@ pub async fn run(
     Ok(report)
 }
 
-type SettleResults = Arc<std::sync::Mutex<std::collections::VecDeque<Result<(SettledEpoch, Option<zkr_settle::Deployment>)>>>>;
+type SettleResults =
+    Arc<std::sync::Mutex<std::collections::VecDeque<Result<(SettledEpoch, Option<zkr_settle::Deployment>)>>>>;
 
 /// Settles epochs in order on a task of its own (wrapping takes seconds); results are queued for the main loop.
 fn spawn_settlement(

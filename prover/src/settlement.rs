@@ -21,8 +21,8 @@ use zkr_l1::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_queue::FsBlobStore;
 use zkr_sequencer::{BatchProgress, ProgressSource};
 use zkr_settle::{
-    deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupSetup, RpcL1, SettleEvent,
-    Settler, SettlerConfig, ZkrRollupCalls, L1,
+    deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupSetup, RpcL1, SettleEvent, Settler,
+    SettlerConfig, ZkrRollupCalls, L1,
 };
 
 use crate::exec::Circuits;

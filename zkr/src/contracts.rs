@@ -44,9 +44,9 @@ fn generate(capacity: usize, epoch_height: u32, out_dir: &Path, check: bool) -> 
     let verifier = zkr_contracts::verifier_for(capacity, epoch_height).context("generating the verifier")?;
     let files = [("ZkrVerifier.sol", verifier), ("PoseidonGoldilocks.sol", zkr_yul::poseidon::solidity_library())];
     eprintln!("compiling the verifier and the rollup (npm solc) …");
-    let set = zkr_settle::ContractSet::compile(&files[0].1, capacity, epoch_height).context("compiling the contracts")?;
-    let set_name = if (capacity, epoch_height) == (zkr_contracts::DEVNET_CAPACITY, zkr_contracts::DEVNET_EPOCH_HEIGHT)
-    {
+    let set =
+        zkr_settle::ContractSet::compile(&files[0].1, capacity, epoch_height).context("compiling the contracts")?;
+    let set_name = if (capacity, epoch_height) == (zkr_contracts::DEVNET_CAPACITY, zkr_contracts::DEVNET_EPOCH_HEIGHT) {
         "devnet-contracts.json".to_string()
     } else {
         format!("contracts-c{capacity}-h{epoch_height}.json")

@@ -195,8 +195,6 @@ mod hex_list {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
         let v = Vec::<String>::deserialize(d)?;
-        v.iter()
-            .map(|s| hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(serde::de::Error::custom))
-            .collect()
+        v.iter().map(|s| hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(serde::de::Error::custom)).collect()
     }
 }
