@@ -2,4 +2,5 @@
 
 mod backends;
 mod common;
+mod devnet_set;
 mod settler;
