@@ -109,6 +109,56 @@ fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], log2
     s
 }
 
+/// Horizontal bars (label, value) on a linear axis, with an optional vertical limit line (label, value).
+pub fn bar_chart(title: &str, unit: &str, bars: &[(String, f64)], limit: Option<(&str, f64)>) -> String {
+    let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let (left, right, top, row) = (300.0, 40.0, 40.0, 26.0);
+    let w = 820.0;
+    let h = top + row * bars.len() as f64 + 50.0;
+    let max = bars.iter().map(|b| b.1).chain(limit.map(|l| l.1)).fold(0.0f64, f64::max);
+    let max = nice_max(max);
+    let x = |v: f64| left + (w - left - right) * v / max;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
+        w / 2.0,
+        esc(title)
+    );
+    for (i, (label, v)) in bars.iter().enumerate() {
+        let y = top + row * i as f64;
+        s.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n<rect x=\"{left}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#4878d0\"/>\n<text x=\"{:.1}\" y=\"{}\">{}</text>\n",
+            left - 6.0,
+            y + row * 0.65,
+            esc(label),
+            y + 3.0,
+            (x(*v) - left).max(0.5),
+            row - 6.0,
+            x(*v) + 4.0,
+            y + row * 0.65,
+            trim(*v)
+        ));
+    }
+    let axis_y = top + row * bars.len() as f64 + 4.0;
+    s.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{axis_y}\" x2=\"{}\" y2=\"{axis_y}\" stroke=\"black\"/>\n<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{} {}</text>\n",
+        w - right,
+        w - right,
+        axis_y + 18.0,
+        trim(max),
+        esc(unit)
+    ));
+    if let Some((label, v)) = limit {
+        s.push_str(&format!(
+            "<line x1=\"{0:.1}\" y1=\"{top}\" x2=\"{0:.1}\" y2=\"{axis_y}\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/>\n<text x=\"{0:.1}\" y=\"{1}\" fill=\"#c00\" text-anchor=\"middle\">{2}</text>\n",
+            x(v),
+            top - 4.0,
+            esc(label)
+        ));
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 fn trim(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
@@ -133,5 +183,13 @@ mod tests {
         assert_eq!(s.matches("<circle").count(), 3);
         assert!(s.contains(">prove<"));
         assert!(s.contains(">16<"));
+    }
+
+    #[test]
+    fn bar_chart_has_every_bar_and_the_limit() {
+        let s = bar_chart("gas", "gas", &[("a".into(), 10.0), ("b<c".into(), 30.0)], Some(("cap", 40.0)));
+        assert_eq!(s.matches("<rect").count(), 3); // background + 2 bars
+        assert!(s.contains(">b&lt;c<"));
+        assert!(s.contains(">cap<"));
     }
 }

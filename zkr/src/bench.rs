@@ -55,6 +55,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// L1 gas: deploying the verifier, Poseidon and rollup contracts, one verification, and settling one real
+    /// epoch of the devnet's circuits (commit, prove, execute) on the in-process EVM.
+    L1 {
+        /// Directory for l1.md, l1.svg and l1.json.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure one capacity and print it as JSON (used by `bench prove`).
     #[command(hide = true)]
     ProveOne {
@@ -74,6 +83,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Prove { capacities, out, seed } => prove(&capacities, &out, seed),
         BenchCommand::Backends { capacities, reps, out, seed } => backends(&capacities, reps, &out, seed),
+        BenchCommand::L1 { out, seed } => l1(&out, seed),
         BenchCommand::Pipeline { tps, phase_secs, capacity, workers, out } => {
             let cfg = zkr_benches::pipeline::PipelineBenchConfig {
                 capacity,
@@ -199,6 +209,31 @@ fn backends(capacities: &[usize], reps: usize, out: &std::path::Path, seed: u64)
     eprintln!("wrote {}/backends.{{md,svg,json}}", out.display());
     if runs.iter().any(|r| !r.verified) {
         bail!("a proof failed verification; see the table");
+    }
+    Ok(())
+}
+
+fn l1(out: &std::path::Path, seed: u64) -> Result<()> {
+    use zkr_benches::l1::{measure, render_markdown, TX_GAS_CAP};
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = rt.block_on(measure(seed, |line| eprintln!("bench l1: {line}")))?;
+    let md = render_markdown(&report, &machine());
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let bars: Vec<(String, f64)> =
+        report.calls.iter().chain(&report.deployment).map(|r| (r.what.clone(), r.gas as f64 / 1e6)).collect();
+    let svg = zkr_benches::plot::bar_chart(
+        "Gas per transaction (millions)",
+        "M gas",
+        &bars,
+        Some(("2^24 per-tx cap", TX_GAS_CAP as f64 / 1e6)),
+    );
+    std::fs::write(out.join("l1.md"), format!("{md}\n![gas](l1.svg)\n"))?;
+    std::fs::write(out.join("l1.svg"), svg)?;
+    std::fs::write(out.join("l1.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("{md}");
+    eprintln!("written: {0}/l1.md, {0}/l1.svg, {0}/l1.json", out.display());
+    if report.calls.iter().chain(&report.deployment).any(|r| r.gas > TX_GAS_CAP) {
+        bail!("a transaction exceeds the 2^24 gas cap; see the table");
     }
     Ok(())
 }
