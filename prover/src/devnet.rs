@@ -149,6 +149,7 @@ pub async fn run(
             .await
             .context("preparing L1 settlement")?;
     let settling = settler.is_some();
+    let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
     let (to_settle, settle_results) = spawn_settlement(settler, finalized);
     let seq = Sequencer::open(&seq_cfg, sink, Arc::new(settled_progress), &registry)
         .await
@@ -207,8 +208,14 @@ pub async fn run(
     }
 
     let mut watcher = EpochWatcher { progress, blobs: blobs.clone(), circuits: circuits.clone(), next_epoch: 0 };
-    // Epochs finished in an earlier run count as done already.
-    let earlier = watcher.poll().await?.len() as u64;
+    // Epochs finished in an earlier run count as done already; on a lasting L1 they settle now if they did not then.
+    let earlier_epochs = watcher.poll().await?;
+    let earlier = earlier_epochs.len() as u64;
+    if history {
+        for e in earlier_epochs {
+            let _ = to_settle.send(e);
+        }
+    }
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
     let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
     let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
@@ -237,7 +244,7 @@ pub async fn run(
             match r {
                 Ok((s, d)) => {
                     report.deployment = d.or(report.deployment.take());
-                    report.settled.push(s);
+                    report.settled.extend(s);
                 }
                 Err(e) => failure = Some(e),
             }
@@ -253,10 +260,11 @@ pub async fn run(
         let mut status =
             snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
         status.epochs_finalized = report.settled.len() as u64;
+        let settled_new = report.settled.iter().filter(|s| s.epoch >= earlier).count() as u64;
         on_status(&status);
         report.status = status;
         // with settlement on, an epoch counts once it is finalized on L1
-        let done = if settling { report.settled.len() as u64 } else { report.epochs.len() as u64 };
+        let done = if settling { settled_new } else { report.epochs.len() as u64 };
         if target.is_some_and(|t| earlier + done >= t) {
             break;
         }
@@ -274,8 +282,9 @@ pub async fn run(
     Ok(report)
 }
 
+/// Per epoch: what was settled (`None`: nothing needed sending) and the deployment used.
 type SettleResults =
-    Arc<std::sync::Mutex<std::collections::VecDeque<Result<(SettledEpoch, Option<zkr_settle::Deployment>)>>>>;
+    Arc<std::sync::Mutex<std::collections::VecDeque<Result<(Option<SettledEpoch>, Option<zkr_settle::Deployment>)>>>>;
 
 /// Settles epochs in order on a task of its own (wrapping takes seconds); results are queued for the main loop.
 fn spawn_settlement(
@@ -290,7 +299,9 @@ fn spawn_settlement(
         tokio::spawn(async move {
             while let Some(ep) = rx.recv().await {
                 let r = settler.settle(&ep).await.map(|s| {
-                    tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
+                    if let Some(s) = &s {
+                        tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
+                    }
                     (s, settler.deployment().cloned())
                 });
                 let failed = r.is_err();

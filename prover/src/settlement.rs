@@ -1,14 +1,19 @@
 //! Settling verified epochs on an L1: each epoch proof is wrapped (the EVM-friendly wrap circuit), then the
 //! rollup contract gets commit → prove → execute, and the epoch's batches become "finalized" for the sequencer.
 //!
-//! The devnet settles on an in-process EVM (zkr-evm's revm) by default, or on a JSON-RPC node. The contracts are
-//! deployed when the first epoch settles, with that epoch's old root as the rollup's genesis root: an in-process
-//! L1 lives in memory, so a resumed devnet starts a fresh chain at the state it resumes from.
+//! The devnet settles on an in-process EVM (zkr-evm's revm) by default, or on a JSON-RPC node.
+//!
+//! In process, the contracts are deployed when the first epoch settles, with that epoch's old root as the
+//! rollup's genesis root: that L1 lives in memory, so a resumed devnet starts a fresh chain at the state it resumes
+//! from. On a JSON-RPC chain the deployment lasts: the devnet uses the one recorded in `deployment` (written by
+//! `zkr l1 deploy`, or by an earlier run), else deploys at the first epoch and records it there. Which devnet
+//! epoch is the rollup's epoch 1 is kept in `l1-epochs.toml` beside the record, so a resumed devnet picks up each
+//! epoch at the step the contract's counters say it needs (commit, prove or execute).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
@@ -21,8 +26,8 @@ use zkr_l1::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_queue::FsBlobStore;
 use zkr_sequencer::{BatchProgress, ProgressSource};
 use zkr_settle::{
-    deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupSetup, RpcL1, SettleEvent, Settler,
-    SettlerConfig, ZkrRollupCalls, L1,
+    deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupProgress, RollupSetup, RpcL1,
+    SettleEvent, Settler, SettlerConfig, Stage, ZkrRollupCalls, L1,
 };
 
 use crate::exec::Circuits;
@@ -39,8 +44,35 @@ pub enum L1Mode {
     #[default]
     InProcess,
     /// An Ethereum JSON-RPC node; transactions are signed with the key in the environment variable
-    /// `private_key_env`. The deployment record is written to the data dir (`l1.toml`).
-    Rpc { url: String, private_key_env: String },
+    /// `private_key_env`.
+    Rpc {
+        url: String,
+        private_key_env: String,
+        /// The deployment record (`zkr l1 deploy --out`): used when it exists, else written at the first
+        /// deployment. Default: `l1.toml` in the data dir.
+        #[serde(default)]
+        deployment: Option<PathBuf>,
+        /// Blocks an execute transaction needs (its own included) before its epoch counts as finalized.
+        #[serde(default = "default_confirmations")]
+        confirmations: u64,
+        /// Longest wait for those confirmations, in seconds.
+        #[serde(default = "default_confirmation_timeout_s")]
+        confirmation_timeout_s: u64,
+    },
+}
+
+fn default_confirmations() -> u64 {
+    1
+}
+
+fn default_confirmation_timeout_s() -> u64 {
+    900
+}
+
+/// Which devnet epoch is the rollup's epoch 1 (kept beside the deployment record).
+#[derive(Debug, Serialize, Deserialize)]
+struct EpochOffset {
+    first_epoch: u64,
 }
 
 /// Seconds before an unprocessed deposit sends the devnet's rollup into exit mode (3 days).
@@ -97,8 +129,34 @@ impl ProgressSource for SettledProgress {
 struct Deployed {
     deployment: Deployment,
     settler: Settler,
-    /// Devnet epoch that is the rollup's epoch 1.
-    first_epoch: u64,
+    /// Devnet epoch that is the rollup's epoch 1; `None` until the first epoch is settled on a deployment made
+    /// elsewhere (`zkr l1 deploy`).
+    first_epoch: Option<u64>,
+}
+
+/// Where a lasting chain's deployment record and epoch offset live.
+struct Records {
+    deployment: PathBuf,
+    offset: PathBuf,
+}
+
+impl Records {
+    fn save_offset(&self, first_epoch: u64) -> Result<()> {
+        let text = toml::to_string(&EpochOffset { first_epoch })?;
+        std::fs::write(&self.offset, text).with_context(|| format!("writing {}", self.offset.display()))
+    }
+
+    fn load_offset(&self) -> Result<Option<u64>> {
+        match std::fs::read_to_string(&self.offset) {
+            Ok(text) => {
+                let o: EpochOffset =
+                    toml::from_str(&text).with_context(|| format!("reading {}", self.offset.display()))?;
+                Ok(Some(o.first_epoch))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", self.offset.display())),
+        }
+    }
 }
 
 /// Wraps and settles epochs, in order.
@@ -110,7 +168,9 @@ pub struct EpochSettler {
     blobs: Arc<FsBlobStore>,
     plan: EpochPlan,
     genesis: State,
-    record: Option<PathBuf>,
+    /// Set for a lasting chain (JSON-RPC); `None` in process.
+    records: Option<Records>,
+    config: SettlerConfig,
     deployed: Option<Deployed>,
     pub finalized: Finalized,
 }
@@ -132,13 +192,32 @@ impl EpochSettler {
         genesis: State,
         data_dir: &std::path::Path,
     ) -> Result<Option<Self>> {
-        let (l1, record): (Arc<dyn L1>, Option<PathBuf>) = match mode {
+        let (l1, records, config): (Arc<dyn L1>, _, _) = match mode {
             L1Mode::Off => return Ok(None),
-            L1Mode::InProcess => (Arc::new(InProcessL1::new()), None),
-            L1Mode::Rpc { url, private_key_env } => {
+            L1Mode::InProcess => (Arc::new(InProcessL1::new()), None, SettlerConfig::default()),
+            L1Mode::Rpc { url, private_key_env, deployment, confirmations, confirmation_timeout_s } => {
                 let l1 = RpcL1::connect(url, private_key_env).await.with_context(|| format!("connecting to {url}"))?;
-                (Arc::new(l1), Some(data_dir.join("l1.toml")))
+                let deployment = deployment.clone().unwrap_or_else(|| data_dir.join("l1.toml"));
+                let offset = data_dir.join("l1-epochs.toml");
+                let config = SettlerConfig {
+                    confirmations: *confirmations,
+                    confirmation_timeout: Duration::from_secs(*confirmation_timeout_s),
+                    ..SettlerConfig::default()
+                };
+                (Arc::new(l1), Some(Records { deployment, offset }), config)
             }
+        };
+        let deployed = match &records {
+            Some(r) if r.deployment.exists() => {
+                let d = Deployment::load(&r.deployment)?;
+                d.check(&*l1).await.with_context(|| {
+                    format!("checking the deployment recorded in {} against {}", r.deployment.display(), mode_url(mode))
+                })?;
+                tracing::info!(rollup = %d.rollup, record = %r.deployment.display(), "using the recorded L1 deployment");
+                let settler = Settler::new(l1.clone(), d.rollup, Arc::new(ZkrRollupCalls), config.clone());
+                Some(Deployed { deployment: d, settler, first_epoch: r.load_offset()? })
+            }
+            _ => None,
         };
         let c = circuits.clone();
         let (wrap, source) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -167,10 +246,16 @@ impl EpochSettler {
             blobs,
             plan,
             genesis,
-            record,
-            deployed: None,
+            records,
+            config,
+            deployed,
             finalized: Finalized::default(),
         }))
+    }
+
+    /// Whether the chain outlives the process, so epochs verified in earlier runs may still need settling.
+    pub fn settles_history(&self) -> bool {
+        self.records.is_some()
     }
 
     /// The deployment, once the first epoch settled.
@@ -201,24 +286,80 @@ impl EpochSettler {
             .await
             .context("deploying the L1 contracts")?;
         tracing::info!(rollup = %deployment.rollup, verifier = %deployment.verifier, gas, "L1 contracts deployed");
-        if let Some(path) = &self.record {
-            deployment.save(path).with_context(|| format!("writing {}", path.display()))?;
+        if let Some(r) = &self.records {
+            deployment.save(&r.deployment).with_context(|| format!("writing {}", r.deployment.display()))?;
+            r.save_offset(first.epoch)?;
         }
-        let settler =
-            Settler::new(self.l1.clone(), deployment.rollup, Arc::new(ZkrRollupCalls), SettlerConfig::default());
-        self.deployed = Some(Deployed { deployment, settler, first_epoch: first.epoch });
+        let settler = Settler::new(self.l1.clone(), deployment.rollup, Arc::new(ZkrRollupCalls), self.config.clone());
+        self.deployed = Some(Deployed { deployment, settler, first_epoch: Some(first.epoch) });
         Ok(())
     }
 
-    /// Wraps the epoch's proof and runs commit → prove → execute; marks the epoch finalized.
-    pub async fn settle(&mut self, ep: &EpochProof) -> Result<SettledEpoch> {
+    /// The first epoch settled on a deployment made elsewhere becomes its epoch 1, if the rollup is untouched and
+    /// was deployed for this epoch's old root and the devnet's epoch shape.
+    async fn adopt(&mut self, first: &EpochProof) -> Result<()> {
+        let Some(d) = self.deployed.as_mut() else { bail!("no deployment") };
+        let rollup = d.deployment.rollup;
+        let p = RollupProgress::read(&*self.l1, rollup).await.context("reading the rollup's counters")?;
+        if p.committed > 0 {
+            bail!(
+                "the rollup at {rollup} already has {} committed epochs, but this data dir has no record of which                  devnet epoch is its epoch 1 (l1-epochs.toml): settle with the data dir that committed them, or                  deploy a fresh rollup",
+                p.committed
+            );
+        }
+        let (batches, capacity) = (self.plan.batches(), self.circuits.capacity() as u64);
+        if (p.batches_per_epoch, p.batch_capacity) != (batches, capacity) {
+            bail!(
+                "the rollup at {rollup} takes epochs of {} batches of capacity {}, this devnet makes {batches} of                  {capacity} (deploy with matching --capacity and --epoch-height)",
+                p.batches_per_epoch,
+                p.batch_capacity
+            );
+        }
+        let old = pack_digest(&first.public.old_root);
+        if p.executed_root != old {
+            bail!(
+                "the rollup at {rollup} starts from root {}, but devnet epoch {} starts from {old} (deploy with the                  devnet's genesis: matching --demo-seed and --demo-accounts)",
+                p.executed_root,
+                first.epoch
+            );
+        }
+        if let Some(r) = &self.records {
+            r.save_offset(first.epoch)?;
+        }
+        d.first_epoch = Some(first.epoch);
+        Ok(())
+    }
+
+    /// Wraps the epoch's proof and runs commit → prove → execute, from the step the rollup's counters say it needs;
+    /// marks the epoch finalized. `None` when nothing was sent: the epoch was executed already (in an earlier run)
+    /// or comes before the rollup's genesis.
+    pub async fn settle(&mut self, ep: &EpochProof) -> Result<Option<SettledEpoch>> {
         if self.deployed.is_none() {
             self.deploy(ep).await?;
         }
+        if self.deployed.as_ref().is_some_and(|d| d.first_epoch.is_none()) {
+            self.adopt(ep).await?;
+        }
         let Some(d) = self.deployed.as_ref() else { bail!("no deployment") };
-        let Some(l1_epoch) = ep.epoch.checked_sub(d.first_epoch).map(|n| n + 1) else {
-            bail!("epoch {} comes before the first settled epoch {}", ep.epoch, d.first_epoch)
+        let first = d.first_epoch.unwrap_or(ep.epoch);
+        let Some(l1_epoch) = ep.epoch.checked_sub(first).map(|n| n + 1) else {
+            tracing::info!(epoch = ep.epoch, first, "epoch precedes the rollup's genesis: not settled");
+            return Ok(None);
         };
+        let progress =
+            RollupProgress::read(&*self.l1, d.deployment.rollup).await.context("reading the rollup's counters")?;
+        let Some(stage) = progress.next_stage(l1_epoch) else {
+            tracing::info!(epoch = ep.epoch, l1_epoch, "executed on L1 in an earlier run");
+            self.finalized.insert(ep.epoch);
+            return Ok(None);
+        };
+        if l1_epoch > progress.committed + 1 {
+            bail!(
+                "epoch {} is rollup epoch {l1_epoch}, but the rollup has committed only {} (epochs are settled in order)",
+                ep.epoch,
+                progress.committed
+            );
+        }
         let (start, end) = self.plan.range(ep.epoch);
         let mut batches = Vec::new();
         for n in start..=end {
@@ -234,7 +375,11 @@ impl EpochSettler {
         let height = self.plan.height;
         let t = Instant::now();
         let epoch = ep.epoch;
+        let needs_proof = stage <= Stage::Prove;
         let proof = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+            if !needs_proof {
+                return Ok(Vec::new()); // execute takes no proof
+            }
             let common = match circuits.tree.circuit_for_level(height) {
                 Some(c) => &c.data.common,
                 None => &circuits.tree.batch.data.common,
@@ -253,9 +398,12 @@ impl EpochSettler {
             proof,
             withdrawals: data.withdrawals.iter().map(|w| (w.to, w.amount)).collect(),
         };
+        if stage > Stage::Commit {
+            tracing::info!(epoch, l1_epoch, %stage, "resuming the epoch's settlement");
+        }
         let settled = d
             .settler
-            .settle(&sub, |ev| match ev {
+            .settle_from(&sub, stage, |ev| match ev {
                 SettleEvent::Committed { tx_hash, .. } => tracing::info!(epoch, %tx_hash, "committed on L1"),
                 SettleEvent::Proven { tx_hash, .. } => tracing::info!(epoch, %tx_hash, "proven on L1"),
                 SettleEvent::Executed { tx_hash, .. } => tracing::info!(epoch, %tx_hash, "executed on L1"),
@@ -264,7 +412,7 @@ impl EpochSettler {
             .await
             .with_context(|| format!("settling epoch {epoch} on L1"))?;
         self.finalized.insert(ep.epoch);
-        Ok(SettledEpoch {
+        Ok(Some(SettledEpoch {
             epoch: ep.epoch,
             l1_epoch,
             l1_block: settled.l1_block,
@@ -272,6 +420,13 @@ impl EpochSettler {
             gas_commit: settled.commit.map_or(0, |r| r.gas_used),
             gas_prove: settled.prove.map_or(0, |r| r.gas_used),
             gas_execute: settled.execute.gas_used,
-        })
+        }))
+    }
+}
+
+fn mode_url(mode: &L1Mode) -> &str {
+    match mode {
+        L1Mode::Rpc { url, .. } => url,
+        _ => "the in-process L1",
     }
 }

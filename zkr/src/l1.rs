@@ -11,7 +11,8 @@ use zkr_settle::{deploy_contracts, ContractSet, RollupSetup, RpcL1, L1};
 #[derive(Debug, Subcommand)]
 pub enum L1Command {
     /// Deploy the verifier (its part contracts, then `ZkrVerifier`), Poseidon and the rollup, and write their
-    /// addresses to --out. The sender becomes governor, guardian and operator unless given otherwise.
+    /// addresses to --out. The sender becomes governor, guardian and operator unless given otherwise. A devnet
+    /// settles on this deployment with `[l1] mode = "rpc"` and `deployment = "<--out>"` in its config.
     Deploy {
         /// The chain's JSON-RPC endpoint, e.g. http://127.0.0.1:8545.
         #[arg(long)]

@@ -1,11 +1,15 @@
 //! `zkr devnet` end to end: capacity-2 batches reach a verified epoch proof that is then finalized on the
 //! in-process L1 (the verifier for these circuits is generated and compiled at start), and a second run on the same
-//! data dir resumes and proves and settles the next epoch. Then the same against a hardhat JSON-RPC node.
+//! data dir resumes and proves and settles the next epoch. Then the same against a hardhat JSON-RPC node, on contracts
+//! deployed by `zkr l1 deploy`.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use zkr_settle::hardhat::{HardhatNode, HARDHAT_KEY_0};
-use zkr_settle::{Deployment, RpcL1, L1};
+use zkr_settle::{Deployment, RollupProgress, RpcL1};
 
 fn devnet(dir: &std::path::Path) -> (bool, String, String) {
     devnet_with(dir, &[], &[])
@@ -83,34 +87,69 @@ fn verified(out: &str) -> Vec<(u64, String, String)> {
         .collect()
 }
 
+/// `zkr l1 deploy` onto a hardhat node, then the devnet settles on that deployment with 2 confirmations (a
+/// background miner adds blocks), and a resumed run settles the next epoch on the same rollup.
 #[test]
-fn devnet_settles_an_epoch_on_a_hardhat_node() {
+fn devnet_settles_on_a_deployment_made_by_zkr_l1_deploy() {
     let node = match HardhatNode::start() {
-        Ok(n) => n,
+        Ok(n) => Arc::new(n),
         Err(e) => panic!("hardhat could not start (run `npm ci --prefix verifier-contracts`): {e}"),
     };
     let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("l1.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
+        .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)
+        .args(["l1", "deploy", "--rpc-url", node.url(), "--private-key-env", "ZKR_TEST_L1_KEY"])
+        .args(["--capacity", "2", "--epoch-height", "1", "--out"])
+        .arg(&record)
+        .output()
+        .expect("runs zkr l1 deploy");
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "zkr l1 deploy failed:\n{out}\n{err}\nnode log:\n{}", node.log_tail());
+    let deployed = Deployment::load(&record).expect("deploy wrote its record");
+    assert!(out.contains(&deployed.rollup.to_string()), "the rollup's address is printed:\n{out}");
+
+    // the execute transaction of each epoch needs a second block: mine one every 200 ms meanwhile
+    let stop = Arc::new(AtomicBool::new(false));
+    let miner = {
+        let (node, stop) = (node.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = node.mine(1);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
     let config = dir.path().join("devnet.toml");
     std::fs::write(
         &config,
-        format!("[l1]\nmode = \"rpc\"\nurl = \"{}\"\nprivate_key_env = \"ZKR_TEST_L1_KEY\"\n", node.url()),
+        format!(
+            "[l1]\nmode = \"rpc\"\nurl = \"{}\"\nprivate_key_env = \"ZKR_TEST_L1_KEY\"\ndeployment = {:?}\n\
+             confirmations = 2\nconfirmation_timeout_s = 120\n",
+            node.url(),
+            record.display().to_string()
+        ),
     )
     .unwrap();
     let data = dir.path().join("data");
-    let (ok, out, err) =
-        devnet_with(&data, &["--config", config.to_str().unwrap()], &[("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)]);
+    let run = || devnet_with(&data, &["--config", config.to_str().unwrap()], &[("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)]);
+    let (ok, out, err) = run();
     assert!(ok, "devnet on hardhat failed:\n{err}\nnode log:\n{}", node.log_tail());
     assert!(out.contains("epoch 0 finalized on L1: rollup epoch 1"), "not settled:\n{out}\n{err}");
-    // the deployment record is in the data dir and matches the chain
-    let d = Deployment::load(&data.join("l1.toml")).expect("deployment record");
+    assert!(out.contains(&deployed.rollup.to_string()), "settled on the deployed rollup:\n{out}");
+    // resumed: the next epoch settles on the same rollup as its epoch 2
+    let (ok, out, err) = run();
+    assert!(ok, "resumed devnet on hardhat failed:\n{err}\nnode log:\n{}", node.log_tail());
+    assert!(out.contains("epoch 1 finalized on L1: rollup epoch 2"), "resume not settled:\n{out}\n{err}");
+    stop.store(true, Ordering::Relaxed);
+    miner.join().unwrap();
+
+    assert_eq!(Deployment::load(&record).unwrap(), deployed, "the record is used, not replaced");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let l1 = RpcL1::connect_with_signer(node.url(), HARDHAT_KEY_0.parse().unwrap()).await.unwrap();
-        d.check(&l1).await.expect("the recorded contracts are on the chain");
-        // totalExecuted() of the rollup is 1
-        let sel = alloy_primitives::keccak256("totalExecuted()")[..4].to_vec();
-        let word = l1.call(d.rollup, sel).await.unwrap();
-        assert_eq!(word.last().copied(), Some(1), "the rollup executed one epoch");
+        deployed.check(&l1).await.expect("the recorded contracts are on the chain");
+        let p = RollupProgress::read(&l1, deployed.rollup).await.unwrap();
+        assert_eq!((p.committed, p.proven, p.executed), (2, 2, 2), "the rollup executed two epochs");
     });
-    drop(node);
 }

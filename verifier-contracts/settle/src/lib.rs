@@ -29,7 +29,7 @@ pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};
 pub use inprocess::{InProcessL1, IN_PROCESS_CHAIN_ID};
 pub use l1::{Receipt, L1};
-pub use rollup::ZkrRollupCalls;
+pub use rollup::{RollupProgress, ZkrRollupCalls};
 pub use rpc::RpcL1;
 pub use settler::{
     CallBuildError, EpochSubmission, RollupCalls, SettleError, SettleEvent, Settled, Settler, SettlerConfig, Stage,

@@ -1,10 +1,13 @@
-//! [`RollupCalls`] for zkr's own rollup contract (`ZkrRollup.sol`), through zkr-l1's ABI bindings.
+//! [`RollupCalls`] for zkr's own rollup contract (`ZkrRollup.sol`), through zkr-l1's ABI bindings, and
+//! [`RollupProgress`], its lifecycle counters.
 
-use alloy_primitives::{Bytes, B256, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::{SolCall, SolInterface};
 use zkr_l1::IZkrRollup;
 
-use crate::settler::{CallBuildError, EpochSubmission, RollupCalls};
+use crate::error::L1Error;
+use crate::l1::L1;
+use crate::settler::{CallBuildError, EpochSubmission, RollupCalls, Stage};
 
 /// The Goldilocks modulus: every public input word must be below it.
 const P: u64 = 0xFFFF_FFFF_0000_0001;
@@ -55,5 +58,80 @@ impl RollupCalls for ZkrRollupCalls {
 
     fn describe_revert(&self, data: &[u8]) -> Option<String> {
         IZkrRollup::IZkrRollupErrors::abi_decode(data).ok().map(|e| format!("{e:?}"))
+    }
+}
+
+/// How far a `ZkrRollup` has come: its lifecycle counters and roots, read with view calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RollupProgress {
+    pub committed: u64,
+    pub proven: u64,
+    pub executed: u64,
+    /// The state root after the last executed epoch (the genesis root before any).
+    pub executed_root: B256,
+    pub batches_per_epoch: u64,
+    pub batch_capacity: u64,
+    pub paused: bool,
+    pub exit_mode: bool,
+}
+
+impl RollupProgress {
+    /// Reads the rollup's counters from `l1`.
+    pub async fn read(l1: &dyn L1, rollup: Address) -> Result<Self, L1Error> {
+        async fn view<C: SolCall>(l1: &dyn L1, rollup: Address, call: C) -> Result<C::Return, L1Error> {
+            let out = l1.call(rollup, call.abi_encode()).await?;
+            C::abi_decode_returns(&out).map_err(|e| L1Error::Rpc {
+                method: "eth_call",
+                reason: format!("{} at {rollup} returned {} bytes that do not decode: {e}", C::SIGNATURE, out.len()),
+            })
+        }
+        use IZkrRollup as R;
+        Ok(RollupProgress {
+            committed: view(l1, rollup, R::totalCommittedCall {}).await?,
+            proven: view(l1, rollup, R::totalProvenCall {}).await?,
+            executed: view(l1, rollup, R::totalExecutedCall {}).await?,
+            executed_root: view(l1, rollup, R::executedRootCall {}).await?,
+            batches_per_epoch: view(l1, rollup, R::batchesPerEpochCall {}).await?,
+            batch_capacity: view(l1, rollup, R::batchCapacityCall {}).await?,
+            paused: view(l1, rollup, R::pausedCall {}).await?,
+            exit_mode: view(l1, rollup, R::exitModeCall {}).await?,
+        })
+    }
+
+    /// The step rollup epoch `epoch` (from 1) needs next; `None` once it is executed.
+    pub fn next_stage(&self, epoch: u64) -> Option<Stage> {
+        if epoch <= self.executed {
+            None
+        } else if epoch <= self.proven {
+            Some(Stage::Execute)
+        } else if epoch <= self.committed {
+            Some(Stage::Prove)
+        } else {
+            Some(Stage::Commit)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stage_follows_the_counters() {
+        let p = RollupProgress {
+            committed: 4,
+            proven: 3,
+            executed: 2,
+            executed_root: B256::ZERO,
+            batches_per_epoch: 2,
+            batch_capacity: 4,
+            paused: false,
+            exit_mode: false,
+        };
+        assert_eq!(p.next_stage(1), None);
+        assert_eq!(p.next_stage(2), None);
+        assert_eq!(p.next_stage(3), Some(Stage::Execute));
+        assert_eq!(p.next_stage(4), Some(Stage::Prove));
+        assert_eq!(p.next_stage(5), Some(Stage::Commit));
     }
 }
