@@ -20,7 +20,7 @@ use crate::backend::BackendChoice;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
 use crate::pipeline::{EpochCloser, EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
-use crate::settlement::{EpochSettler, Finalized, L1Mode, SettledEpoch, SettledProgress};
+use crate::settlement::{spawn_settlement, EpochSettler, Finalized, L1Mode, SettledEpoch, SettledProgress};
 use crate::source::Hub;
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -150,7 +150,7 @@ pub async fn run(
             .context("preparing L1 settlement")?;
     let settling = settler.is_some();
     let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
-    let (to_settle, settle_results) = spawn_settlement(settler, finalized);
+    let (to_settle, settle_results) = spawn_settlement(settler, finalized, None);
     let seq = Sequencer::open(&seq_cfg, sink, Arc::new(settled_progress), &registry)
         .await
         .context("opening the sequencer")?;
@@ -260,6 +260,7 @@ pub async fn run(
         let mut status =
             snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
         status.epochs_finalized = report.settled.len() as u64;
+        metrics.epochs_finalized.set(report.settled.len() as i64);
         let settled_new = report.settled.iter().filter(|s| s.epoch >= earlier).count() as u64;
         on_status(&status);
         report.status = status;
@@ -280,39 +281,6 @@ pub async fn run(
         return Err(e);
     }
     Ok(report)
-}
-
-/// Per epoch: what was settled (`None`: nothing needed sending) and the deployment used.
-type SettleResults =
-    Arc<std::sync::Mutex<std::collections::VecDeque<Result<(Option<SettledEpoch>, Option<zkr_settle::Deployment>)>>>>;
-
-/// Settles epochs in order on a task of its own (wrapping takes seconds); results are queued for the main loop.
-fn spawn_settlement(
-    settler: Option<EpochSettler>,
-    finalized: Finalized,
-) -> (tokio::sync::mpsc::UnboundedSender<EpochProof>, SettleResults) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EpochProof>();
-    let results: SettleResults = Arc::default();
-    if let Some(mut settler) = settler {
-        settler.finalized = finalized;
-        let out = results.clone();
-        tokio::spawn(async move {
-            while let Some(ep) = rx.recv().await {
-                let r = settler.settle(&ep).await.map(|s| {
-                    if let Some(s) = &s {
-                        tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
-                    }
-                    (s, settler.deployment().cloned())
-                });
-                let failed = r.is_err();
-                out.lock().unwrap_or_else(|p| p.into_inner()).push_back(r);
-                if failed {
-                    return;
-                }
-            }
-        });
-    }
-    (tx, results)
 }
 
 async fn snapshot(

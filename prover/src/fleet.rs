@@ -11,13 +11,14 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use zkr_queue::{FsBlobStore, Queue, QueueConfig};
-use zkr_sequencer::{Sequencer, SequencerConfig};
+use zkr_sequencer::{GenesisConfig, Sequencer, SequencerConfig};
 
 use crate::backend::BackendChoice;
 use crate::coordinator::CoordinatorService;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
 use crate::pipeline::{EpochCloser, EpochPlan, EpochWatcher, QueueProgress, QueueSink};
+use crate::settlement::{spawn_settlement, EpochSettler, Finalized, L1Mode, SettledProgress};
 use crate::source::{Hub, RemoteSource};
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -62,6 +63,12 @@ pub struct CoordinatorConfig {
     pub lease_ms: u64,
     pub max_attempts: u32,
     pub metrics_listen: Option<SocketAddr>,
+    /// Where verified epochs settle (`[l1] mode = "off" | "in_process" | "rpc"`); off by default.
+    pub l1: L1Mode,
+    /// The rollup's genesis when the coordinator deploys it (must match the sequencer's `genesis`).
+    pub genesis: GenesisConfig,
+    /// Holds the L1 deployment record (`l1.toml`) and epoch offset (`l1-epochs.toml`) in `rpc` mode.
+    pub data_dir: PathBuf,
 }
 
 impl Default for CoordinatorConfig {
@@ -75,6 +82,9 @@ impl Default for CoordinatorConfig {
             lease_ms: 30_000,
             max_attempts: 3,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
+            l1: L1Mode::Off,
+            genesis: GenesisConfig::default(),
+            data_dir: PathBuf::from("./zkr-data"),
         }
     }
 }
@@ -118,8 +128,10 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     let blobs = Arc::new(FsBlobStore::new(&cfg.blob_dir).context("opening the blob store")?);
     let plan = EpochPlan { height: cfg.epoch_height };
     let registry = prometheus::Registry::new();
+    // the coordinator records L1 finality in the shared blob store; transaction status reads it there
+    let finalized = Finalized::shared(blobs.clone());
     let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan, wake: None });
-    let progress = Arc::new(QueueProgress { queue, plan });
+    let progress = Arc::new(SettledProgress { queue: QueueProgress { queue, plan }, finalized });
     let seq = Sequencer::open(&cfg.sequencer, sink, progress, &registry).await.context("opening the sequencer")?;
     if let Some(addr) = cfg.metrics_listen {
         let a = serve_metrics(registry, addr, shutdown.clone())
@@ -151,8 +163,8 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     Ok(())
 }
 
-/// `zkr coordinator`: lends jobs to remote workers, requeues expired leases, and verifies
-/// epoch proofs as they complete.
+/// `zkr coordinator`: lends jobs to remote workers, requeues expired leases, verifies epoch proofs as they
+/// complete, and settles them on L1 when `l1` is set.
 pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdown: CancellationToken) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
     anyhow::ensure!(!tokens.is_empty(), "no worker tokens: set ZKR_WORKER_TOKENS to a comma-separated list");
@@ -188,8 +200,18 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
     let server = tokio::spawn(crate::coordinator::serve_on(service, listener, async move { stop.cancelled().await }));
 
     let plan = EpochPlan { height: cfg.epoch_height };
+    let settler =
+        EpochSettler::start(&cfg.l1, circuits.clone(), blobs.clone(), plan, cfg.genesis.state(), &cfg.data_dir)
+            .await
+            .context("preparing L1 settlement")?;
+    let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
+    let settling = settler.is_some();
+    let (to_settle, settle_results) =
+        spawn_settlement(settler, Finalized::shared(blobs.clone()), Some(Duration::from_secs(10)));
     let mut watcher =
         EpochWatcher { progress: QueueProgress { queue: queue.clone(), plan }, blobs, circuits, next_epoch: 0 };
+    let mut first_poll = true;
+    let mut finalized = 0;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -204,6 +226,9 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
         metrics.refresh_depth(&queue).await;
         match watcher.poll().await {
             Ok(done) => {
+                // epochs verified before this start settle again only on a lasting chain (it skips the executed)
+                let settle = settling && (history || !first_poll);
+                first_poll = false;
                 for e in done {
                     metrics.epochs_verified.inc();
                     eprintln!(
@@ -211,9 +236,33 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
                         e.epoch,
                         zkr_circuits::artifact::digest_hex(&e.public.new_root)
                     );
+                    if settle {
+                        let _ = to_settle.send(e);
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "epoch check failed"),
+        }
+        let drained: Vec<_> = settle_results.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+        for r in drained {
+            match r {
+                Ok((Some(s), d)) => {
+                    finalized += 1;
+                    metrics.epochs_finalized.set(finalized);
+                    if let (1, Some(d)) = (finalized, d) {
+                        eprintln!("L1 (chain {}): rollup {}, verifier {}", d.chain_id, d.rollup, d.verifier);
+                    }
+                    eprintln!(
+                        "epoch {} finalized on L1: rollup epoch {}, block {}, gas commit {} prove {} execute {}",
+                        s.epoch, s.l1_epoch, s.l1_block, s.gas_commit, s.gas_prove, s.gas_execute
+                    );
+                }
+                Ok((None, _)) => {}
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "settling on L1 failed; retrying in 10 s");
+                    eprintln!("settling on L1 failed (retrying in 10 s): {e:#}");
+                }
+            }
         }
     }
     server.await??;

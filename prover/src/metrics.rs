@@ -22,6 +22,7 @@ pub struct ProverMetrics {
     pub remote_workers: IntGauge,
     pub job_duration: HistogramVec,
     pub epochs_verified: IntGauge,
+    pub epochs_finalized: IntGauge,
     /// Remote workers by id → when last seen (for `remote_workers`).
     seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
@@ -67,6 +68,7 @@ impl ProverMetrics {
             )?,
             seen: Default::default(),
             epochs_verified: IntGauge::new("zkr_epochs_verified", "Epoch proofs verified")?,
+            epochs_finalized: IntGauge::new("zkr_epochs_finalized", "Epochs finalized on L1 by this process")?,
         };
         registry.register(Box::new(m.queue_depth.clone()))?;
         registry.register(Box::new(m.proving_seconds.clone()))?;
@@ -76,6 +78,7 @@ impl ProverMetrics {
         registry.register(Box::new(m.remote_workers.clone()))?;
         registry.register(Box::new(m.job_duration.clone()))?;
         registry.register(Box::new(m.epochs_verified.clone()))?;
+        registry.register(Box::new(m.epochs_finalized.clone()))?;
         Ok(m)
     }
 

@@ -94,17 +94,42 @@ pub struct SettledEpoch {
     pub gas_execute: u64,
 }
 
-/// Which epochs are finalized on L1, shared with the sequencer's progress source.
+/// Which epochs are finalized on L1, shared with the sequencer's progress source. With a blob store each one is
+/// also recorded there (`l1/finalized-<epoch>`), so a sequencer in another process sharing the store sees it.
 #[derive(Clone, Debug, Default)]
-pub struct Finalized(Arc<Mutex<HashSet<u64>>>);
+pub struct Finalized {
+    seen: Arc<Mutex<HashSet<u64>>>,
+    store: Option<Arc<FsBlobStore>>,
+}
+
+/// The blob key recording that `epoch` is finalized on L1.
+pub fn finalized_key(epoch: u64) -> String {
+    format!("l1/finalized-{epoch}")
+}
 
 impl Finalized {
-    pub fn insert(&self, epoch: u64) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
+    /// Finality recorded in (and read from) `store`.
+    pub fn shared(store: Arc<FsBlobStore>) -> Self {
+        Finalized { seen: Arc::default(), store: Some(store) }
+    }
+
+    pub fn insert(&self, epoch: u64) -> Result<()> {
+        if let Some(store) = &self.store {
+            store.put(&finalized_key(epoch), b"finalized on L1\n").context("recording L1 finality")?;
+        }
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
+        Ok(())
     }
 
     pub fn contains(&self, epoch: u64) -> bool {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(&epoch)
+        if self.seen.lock().unwrap_or_else(|p| p.into_inner()).contains(&epoch) {
+            return true;
+        }
+        let recorded = self.store.as_ref().is_some_and(|s| s.exists(&finalized_key(epoch)));
+        if recorded {
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
+        }
+        recorded
     }
 }
 
@@ -350,7 +375,7 @@ impl EpochSettler {
             RollupProgress::read(&*self.l1, d.deployment.rollup).await.context("reading the rollup's counters")?;
         let Some(stage) = progress.next_stage(l1_epoch) else {
             tracing::info!(epoch = ep.epoch, l1_epoch, "executed on L1 in an earlier run");
-            self.finalized.insert(ep.epoch);
+            self.finalized.insert(ep.epoch)?;
             return Ok(None);
         };
         if l1_epoch > progress.committed + 1 {
@@ -411,7 +436,7 @@ impl EpochSettler {
             })
             .await
             .with_context(|| format!("settling epoch {epoch} on L1"))?;
-        self.finalized.insert(ep.epoch);
+        self.finalized.insert(ep.epoch)?;
         Ok(Some(SettledEpoch {
             epoch: ep.epoch,
             l1_epoch,
@@ -424,9 +449,85 @@ impl EpochSettler {
     }
 }
 
+/// Per epoch: what was settled (`None`: nothing needed sending) and the deployment used.
+pub type SettleResults = Arc<Mutex<std::collections::VecDeque<Result<(Option<SettledEpoch>, Option<Deployment>)>>>>;
+
+/// Settles epochs in order on a task of its own (wrapping takes seconds); results are queued for the caller's loop.
+/// A failed epoch stops the task, unless `retry` is set: then the failure is queued and the epoch tried again after
+/// that long (a service outlives an L1 outage; the retry starts at the step the contract's counters say).
+pub fn spawn_settlement(
+    settler: Option<EpochSettler>,
+    finalized: Finalized,
+    retry: Option<Duration>,
+) -> (tokio::sync::mpsc::UnboundedSender<EpochProof>, SettleResults) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EpochProof>();
+    let results: SettleResults = Arc::default();
+    if let Some(mut settler) = settler {
+        settler.finalized = finalized;
+        let out = results.clone();
+        tokio::spawn(async move {
+            while let Some(ep) = rx.recv().await {
+                loop {
+                    let r = settler.settle(&ep).await.map(|s| {
+                        if let Some(s) = &s {
+                            tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
+                        }
+                        (s, settler.deployment().cloned())
+                    });
+                    let failed = r.is_err();
+                    out.lock().unwrap_or_else(|p| p.into_inner()).push_back(r);
+                    match (failed, retry) {
+                        (false, _) => break,
+                        (true, Some(wait)) => tokio::time::sleep(wait).await,
+                        (true, None) => return,
+                    }
+                }
+            }
+        });
+    }
+    (tx, results)
+}
+
 fn mode_url(mode: &L1Mode) -> &str {
     match mode {
         L1Mode::Rpc { url, .. } => url,
         _ => "the in-process L1",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finality_recorded_in_a_blob_store_is_seen_by_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let settler_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
+        let sequencer_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
+        assert!(!sequencer_side.contains(3));
+        settler_side.insert(3).unwrap();
+        assert!(sequencer_side.contains(3));
+        assert!(!sequencer_side.contains(4));
+        // in memory only: nothing is shared
+        let local = Finalized::default();
+        local.insert(4).unwrap();
+        assert!(local.contains(4) && !sequencer_side.contains(4));
+    }
+
+    #[test]
+    fn rpc_mode_defaults_and_unknown_fields() {
+        let m: L1Mode = toml::from_str("mode = \"rpc\"\nurl = \"http://x\"\nprivate_key_env = \"K\"").unwrap();
+        assert_eq!(
+            m,
+            L1Mode::Rpc {
+                url: "http://x".into(),
+                private_key_env: "K".into(),
+                deployment: None,
+                confirmations: 1,
+                confirmation_timeout_s: 900
+            }
+        );
+        let bad = toml::from_str::<L1Mode>("mode = \"rpc\"\nurl = \"u\"\nprivate_key_env = \"K\"\nconfirmatons = 2");
+        assert!(bad.unwrap_err().to_string().contains("confirmatons"));
     }
 }
