@@ -4,7 +4,6 @@
 //! deployed by `zkr l1 deploy`.
 
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,16 +120,7 @@ fn devnet_settles_on_a_deployment_made_by_zkr_l1_deploy() {
     assert!(out.contains(&deployed.rollup.to_string()), "the rollup's address is printed:\n{out}");
 
     // the execute transaction of each epoch needs a second block: mine one every 200 ms meanwhile
-    let stop = Arc::new(AtomicBool::new(false));
-    let miner = {
-        let (node, stop) = (node.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let _ = node.mine(1);
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        })
-    };
+    let miner = node.mine_every(Duration::from_millis(200));
     let config = dir.path().join("devnet.toml");
     std::fs::write(
         &config,
@@ -156,8 +146,7 @@ fn devnet_settles_on_a_deployment_made_by_zkr_l1_deploy() {
     let again = finalized(&out);
     assert!(!again.is_empty(), "the resumed run settled nothing:\n{out}\n{err}");
     settled.extend(again);
-    stop.store(true, Ordering::Relaxed);
-    miner.join().unwrap();
+    drop(miner);
     // each epoch once, in order, as rollup epoch N + 1 (one settled between a run's stop and its exit goes
     // unreported)
     assert!(settled.windows(2).all(|w| w[0].0 < w[1].0), "{settled:?}");

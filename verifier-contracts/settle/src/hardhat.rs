@@ -5,6 +5,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -161,6 +164,20 @@ impl HardhatNode {
         self.rpc("hardhat_mine", json!([format!("0x{blocks:x}")])).map(|_| ())
     }
 
+    /// Mines an empty block every `period` on a thread of its own until the returned [`Miner`] is dropped, so that
+    /// confirmations accrue (hardhat mines only on transactions).
+    pub fn mine_every(self: &Arc<Self>, period: Duration) -> Miner {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (node, flag) = (self.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let _ = node.mine(1); // a failed mine only delays confirmations; the test sees that
+                std::thread::sleep(period);
+            }
+        });
+        Miner { stop, thread: Some(thread) }
+    }
+
     /// One JSON-RPC request (HTTP/1.0, so the reply is neither chunked nor kept alive).
     pub fn rpc(&self, method: &str, params: Value) -> Result<Value, HardhatError> {
         let fail = |reason: String| HardhatError::Rpc { method: method.to_string(), reason };
@@ -189,5 +206,21 @@ impl Drop for HardhatNode {
         // Kill exactly the process we started (by its PID), then reap it.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The background block producer of [`HardhatNode::mine_every`]; stops when dropped.
+#[derive(Debug)]
+pub struct Miner {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Miner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

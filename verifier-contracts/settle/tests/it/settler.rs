@@ -1,6 +1,5 @@
 //! The Settler against a contract that enforces the commit → prove → execute order, on both L1 backends.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -175,22 +174,12 @@ async fn settles_on_hardhat_with_confirmations() {
     let l1 =
         RpcL1::connect_with_signer(node.url(), signer).await.unwrap().with_poll_interval(Duration::from_millis(50));
     // hardhat mines only on transactions: a background miner adds empty blocks so confirmations accrue
-    let stop = Arc::new(AtomicBool::new(false));
-    let miner = {
-        let (node, stop) = (node.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let _ = node.mine(1);
-                std::thread::sleep(Duration::from_millis(150));
-            }
-        })
-    };
+    let miner = node.mine_every(Duration::from_millis(150));
     let config = SettlerConfig {
         confirmations: 3,
         poll_interval: Duration::from_millis(50),
         confirmation_timeout: Duration::from_secs(60),
     };
     scenario(Arc::new(l1), config).await;
-    stop.store(true, Ordering::Relaxed);
-    miner.join().unwrap();
+    drop(miner);
 }
