@@ -514,6 +514,48 @@ mod tests {
         assert!(local.contains(4) && !sequencer_side.contains(4));
     }
 
+    /// A transaction's batch reports `finalized` only once its epoch is proven, aggregated and finalized on L1.
+    #[tokio::test]
+    async fn batch_progress_is_finalized_only_after_l1() {
+        use rand::SeedableRng;
+        use zkr_circuits::demo;
+        use zkr_queue::{JobKind, Queue, QueueConfig};
+        use zkr_sequencer::BatchSink;
+
+        use crate::pipeline::QueueSink;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("queue.db").display());
+        let queue = Queue::connect(&url, QueueConfig::default()).await.unwrap();
+        let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
+        let plan = EpochPlan { height: 1 };
+        let sink = QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: None };
+        let keys = demo::keys(3, 4);
+        let mut state = demo::genesis(&keys);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        for n in 0..3 {
+            let b = demo::random_batch(&mut rng, &keys, &mut state, 2, 2, demo::Mix::Transfers);
+            sink.sealed(n, &b).await.unwrap();
+        }
+        let progress = SettledProgress {
+            queue: QueueProgress { queue: queue.clone(), plan },
+            finalized: Finalized::shared(blobs.clone()),
+        };
+        let stages = |p: BatchProgress| (p.proven, p.aggregated, p.finalized);
+        // finality recorded early does not skip the proving stages
+        progress.finalized.insert(0).unwrap();
+        assert_eq!(stages(progress.batch_progress(0).await.unwrap()), (false, false, false));
+        // every job done: epoch 0 (batches 0, 1) aggregated, batch 2 proven only
+        while let Some(job) = queue.claim("w", &JobKind::ALL).await.unwrap() {
+            queue.complete(job.id, "w", &format!("result-{}", job.id)).await.unwrap();
+        }
+        assert_eq!(stages(progress.batch_progress(1).await.unwrap()), (true, true, true));
+        assert_eq!(stages(progress.batch_progress(2).await.unwrap()), (true, false, false));
+        // epoch 1 finalized by another process (a coordinator) would still wait for its aggregation
+        Finalized::shared(blobs).insert(1).unwrap();
+        assert_eq!(stages(progress.batch_progress(2).await.unwrap()), (true, false, false));
+    }
+
     #[test]
     fn rpc_mode_defaults_and_unknown_fields() {
         let m: L1Mode = toml::from_str("mode = \"rpc\"\nurl = \"http://x\"\nprivate_key_env = \"K\"").unwrap();
