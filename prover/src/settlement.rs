@@ -328,14 +328,17 @@ impl EpochSettler {
         let p = RollupProgress::read(&*self.l1, rollup).await.context("reading the rollup's counters")?;
         if p.committed > 0 {
             bail!(
-                "the rollup at {rollup} already has {} committed epochs, but this data dir has no record of which                  devnet epoch is its epoch 1 (l1-epochs.toml): settle with the data dir that committed them, or                  deploy a fresh rollup",
+                "the rollup at {rollup} already has {} committed epochs, but this data dir has no record of which \
+                 devnet epoch is its epoch 1 (l1-epochs.toml): settle with the data dir that committed them, or \
+                 deploy a fresh rollup",
                 p.committed
             );
         }
         let (batches, capacity) = (self.plan.batches(), self.circuits.capacity() as u64);
         if (p.batches_per_epoch, p.batch_capacity) != (batches, capacity) {
             bail!(
-                "the rollup at {rollup} takes epochs of {} batches of capacity {}, this devnet makes {batches} of                  {capacity} (deploy with matching --capacity and --epoch-height)",
+                "the rollup at {rollup} takes epochs of {} batches of capacity {}, this devnet makes {batches} of \
+                 {capacity} (deploy with matching --capacity and --epoch-height)",
                 p.batches_per_epoch,
                 p.batch_capacity
             );
@@ -343,7 +346,8 @@ impl EpochSettler {
         let old = pack_digest(&first.public.old_root);
         if p.executed_root != old {
             bail!(
-                "the rollup at {rollup} starts from root {}, but devnet epoch {} starts from {old} (deploy with the                  devnet's genesis: matching --demo-seed and --demo-accounts)",
+                "the rollup at {rollup} starts from root {}, but devnet epoch {} starts from {old} (deploy with the \
+                 devnet's genesis: matching --demo-seed and --demo-accounts)",
                 p.executed_root,
                 first.epoch
             );

@@ -71,8 +71,6 @@ pub struct RollupProgress {
     pub executed_root: B256,
     pub batches_per_epoch: u64,
     pub batch_capacity: u64,
-    pub paused: bool,
-    pub exit_mode: bool,
 }
 
 impl RollupProgress {
@@ -93,8 +91,6 @@ impl RollupProgress {
             executed_root: view(l1, rollup, R::executedRootCall {}).await?,
             batches_per_epoch: view(l1, rollup, R::batchesPerEpochCall {}).await?,
             batch_capacity: view(l1, rollup, R::batchCapacityCall {}).await?,
-            paused: view(l1, rollup, R::pausedCall {}).await?,
-            exit_mode: view(l1, rollup, R::exitModeCall {}).await?,
         })
     }
 
@@ -125,8 +121,6 @@ mod tests {
             executed_root: B256::ZERO,
             batches_per_epoch: 2,
             batch_capacity: 4,
-            paused: false,
-            exit_mode: false,
         };
         assert_eq!(p.next_stage(1), None);
         assert_eq!(p.next_stage(2), None);
