@@ -12,8 +12,8 @@ use serde::Serialize;
 use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::demo;
 use zkr_circuits::wrap::WrapCircuit;
-use zkr_l1::calldata::genesis_accounts;
-use zkr_l1::{pack_digest, EpochData};
+use zkr_rollup::calldata::genesis_accounts;
+use zkr_rollup::{pack_digest, EpochData};
 use zkr_settle::{
     deploy_contracts, ContractSet, EpochSubmission, InProcessL1, RollupSetup, Settler, SettlerConfig, ZkrRollupCalls,
     L1,
@@ -53,7 +53,7 @@ impl L1Report {
 
 /// Proves an epoch of random transfers with the devnet's circuits, wraps it, deploys and settles it.
 pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Report> {
-    let (capacity, height) = (zkr_contracts::DEVNET_CAPACITY, zkr_contracts::DEVNET_EPOCH_HEIGHT);
+    let (capacity, height) = (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT);
     on_line(&format!("building the circuits (capacity {capacity}, epoch height {height}) and the wrap circuit …"));
     let keys = demo::keys(1, 8);
     let genesis = demo::genesis(&keys);
@@ -83,8 +83,8 @@ pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Repor
     let w = wrap.clone();
     let wrapped = tokio::task::spawn_blocking(move || w.prove(&epoch_proof)).await??;
     let wrap_prove_s = t.elapsed().as_secs_f64();
-    let proof = zkr_contracts::encode_proof(&wrapped);
-    let source = zkr_contracts::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)?;
+    let proof = zkr_generator::encode_proof(&wrapped);
+    let source = zkr_generator::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)?;
     let set = ContractSet::devnet()?;
     if !set.matches_source(&source) {
         bail!("the committed devnet contracts do not match the wrap circuit: run `zkr contracts generate`");

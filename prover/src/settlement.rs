@@ -22,8 +22,8 @@ use zkr_circuits::artifact::parse_proof_bytes;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::state::State;
 use zkr_circuits::wrap::WrapCircuit;
-use zkr_l1::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_queue::FsBlobStore;
+use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_sequencer::{BatchProgress, ProgressSource};
 use zkr_settle::{
     deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupProgress, RollupSetup, RpcL1,
@@ -247,7 +247,7 @@ impl EpochSettler {
         let c = circuits.clone();
         let (wrap, source) = tokio::task::spawn_blocking(move || -> Result<_> {
             let wrap = WrapCircuit::for_tree(&c.tree).context("building the wrap circuit")?;
-            let source = zkr_contracts::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)
+            let source = zkr_generator::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)
                 .context("generating the verifier")?;
             Ok((wrap, source))
         })
@@ -416,7 +416,7 @@ impl EpochSettler {
             let root = parse_proof_bytes(&bytes, common).context("parsing the epoch proof")?;
             let _s = tracing::info_span!("wrap", epoch).entered();
             let wrapped = wrap.prove(&root).context("wrapping the epoch proof")?;
-            Ok(zkr_contracts::encode_proof(&wrapped))
+            Ok(zkr_generator::encode_proof(&wrapped))
         })
         .await??;
         let wrap_seconds = t.elapsed().as_secs_f64();

@@ -14,13 +14,13 @@ pub enum ContractsCommand {
     /// and the committed files.
     Generate {
         /// Batch capacity of the circuits the verifier is for.
-        #[arg(long, default_value_t = zkr_contracts::DEVNET_CAPACITY)]
+        #[arg(long, default_value_t = zkr_generator::DEVNET_CAPACITY)]
         capacity: usize,
         /// Epochs hold 2^epoch_height batches.
-        #[arg(long, default_value_t = zkr_contracts::DEVNET_EPOCH_HEIGHT)]
+        #[arg(long, default_value_t = zkr_generator::DEVNET_EPOCH_HEIGHT)]
         epoch_height: u32,
         /// Where the generated sources go.
-        #[arg(long, default_value = "verifier-contracts/contracts/generated")]
+        #[arg(long, default_value = "verifier-contracts/settle/generated")]
         out_dir: PathBuf,
         /// Write nothing; exit 1 if a file in --out-dir differs from a fresh generation (CI's drift check).
         #[arg(long)]
@@ -41,12 +41,12 @@ fn generate(capacity: usize, epoch_height: u32, out_dir: &Path, check: bool) -> 
         bail!("--capacity must be at least 1 and --epoch-height at most 20 (got {capacity} and {epoch_height})");
     }
     eprintln!("building the wrap circuit for capacity {capacity}, epoch height {epoch_height} …");
-    let verifier = zkr_contracts::verifier_for(capacity, epoch_height).context("generating the verifier")?;
+    let verifier = zkr_generator::verifier_for(capacity, epoch_height).context("generating the verifier")?;
     let files = [("ZkrVerifier.sol", verifier), ("PoseidonGoldilocks.sol", zkr_yul::poseidon::solidity_library())];
     eprintln!("compiling the verifier and the rollup (npm solc) …");
     let set =
         zkr_settle::ContractSet::compile(&files[0].1, capacity, epoch_height).context("compiling the contracts")?;
-    let set_name = if (capacity, epoch_height) == (zkr_contracts::DEVNET_CAPACITY, zkr_contracts::DEVNET_EPOCH_HEIGHT) {
+    let set_name = if (capacity, epoch_height) == (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT) {
         "devnet-contracts.json".to_string()
     } else {
         format!("contracts-c{capacity}-h{epoch_height}.json")

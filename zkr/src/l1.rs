@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use zkr_l1::calldata::genesis_accounts;
-use zkr_l1::pack_digest;
+use zkr_rollup::calldata::genesis_accounts;
+use zkr_rollup::pack_digest;
 use zkr_settle::{deploy_contracts, ContractSet, RollupSetup, RpcL1, L1};
 
 #[derive(Debug, Subcommand)]
@@ -25,9 +25,9 @@ pub enum L1Command {
         out: PathBuf,
         /// Batch capacity of the circuits (4 and epoch height 1 use the committed contracts; others compile now
         /// with npm solc).
-        #[arg(long, default_value_t = zkr_contracts::DEVNET_CAPACITY)]
+        #[arg(long, default_value_t = zkr_generator::DEVNET_CAPACITY)]
         capacity: usize,
-        #[arg(long, default_value_t = zkr_contracts::DEVNET_EPOCH_HEIGHT)]
+        #[arg(long, default_value_t = zkr_generator::DEVNET_EPOCH_HEIGHT)]
         epoch_height: u32,
         /// Genesis: demo accounts of this seed (the sequencer's `genesis.demo_seed`).
         #[arg(long, default_value_t = 1)]
@@ -113,11 +113,11 @@ pub fn run(cmd: L1Command) -> Result<()> {
 
 /// The committed devnet contracts, or the verifier for other circuits generated and compiled now.
 pub fn contract_set(capacity: usize, epoch_height: u32) -> Result<ContractSet> {
-    if (capacity, epoch_height) == (zkr_contracts::DEVNET_CAPACITY, zkr_contracts::DEVNET_EPOCH_HEIGHT) {
+    if (capacity, epoch_height) == (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT) {
         return ContractSet::devnet().context("reading the committed devnet contracts");
     }
     eprintln!("generating the verifier for capacity {capacity}, epoch height {epoch_height} …");
-    let source = zkr_contracts::verifier_for(capacity, epoch_height).context("generating the verifier")?;
+    let source = zkr_generator::verifier_for(capacity, epoch_height).context("generating the verifier")?;
     ContractSet::compile(&source, capacity, epoch_height)
         .context("compiling the contracts (needs `npm ci --prefix verifier-contracts`)")
 }

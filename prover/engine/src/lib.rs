@@ -1,4 +1,4 @@
-//! zkr's own plonky2 proving pipeline with pluggable backends (issue #4).
+//! zkr's own plonky2 proving pipeline with pluggable backends.
 //!
 //! plonky2 has no backend hook, so zkr proves with this crate: the algorithm of plonky2 1.1.0's
 //! prover, rewritten against its public API, with the heavy data-parallel work (batched IFFT,

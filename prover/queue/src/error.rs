@@ -1,7 +1,5 @@
 //! Error types.
 
-use std::path::PathBuf;
-
 use crate::types::{JobId, JobKind, JobState};
 
 /// Errors of the job queue.
@@ -58,26 +56,4 @@ pub enum QueueError {
 
     #[error("job {id}: column {column} holds {value:?}: expected {expected}")]
     CorruptRow { id: JobId, column: &'static str, value: String, expected: String },
-}
-
-/// Errors of the blob store.
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    #[error(
-        "bad blob key {key:?}: {reason} (expected 1 to 200 characters of [A-Za-z0-9._/-], \
-         no leading '/', no \"..\", no empty segment)"
-    )]
-    BadKey { key: String, reason: &'static str },
-
-    #[error("blob {key:?} not found")]
-    NotFound { key: String },
-
-    #[error("blob store I/O error on {path} (key {key:?}) while {op}")]
-    Io {
-        key: String,
-        path: PathBuf,
-        op: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
 }

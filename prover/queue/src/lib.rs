@@ -6,14 +6,14 @@
 //! expire, and to `dead` once its attempts are exhausted (the error text is kept). Aggregation jobs depend on
 //! their children and stay `waiting` until every child is `done`.
 //!
-//! Traces and proofs live in a blob store ([`FsBlobStore`]); the database keeps only their keys.
+//! Traces and proofs live in a blob store (`zkr-blobs`); the database keeps only their keys.
 
-mod blob;
 mod error;
 mod queue;
 mod types;
 
-pub use blob::FsBlobStore;
-pub use error::{BlobError, QueueError};
+pub use error::QueueError;
+// The blob store lives in zkr-blobs; re-exported for the callers that open both.
 pub use queue::Queue;
 pub use types::{Completion, Job, JobId, JobKind, JobState, NewJob, QueueConfig};
+pub use zkr_blobs::{BlobError, FsBlobStore};

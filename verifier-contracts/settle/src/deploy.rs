@@ -6,8 +6,8 @@ use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::chain::L1;
 use crate::error::L1Error;
-use crate::l1::L1;
 
 /// Where zkr's contracts live on an L1 (saved as TOML next to the node's config).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
-//! A hardhat node for tests: `HardhatNode::start()` runs `hardhat node` (npm, under `verifier-contracts/`) on a
-//! free local port and stops it (by its PID) on drop.
+//! A hardhat node for tests: `HardhatNode::start()` runs `hardhat node` (npm, under `verifier-contracts/`, with
+//! the `hardhat.config.js` there) on a free local port and stops it (by its PID) on drop.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -66,9 +66,9 @@ impl std::fmt::Debug for HardhatNode {
     }
 }
 
-/// The `hardhat.config.js` next to this crate's manifest.
-pub fn config_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("hardhat.config.js")
+/// The `hardhat.config.js` of the npm folder `npm_dir` (next to its `package.json`).
+pub fn config_path(npm_dir: &Path) -> PathBuf {
+    npm_dir.join("hardhat.config.js")
 }
 
 impl HardhatNode {
@@ -77,8 +77,8 @@ impl HardhatNode {
         Self::start_in(&zkr_evm::solc_dir())
     }
 
-    /// Starts a node from the npm folder `npm_dir` (holding `node_modules/hardhat`) on a free port and waits
-    /// until it answers `eth_chainId`.
+    /// Starts a node from the npm folder `npm_dir` (holding `hardhat.config.js` and `node_modules/hardhat`) on a
+    /// free port and waits until it answers `eth_chainId`.
     pub fn start_in(npm_dir: &Path) -> Result<Self, HardhatError> {
         let cli = npm_dir.join("node_modules/hardhat/internal/cli/cli.js");
         if !cli.exists() {
@@ -100,7 +100,7 @@ impl HardhatNode {
         let child = Command::new("node")
             .arg(&cli)
             .arg("--config")
-            .arg(config_path())
+            .arg(config_path(npm_dir))
             .args(["node", "--hostname", "127.0.0.1", "--port", &port.to_string()])
             .current_dir(npm_dir)
             .env("ZKR_HARDHAT_SCRATCH", scratch.path())

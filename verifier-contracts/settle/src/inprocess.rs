@@ -8,8 +8,8 @@ use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use async_trait::async_trait;
 use zkr_evm::{CallOutcome, Evm};
 
+use crate::chain::{Receipt, L1};
 use crate::error::{describe_revert, L1Error};
-use crate::l1::{Receipt, L1};
 
 /// Chain id the in-process L1 reports (hardhat's, so deployment records look alike).
 pub const IN_PROCESS_CHAIN_ID: u64 = 31337;

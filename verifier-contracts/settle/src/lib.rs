@@ -1,4 +1,9 @@
-//! zkr's L1 settlement (issue #5).
+//! zkr's L1 settlement.
+//!
+//! Owns talking to a chain, the compiled contract sets (the devnet's is committed in this crate's `generated/`
+//! folder, with the sources it was compiled from), deploying them and the commit → prove → execute sequence. Must
+//! not know how proofs are made or wrapped (it gets calldata through [`RollupCalls`]), nor the inside of the
+//! verifier or the rollup contract beyond their ABIs (`zkr-generator`, `zkr-rollup`).
 //!
 //! - [`L1`]: the chain zkr settles on, object-safe (`Arc<dyn L1>`), with two implementations: [`InProcessL1`]
 //!   (zkr-evm's revm chain, a block per transaction: the devnet and tests) and [`RpcL1`] (an Ethereum JSON-RPC
@@ -10,25 +15,26 @@
 //!   Committed / Proven / Executed / Finalized; the calldata comes from a [`RollupCalls`] implementation.
 //! - [`hardhat::HardhatNode`]: a local hardhat node for tests.
 
-mod contracts;
+mod chain;
+mod contract_set;
 mod deploy;
 mod error;
 pub mod hardhat;
 mod inprocess;
-mod l1;
 mod rollup;
 mod rpc;
 mod settler;
 
 pub use alloy::signers::local::PrivateKeySigner;
 pub use alloy_primitives::{Address, Bytes, Log, B256, U256};
-pub use contracts::{
+pub use chain::{Receipt, L1};
+pub use contract_set::{
     deploy_contracts, ContractSet, ContractSetError, RollupSetup, DEVNET_CONTRACTS_JSON, DEVNET_CONTRACTS_PATH,
+    DEVNET_POSEIDON_PATH, DEVNET_VERIFIER_PATH,
 };
 pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};
 pub use inprocess::{InProcessL1, IN_PROCESS_CHAIN_ID};
-pub use l1::{Receipt, L1};
 pub use rollup::{RollupProgress, ZkrRollupCalls};
 pub use rpc::RpcL1;
 pub use settler::{

@@ -1,12 +1,12 @@
-//! [`RollupCalls`] for zkr's own rollup contract (`ZkrRollup.sol`), through zkr-l1's ABI bindings, and
+//! [`RollupCalls`] for zkr's own rollup contract (`ZkrRollup.sol`), through zkr-rollup's ABI bindings, and
 //! [`RollupProgress`], its lifecycle counters.
 
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::{SolCall, SolInterface};
-use zkr_l1::IZkrRollup;
+use zkr_rollup::IZkrRollup;
 
+use crate::chain::L1;
 use crate::error::L1Error;
-use crate::l1::L1;
 use crate::settler::{CallBuildError, EpochSubmission, RollupCalls, Stage};
 
 /// The Goldilocks modulus: every public input word must be below it.

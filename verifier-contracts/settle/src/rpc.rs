@@ -13,8 +13,8 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use async_trait::async_trait;
 use tracing::debug;
 
+use crate::chain::{Receipt, L1};
 use crate::error::{describe_revert, L1Error};
-use crate::l1::{Receipt, L1};
 
 /// Osaka's per-transaction gas cap (EIP-7825); gas headroom never pushes a limit past it.
 const TX_GAS_CAP: u64 = 1 << 24;

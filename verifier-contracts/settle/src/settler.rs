@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use alloy_primitives::{Address, B256, U256};
 use tracing::{info, info_span, Instrument};
 
+use crate::chain::{Receipt, L1};
 use crate::error::L1Error;
-use crate::l1::{Receipt, L1};
 
 /// What the aggregator hands over for one epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct EpochSubmission {
     pub pubdata: Vec<Vec<u8>>,
     /// The wrap proof's 20 public inputs (old root, new root, pubdata, deposits, withdrawals commitments).
     pub public_inputs: [U256; 20],
-    /// The wrap proof in the verifier's calldata encoding (`zkr_contracts::encode_proof`).
+    /// The wrap proof in the verifier's calldata encoding (`zkr_generator::encode_proof`).
     pub proof: Vec<u8>,
     /// The epoch's withdrawals in pubdata order (L1 recipient, amount in L2 units), credited by `execute`.
     pub withdrawals: Vec<(Address, u64)>,

@@ -303,7 +303,7 @@ fn indent(code: &str, n: usize) -> String {
     code.lines().map(|l| if l.is_empty() { "\n".to_string() } else { format!("{pad}{l}\n") }).collect()
 }
 
-/// The Solidity library `PoseidonGoldilocks` (file `contracts/generated/PoseidonGoldilocks.sol`):
+/// The Solidity library `PoseidonGoldilocks` (`PoseidonGoldilocks.sol`, imported by the rollup contract):
 /// `hashNoPad(uint256[])`, `twoToOne(uint256[4], uint256[4])` and `permute(uint256[12])`, all `internal pure`.
 /// Inputs must be canonical Goldilocks elements (`< p`), otherwise they revert with `PoseidonInputNotCanonical`.
 pub fn solidity_library() -> String {

@@ -2,6 +2,5 @@
 //! fresh database per test on the server at `ZKR_TEST_DATABASE_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; an unreachable server fails the tests).
 
-mod blob;
 mod common;
 mod queue;

@@ -1,26 +1,46 @@
-//! The committed devnet contract set is what the pinned solc makes of the committed sources, and it deploys
-//! under mainnet limits and runs: a proof that is not valid is refused by the verifier through the rollup's path.
+//! The committed files in `generated/` are what a fresh generation makes of today's code: the devnet verifier
+//! (zkr-generator), the Poseidon library (zkr-yul) and the contract set the pinned solc compiles from them. And the
+//! committed set deploys under mainnet limits and runs: a proof that is not valid is refused by the verifier
+//! through the rollup's path.
+//!
+//! `ZKR_UPDATE_GENERATED=1 cargo test -p zkr-settle --test it devnet_set` rewrites the stale files instead of
+//! failing (the same files `zkr contracts generate` writes).
 
 use std::path::Path;
 
-use zkr_contracts::DEVNET_VERIFIER_PATH;
-use zkr_settle::{deploy_contracts, ContractSet, InProcessL1, RollupSetup, DEVNET_CONTRACTS_PATH, L1};
+use zkr_generator::{DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT};
+use zkr_settle::{
+    deploy_contracts, ContractSet, InProcessL1, RollupSetup, DEVNET_CONTRACTS_PATH, DEVNET_POSEIDON_PATH,
+    DEVNET_VERIFIER_PATH, L1,
+};
 
-fn committed_verifier() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(DEVNET_VERIFIER_PATH);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+/// Fails unless the committed file `rel` (relative to this crate) holds `fresh`; rewrites it first when
+/// `ZKR_UPDATE_GENERATED=1`.
+fn assert_committed(rel: &str, fresh: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if std::env::var("ZKR_UPDATE_GENERATED").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, fresh).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{} is stale: regenerate it with `zkr contracts generate` \
+         (or ZKR_UPDATE_GENERATED=1 cargo test -p zkr-settle --test it devnet_set)",
+        path.display()
+    );
 }
 
 #[test]
-fn committed_devnet_contracts_match_the_committed_sources() {
-    let committed = ContractSet::devnet().expect("the committed set parses");
-    let source = committed_verifier();
-    assert!(committed.matches_source(&source), "{DEVNET_CONTRACTS_PATH} was compiled from another ZkrVerifier.sol");
-    let fresh = ContractSet::compile(&source, committed.capacity, committed.epoch_height).expect("compiles");
-    assert!(
-        fresh == committed,
-        "{DEVNET_CONTRACTS_PATH} is stale: regenerate it with `zkr contracts generate` (needs npm solc)"
-    );
+fn committed_poseidon_library_is_fresh() {
+    assert_committed(DEVNET_POSEIDON_PATH, &zkr_yul::poseidon::solidity_library());
+}
+
+#[test]
+fn committed_devnet_verifier_and_contracts_are_fresh() {
+    let verifier = zkr_generator::devnet_verifier().expect("the devnet verifier generates");
+    assert_committed(DEVNET_VERIFIER_PATH, &verifier);
+    let fresh = ContractSet::compile(&verifier, DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT).expect("compiles");
+    assert_committed(DEVNET_CONTRACTS_PATH, &fresh.to_json());
 }
 
 #[tokio::test]

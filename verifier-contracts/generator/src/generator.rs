@@ -1,0 +1,1079 @@
+//! Generates the Solidity verifier `ZkrVerifier` for one wrap circuit.
+//!
+//! The contract re-does everything plonky2's verifier does for a `KeccakGoldilocksConfig` proof:
+//! 1. shape: exact calldata length and ABI offsets; every field element canonical (< p);
+//! 2. public-inputs hash (Poseidon `hash_no_pad`, the config's inner hasher);
+//! 3. the Fiat–Shamir transcript of `Challenger<F, KeccakHash<25>>` (Keccak pseudo-permutation with
+//!    rejection sampling, overwrite-mode duplex sponge), replayed with the buffer positions known
+//!    at generation time;
+//! 4. the vanishing polynomial at ζ (L₀·(Z − 1), partial products of the permutation argument,
+//!    filtered gate constraints) reduced by the α's, against Z_H(ζ)·t(ζ);
+//! 5. FRI: PoW, query indices, Merkle openings of the 4 initial oracles and of every folding step
+//!    (Keccak leaves with plonky2's hash-or-noop rule, 25-byte digests, caps), the combined
+//!    reduced openings, coset interpolation per step, and the final polynomial.
+//!
+//! Any failed check makes `verifyProof` return false; a zero denominator (probability ~2⁻¹²⁸ for
+//! an honest prover) reverts.
+
+use std::fmt::Write as _;
+
+use plonky2::field::types::{Field, Field64, PrimeField64};
+use plonky2::plonk::circuit_data::{CommonCircuitData, VerifierOnlyCircuitData};
+use plonky2::plonk::config::GenericHashOut;
+use thiserror::Error;
+use zkr_circuits::config::{D, F};
+use zkr_circuits::wrap::WrapConfig;
+use zkr_yul::gates::{gate_constraints, GateGenError, GateLayout};
+
+use crate::encoding::{EncodingError, ProofLayout, ELEM_BYTES, EXT_BYTES, HASH_BYTES};
+
+/// plonky2's `UNUSED_SELECTOR` (crate-private there): the selector value of rows without a gate of a group.
+const UNUSED_SELECTOR: u64 = u32::MAX as u64;
+const P: &str = "0xffffffff00000001";
+/// Mask of the top 25 bytes of a word (a `KeccakHash<25>` digest as it lies in calldata/memory).
+const M25: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000";
+/// Most Yul source text of gate constraints per part contract: keeps each compiled part under EIP-170's
+/// 24,576-byte limit (the tests compile every part and check).
+const GATE_PART_SOURCE_BUDGET: usize = 60_000;
+/// Number of public inputs (the zkr layout).
+pub const NUM_PUBLIC_INPUTS: usize = 20;
+/// Calldata offset of the proof bytes under the standard ABI encoding of
+/// `verifyProof(bytes, uint256[20])`: selector, offset word, 20 words, length word.
+pub const PROOF_CALLDATA_OFFSET: usize = 4 + 32 + 32 * NUM_PUBLIC_INPUTS + 32;
+
+#[derive(Debug, Error)]
+pub enum GenError {
+    #[error("the circuit's proofs cannot be encoded: {0}")]
+    Encoding(#[from] EncodingError),
+    #[error("gate {index} ({id}): {source}")]
+    Gate {
+        index: usize,
+        id: String,
+        #[source]
+        source: GateGenError,
+    },
+    #[error("gate {index} ({id}): its code cannot be split over part contracts: {reason}")]
+    GateSplit { index: usize, id: String, reason: String },
+    #[error("the circuit has {got} public inputs, the verifier ABI takes {expected}")]
+    PublicInputs { expected: usize, got: usize },
+    #[error("unsupported circuit: {reason}")]
+    Unsupported { reason: String },
+}
+
+/// Where a debug build of the verifier stops and returns raw memory instead of a bool.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugStop {
+    /// After the transcript: returns the challenge area (see [`ChallengeLayout`]).
+    Challenges,
+    /// After the vanishing check: returns the challenge area (the check passed if it returns).
+    Vanishing,
+}
+
+/// Word indices of the challenges in the debug output of [`DebugStop::Challenges`].
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeLayout {
+    pub betas: usize,
+    pub gammas: usize,
+    pub alphas: usize,
+    pub zeta: usize,
+    pub fri_alpha: usize,
+    pub fri_betas: usize,
+    pub pow_response: usize,
+    pub query_indices: usize,
+    pub pi_hash: usize,
+    pub words: usize,
+}
+
+impl ChallengeLayout {
+    pub fn new(nc: usize, nsteps: usize, nq: usize) -> Self {
+        let betas = 0;
+        let gammas = betas + nc;
+        let alphas = gammas + nc;
+        let zeta = alphas + nc;
+        let fri_alpha = zeta + 2;
+        let fri_betas = fri_alpha + 2;
+        let pow_response = fri_betas + 2 * nsteps;
+        let query_indices = pow_response + 1;
+        let pi_hash = query_indices + nq;
+        let words = pi_hash + 4;
+        Self { betas, gammas, alphas, zeta, fri_alpha, fri_betas, pow_response, query_indices, pi_hash, words }
+    }
+}
+
+/// Name of the verifier's part contract `k` (deployed before `ZkrVerifier`, whose constructor takes their addresses).
+pub fn part_contract_name(k: usize) -> String {
+    format!("ZkrVerifierPart{k}")
+}
+
+/// Constructor arguments of `ZkrVerifier` (`address[N]`, ABI-encoded) for the deployed parts, in order.
+pub fn verifier_constructor_args(parts: &[[u8; 20]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 * parts.len());
+    for a in parts {
+        out.extend_from_slice(&[0u8; 12]);
+        out.extend_from_slice(a);
+    }
+    out
+}
+
+/// Generates `ZkrVerifier.sol` for the wrap circuit with this common and verifier-only data.
+pub fn generate_verifier(
+    common: &CommonCircuitData<F, D>,
+    verifier_only: &VerifierOnlyCircuitData<WrapConfig, D>,
+) -> Result<String, GenError> {
+    Generator::new(common, verifier_only, None)?.solidity()
+}
+
+/// As [`generate_verifier`], with a debug stop (tests compare intermediate values with plonky2).
+#[doc(hidden)]
+pub fn generate_verifier_debug(
+    common: &CommonCircuitData<F, D>,
+    verifier_only: &VerifierOnlyCircuitData<WrapConfig, D>,
+    stop: DebugStop,
+) -> Result<String, GenError> {
+    Generator::new(common, verifier_only, Some(stop))?.solidity()
+}
+
+/// Static model of the challenger's buffers: the position of every observation and challenge is
+/// known when generating, so the contract writes/reads fixed state slots.
+struct Sponge {
+    /// Elements absorbed since the last permutation (written straight into state slots 0..8:
+    /// equivalent to plonky2's overwrite-mode duplexing).
+    inputs: usize,
+    /// Squeezed elements still unread (read from slot `outputs - 1` down, as plonky2 pops them).
+    outputs: usize,
+}
+
+struct Generator<'a> {
+    common: &'a CommonCircuitData<F, D>,
+    vo: &'a VerifierOnlyCircuitData<WrapConfig, D>,
+    l: ProofLayout,
+    stop: Option<DebugStop>,
+    ch: ChallengeLayout,
+    mem: Mem,
+    code: String,
+    funcs: String,
+    sponge: Sponge,
+    parts: Vec<Part>,
+}
+
+/// Code run in a separate contract, `ZkrVerifierPart{k}` (EIP-170 caps a contract at 24,576 bytes, which the whole
+/// verifier exceeds several times). The main contract `staticcall`s it with its memory `[0, input_end)` as calldata;
+/// the part copies that to the same addresses, runs `code` and returns `[out, out + out_len)`, which the caller
+/// stores at the same place. So the code runs exactly as if inlined.
+struct Part {
+    funcs: String,
+    code: String,
+    input_end: u64,
+    out: u64,
+    out_len: u64,
+}
+
+/// A bump allocator of fixed memory regions (byte offsets).
+struct Mem {
+    next: u64,
+}
+
+impl Mem {
+    fn words(&mut self, n: usize) -> u64 {
+        let at = self.next;
+        self.next += 32 * n as u64;
+        at
+    }
+}
+
+/// Fixed memory addresses used by the helper functions.
+const CH: u64 = 0x100; // 12 challenger state words
+const KB: u64 = 0x280; // 96-byte Keccak buffer
+const PART_SLOTS: u64 = 0x300; // addresses of the part contracts
+/// Most part contracts a verifier may have.
+const MAX_PARTS: usize = 32;
+const FIRST_FREE: u64 = PART_SLOTS + 32 * MAX_PARTS as u64;
+
+fn cd(off: usize) -> usize {
+    PROOF_CALLDATA_OFFSET + off
+}
+
+impl<'a> Generator<'a> {
+    fn new(
+        common: &'a CommonCircuitData<F, D>,
+        vo: &'a VerifierOnlyCircuitData<WrapConfig, D>,
+        stop: Option<DebugStop>,
+    ) -> Result<Self, GenError> {
+        if common.num_public_inputs != NUM_PUBLIC_INPUTS {
+            return Err(GenError::PublicInputs { expected: NUM_PUBLIC_INPUTS, got: common.num_public_inputs });
+        }
+        let l = ProofLayout::new(common)?;
+        if common.selectors_info.num_selectors() == 0 {
+            return Err(GenError::Unsupported { reason: "no selector polynomials".into() });
+        }
+        if l.quotient_degree_factor < 2 {
+            return Err(GenError::Unsupported { reason: "quotient degree factor below 2".into() });
+        }
+        let ch = ChallengeLayout::new(l.num_challenges, l.arity_bits.len(), l.num_queries);
+        Ok(Self {
+            common,
+            vo,
+            l,
+            stop,
+            ch,
+            mem: Mem { next: FIRST_FREE },
+            code: String::new(),
+            funcs: String::new(),
+            sponge: Sponge { inputs: 0, outputs: 0 },
+            parts: Vec::new(),
+        })
+    }
+
+    fn line(&mut self, s: impl AsRef<str>) {
+        self.code.push_str("            ");
+        self.code.push_str(s.as_ref());
+        self.code.push('\n');
+    }
+
+    /// Memory word holding part `k`'s address (written from the immutables before the assembly block: Solidity
+    /// locals would put the block past the stack's reach).
+    fn part_slot(&self, k: usize) -> u64 {
+        PART_SLOTS + 32 * k as u64
+    }
+
+    /// Moves `code` into a new part contract and emits the call to it.
+    fn offload(&mut self, funcs: String, code: String, input_end: u64, out: u64, out_len: u64) {
+        let k = self.parts.len();
+        self.line(format!(
+            "if iszero(staticcall(gas(), mload({:#x}), 0, {input_end:#x}, {out:#x}, {out_len:#x})) {{ revert(0, 0) }} if iszero(eq(returndatasize(), {out_len:#x})) {{ revert(0, 0) }}",
+            self.part_slot(k)
+        ));
+        self.parts.push(Part { funcs, code, input_end, out, out_len });
+    }
+
+    // ---- transcript -------------------------------------------------------------------------
+
+    fn observe(&mut self, expr: &str) {
+        let slot = CH + 32 * self.sponge.inputs as u64;
+        self.line(format!("mstore({slot:#x}, {expr})"));
+        self.sponge.outputs = 0;
+        self.sponge.inputs += 1;
+        if self.sponge.inputs == 8 {
+            self.line("zv_perm()");
+            self.sponge.inputs = 0;
+            self.sponge.outputs = 8;
+        }
+    }
+
+    /// Emits code leaving the next challenge in `mstore(dst, ...)`.
+    fn challenge_to(&mut self, dst: u64) {
+        if self.sponge.inputs > 0 || self.sponge.outputs == 0 {
+            self.line("zv_perm()");
+            self.sponge.inputs = 0;
+            self.sponge.outputs = 8;
+        }
+        self.sponge.outputs -= 1;
+        let slot = CH + 32 * self.sponge.outputs as u64;
+        self.line(format!("mstore({dst:#x}, mload({slot:#x}))"));
+    }
+
+    fn observe_cap_calldata(&mut self, off: usize) {
+        for i in 0..self.l.cap_len {
+            let o = cd(off + i * HASH_BYTES);
+            self.line(format!("{{ let e0, e1, e2, e3 := zv_helems({o}) mstore({:#x}, e0) mstore({:#x}, e1) mstore({:#x}, e2) mstore({:#x}, e3) }}", 0x00, 0x20, 0x40, 0x60));
+            // the 4 elements are parked at 0x00..0x80 and observed one by one
+            for k in 0..4 {
+                self.observe(&format!("mload({:#x})", 32 * k));
+            }
+        }
+    }
+
+    // ---- generation -------------------------------------------------------------------------
+
+    fn solidity(mut self) -> Result<String, GenError> {
+        let body = self.body()?;
+        if self.parts.len() > MAX_PARTS {
+            return Err(GenError::Unsupported {
+                reason: format!(
+                    "the verifier needs {} part contracts, at most {MAX_PARTS} are supported",
+                    self.parts.len()
+                ),
+            });
+        }
+        let mut s = String::new();
+        let l = &self.l;
+        let _ = writeln!(s, "// SPDX-License-Identifier: MIT OR Apache-2.0");
+        let _ = writeln!(s, "// Generated by zkr-generator (`zkr contracts generate`): do not edit.");
+        let _ = writeln!(
+            s,
+            "// Wrap circuit: degree 2^{}, {} wires, FRI rate 2^-{}, {} queries, {} PoW bits, cap height {}, arities {:?}.",
+            l.degree_bits,
+            l.num_wires,
+            l.lde_bits - l.degree_bits,
+            l.num_queries,
+            l.pow_bits,
+            l.cap_height,
+            l.arity_bits.iter().map(|a| 1usize << a).collect::<Vec<_>>()
+        );
+        let _ = writeln!(s, "// Encoded proof: {} bytes.", l.total_len);
+        s.push_str("pragma solidity ^0.8.28;\n\n");
+        s.push_str(
+            "interface IZkrVerifier {\n    /// True iff `proof` (zkr's calldata encoding of a wrap proof) is valid for these 20 public inputs\n    /// (Goldilocks elements < p, in order: oldRoot[4], newRoot[4], pubdataCommitment[4], depositsCommitment[4],\n    /// withdrawalsCommitment[4]). May revert on a malformed encoding (callers treat a revert as \"invalid\").\n    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool);\n}\n\n",
+        );
+        let n = self.parts.len();
+        for (k, part) in self.parts.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "/// Part {k} of the verifier's code (see `ZkrVerifier`): stateless; called with the caller's memory"
+            );
+            let _ = writeln!(
+                s,
+                "/// [0, {:#x}) as calldata, it returns memory [{:#x}, {:#x}) after running.",
+                part.input_end,
+                part.out,
+                part.out + part.out_len
+            );
+            let _ = writeln!(s, "contract {} {{", part_contract_name(k));
+            s.push_str(
+                "    fallback() external {\n        assembly {\n            calldatacopy(0, 0, calldatasize())\n",
+            );
+            for line in part.funcs.lines().chain(part.code.lines()) {
+                s.push_str("            ");
+                s.push_str(line.trim_start());
+                s.push('\n');
+            }
+            let _ = writeln!(s, "            return({:#x}, {:#x})\n        }}\n    }}\n}}\n", part.out, part.out_len);
+        }
+        s.push_str("/// Verifier of zkr wrap proofs (plonky2, KeccakGoldilocksConfig), generated from the circuit.\n");
+        s.push_str("/// Only the standard ABI encoding of the arguments is accepted. The code is split over this contract and\n");
+        let _ = writeln!(
+            s,
+            "/// {n} part contracts (EIP-170 limits each to 24,576 bytes): deploy `{}`..`{}` first and pass their addresses,\n/// in order, to the constructor.",
+            part_contract_name(0),
+            part_contract_name(n.saturating_sub(1))
+        );
+        s.push_str("contract ZkrVerifier is IZkrVerifier {\n");
+        let _ = writeln!(s, "    uint256 public constant PROOF_BYTES = {};", l.total_len);
+        let _ = writeln!(s, "    uint256 public constant NUM_PARTS = {n};");
+        for k in 0..n {
+            let _ = writeln!(s, "    address internal immutable PART{k};");
+        }
+        let _ = writeln!(s, "\n    constructor(address[{n}] memory parts) {{");
+        for k in 0..n {
+            let _ = writeln!(s, "        PART{k} = parts[{k}];");
+        }
+        s.push_str("    }\n");
+        s.push_str("\n    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool) {\n");
+        for k in 0..n {
+            let _ =
+                writeln!(s, "        {{ address a = PART{k}; assembly {{ mstore({:#x}, a) }} }}", self.part_slot(k));
+        }
+        s.push_str("        uint256 proofOffset;\n        uint256 proofLength;\n        assembly {\n            proofOffset := proof.offset\n            proofLength := proof.length\n        }\n");
+        let _ = writeln!(
+            s,
+            "        if (proofOffset != {} || proofLength != {} || msg.data.length != {}) return false;",
+            PROOF_CALLDATA_OFFSET,
+            l.total_len,
+            PROOF_CALLDATA_OFFSET + l.total_len.div_ceil(32) * 32
+        );
+        s.push_str("        assembly {\n");
+        for line in self.funcs.lines() {
+            s.push_str("            ");
+            s.push_str(line);
+            s.push('\n');
+        }
+        s.push_str("            if iszero(eq(publicInputs, 36)) { zv_fail() }\n");
+        s.push_str(&body);
+        s.push_str("            mstore(0, 1)\n            return(0, 32)\n        }\n    }\n}\n");
+        Ok(s)
+    }
+
+    fn body(&mut self) -> Result<String, GenError> {
+        self.helper_functions();
+        let nc = self.l.num_challenges;
+        let nsteps = self.l.arity_bits.len();
+        let nq = self.l.num_queries;
+        // memory regions
+        let chal = self.mem.words(self.ch.words);
+        let pi = self.mem.words(NUM_PUBLIC_INPUTS);
+        let pih = chal + 32 * self.ch.pi_hash as u64;
+        let n_open = self.l.num_openings_zeta + nc;
+        let open = self.mem.words(2 * n_open);
+        let kis = self.mem.words(self.l.num_routed_wires);
+        let capc = self.mem.words(self.l.cap_len);
+        let omt = self.mem.words(self.l.lde_bits);
+        let misc = self.mem.words(64);
+        // per FRI step: g^i, coset-start factors, bit-reversed eval offsets (n words each), beta, beta^arity
+        let mut step_tables = vec![];
+        for &a in &self.l.arity_bits {
+            step_tables.push(self.mem.words(3 * (1usize << a) + 4));
+        }
+        let max_leaf = (self.l.oracle_polys.iter().max().copied().unwrap_or(0) * ELEM_BYTES)
+            .max(self.l.arity_bits.iter().map(|a| (1usize << a) * EXT_BYTES).max().unwrap_or(0));
+        let leafbuf = self.mem.words(max_leaf.div_ceil(32) + 1);
+        let max_arity = self.l.arity_bits.iter().map(|a| 1usize << a).max().unwrap_or(1);
+        let interp = self.mem.words(4 * max_arity);
+        let n_terms = nc + nc * (self.l.num_partial_products + 1) + self.common.num_gate_constraints;
+        let terms = self.mem.words(2 * n_terms);
+        let acc = terms + 64 * (nc + nc * (self.l.num_partial_products + 1)) as u64;
+        let max_gate_constraints = self.common.gates.iter().map(|g| g.0.num_constraints()).max().unwrap_or(0);
+        let gout = self.mem.words(2 * max_gate_constraints);
+        let scratch = self.mem.next;
+
+        // misc slots
+        let m = |i: u64| misc + 32 * i;
+        let (zn, zh, l0, bz, beta_s, gamma_s, filt) = (m(0), m(2), m(4), m(6), m(8), m(9), m(10));
+        let (ro0, ro1, an, gz, qo, qidx, qx, old, fa7) =
+            (m(12), m(14), m(16), m(18), m(20), m(21), m(22), m(24), m(26));
+
+        let openings_cd = cd(self.l.openings);
+        let c = |i: usize| open + 64 * i as u64; // extension opening i
+        let consts = 0usize;
+        let sigmas = self.l.num_constants;
+        let wires = sigmas + self.l.num_routed_wires;
+        let zs = wires + self.l.num_wires;
+        let pps = zs + nc;
+        let quot = pps + nc * self.l.num_partial_products;
+        let zs_next = self.l.num_openings_zeta;
+
+        // ---- tables
+        self.line("// constant tables");
+        for (j, k) in self.common.k_is.iter().enumerate() {
+            self.line(format!("mstore({:#x}, {:#x})", kis + 32 * j as u64, k.to_canonical_u64()));
+        }
+        for (j, h) in self.vo.constants_sigmas_cap.0.iter().enumerate() {
+            let mut w = [0u8; 32];
+            w[..HASH_BYTES].copy_from_slice(&h.0);
+            self.line(format!("mstore({:#x}, 0x{})", capc + 32 * j as u64, hex(&w)));
+        }
+        let omega = F::primitive_root_of_unity(self.l.lde_bits);
+        for k in 0..self.l.lde_bits {
+            let v = omega.exp_power_of_2(k);
+            self.line(format!("mstore({:#x}, {:#x})", omt + 32 * k as u64, v.to_canonical_u64()));
+        }
+        for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
+            let n = 1usize << a;
+            let g = F::primitive_root_of_unity(a);
+            let tab = step_tables[s];
+            let (gt, tt, rt) = (tab, tab + 32 * n as u64, tab + 64 * n as u64);
+            for i in 0..n {
+                self.line(format!("mstore({:#x}, {:#x})", gt + 32 * i as u64, g.exp_u64(i as u64).to_canonical_u64()));
+                let e = (n - reverse_bits(i, a)) % n;
+                self.line(format!("mstore({:#x}, {:#x})", tt + 32 * i as u64, g.exp_u64(e as u64).to_canonical_u64()));
+                self.line(format!("mstore({:#x}, {})", rt + 32 * i as u64, EXT_BYTES * reverse_bits(i, a)));
+            }
+        }
+
+        // ---- public inputs
+        self.line("// public inputs: canonical, then their Poseidon hash");
+        self.line(format!(
+            "for {{ let i := 0 }} lt(i, {NUM_PUBLIC_INPUTS}) {{ i := add(i, 1) }} {{ let v := calldataload(add(36, shl(5, i))) if iszero(lt(v, {P})) {{ zv_fail() }} mstore(add({pi:#x}, shl(5, i)), v) }}"
+        ));
+        let poseidon_funcs = zkr_yul::field::yul_functions() + &zkr_yul::poseidon::poseidon_yul();
+        self.offload(
+            poseidon_funcs,
+            format!("poseidon_hash_no_pad({pi:#x}, {NUM_PUBLIC_INPUTS}, {pih:#x})\n"),
+            pi + 32 * NUM_PUBLIC_INPUTS as u64,
+            pih,
+            128,
+        );
+
+        // ---- openings into memory
+        self.line("// openings (extension elements) into memory, canonical");
+        self.line(format!(
+            "for {{ let i := 0 }} lt(i, {}) {{ i := add(i, 1) }} {{ mstore(add({open:#x}, shl(5, i)), zv_rd(add({openings_cd}, shl(3, i)))) }}",
+            2 * n_open
+        ));
+
+        // ---- transcript
+        self.line("// Fiat-Shamir transcript (plonky2 Challenger over KeccakHash<25>)");
+        let fri = &self.common.fri_params;
+        let mut consts_obs: Vec<u64> =
+            vec![fri.config.rate_bits as u64, fri.config.cap_height as u64, fri.config.proof_of_work_bits as u64];
+        consts_obs.extend(fri.config.reduction_strategy.serialize::<F>().iter().map(|x| x.to_canonical_u64()));
+        consts_obs.push(fri.config.num_query_rounds as u64);
+        consts_obs.push(fri.hiding as u64);
+        consts_obs.push(fri.degree_bits as u64);
+        consts_obs.extend(fri.reduction_arity_bits.iter().map(|&a| a as u64));
+        let digest: Vec<F> = self.vo.circuit_digest.to_vec();
+        consts_obs.extend(digest.iter().map(|x| x.to_canonical_u64()));
+        for v in consts_obs {
+            self.observe(&format!("{v:#x}"));
+        }
+        for k in 0..4 {
+            self.observe(&format!("mload({:#x})", pih + 32 * k));
+        }
+        self.observe_cap_calldata(self.l.wires_cap);
+        let cw = |i: usize| chal + 32 * i as u64;
+        for i in 0..nc {
+            self.challenge_to(cw(self.ch.betas + i));
+        }
+        for i in 0..nc {
+            self.challenge_to(cw(self.ch.gammas + i));
+        }
+        self.observe_cap_calldata(self.l.zs_cap);
+        for i in 0..nc {
+            self.challenge_to(cw(self.ch.alphas + i));
+        }
+        self.observe_cap_calldata(self.l.quotient_cap);
+        self.challenge_to(cw(self.ch.zeta));
+        self.challenge_to(cw(self.ch.zeta + 1));
+        // openings: 2·n_open words from memory, through a runtime loop from a known buffer position
+        let k0 = self.sponge.inputs;
+        let total = 2 * n_open;
+        self.line(format!(
+            "{{ let k := {k0} for {{ let i := 0 }} lt(i, {total}) {{ i := add(i, 1) }} {{ mstore(add({CH:#x}, shl(5, k)), mload(add({open:#x}, shl(5, i)))) k := add(k, 1) if eq(k, 8) {{ zv_perm() k := 0 }} }} }}"
+        ));
+        if total > 0 {
+            self.sponge.inputs = (k0 + total) % 8;
+            self.sponge.outputs = if self.sponge.inputs == 0 { 8 } else { 0 };
+        }
+        self.challenge_to(cw(self.ch.fri_alpha));
+        self.challenge_to(cw(self.ch.fri_alpha + 1));
+        for s in 0..nsteps {
+            self.observe_cap_calldata(self.l.commit_caps + s * self.l.cap_len * HASH_BYTES);
+            self.challenge_to(cw(self.ch.fri_betas + 2 * s));
+            self.challenge_to(cw(self.ch.fri_betas + 2 * s + 1));
+        }
+        for i in 0..2 * self.l.final_poly_len {
+            let o = cd(self.l.final_poly + i * ELEM_BYTES);
+            self.observe(&format!("zv_rd({o})"));
+        }
+        self.observe(&format!("zv_rd({})", cd(self.l.pow_witness)));
+        self.challenge_to(cw(self.ch.pow_response));
+        for q in 0..nq {
+            self.challenge_to(cw(self.ch.query_indices + q));
+        }
+        let lde_mask = (1u64 << self.l.lde_bits) - 1;
+        for q in 0..nq {
+            let a = cw(self.ch.query_indices + q);
+            self.line(format!("mstore({a:#x}, and(mload({a:#x}), {lde_mask:#x}))"));
+        }
+        if self.stop == Some(DebugStop::Challenges) {
+            self.line(format!("return({chal:#x}, {})", 32 * self.ch.words));
+        }
+        // PoW: the response must have pow_bits leading zeros (as a 64-bit word)
+        self.line(format!("if shr({}, mload({:#x})) {{ zv_fail() }}", 64 - self.l.pow_bits, cw(self.ch.pow_response)));
+
+        // ---- vanishing polynomial at zeta
+        self.line("// vanishing polynomial at zeta against Z_H(zeta) * t(zeta)");
+        let zeta = cw(self.ch.zeta);
+        let n_mod = (1u64 << self.l.degree_bits) % F::ORDER;
+        self.line(format!(
+            "{{ let a0 := mload({zeta:#x}) let a1 := mload({:#x}) for {{ let i := 0 }} lt(i, {}) {{ i := add(i, 1) }} {{ a0, a1 := esquare(a0, a1) }} mstore({zn:#x}, a0) mstore({:#x}, a1) mstore({zh:#x}, gsub(a0, 1)) mstore({:#x}, a1) }}",
+            zeta + 32,
+            self.l.degree_bits,
+            zn + 32,
+            zh + 32
+        ));
+        self.line(format!(
+            "{{ let d0, d1 := escalar(gsub(mload({zeta:#x}), 1), mload({:#x}), {n_mod:#x}) let i0, i1 := einv(d0, d1) let r0, r1 := emul(mload({zh:#x}), mload({:#x}), i0, i1) mstore({l0:#x}, r0) mstore({:#x}, r1) }}",
+            zeta + 32,
+            zh + 32,
+            l0 + 32
+        ));
+        let term = |k: usize| terms + 64 * k as u64;
+        let npp = self.l.num_partial_products;
+        let qdf = self.l.quotient_degree_factor;
+        let r = self.l.num_routed_wires;
+        for i in 0..nc {
+            // L0 * (Z - 1)
+            self.line(format!(
+                "{{ let r0, r1 := emul(mload({l0:#x}), mload({:#x}), gsub(mload({:#x}), 1), mload({:#x})) mstore({:#x}, r0) mstore({:#x}, r1) }}",
+                l0 + 32,
+                c(zs + i),
+                c(zs + i) + 32,
+                term(i),
+                term(i) + 32
+            ));
+            // partial products
+            self.line(format!(
+                "mstore({beta_s:#x}, mload({:#x})) mstore({gamma_s:#x}, mload({:#x})) mstore({bz:#x}, mulmod(mload({beta_s:#x}), mload({zeta:#x}), {P})) mstore({:#x}, mulmod(mload({beta_s:#x}), mload({:#x}), {P}))",
+                cw(self.ch.betas + i),
+                cw(self.ch.gammas + i),
+                bz + 32,
+                zeta + 32
+            ));
+            for ck in 0..=npp {
+                let (js, je) = (ck * qdf, ((ck + 1) * qdf).min(r));
+                let prev = if ck == 0 { c(zs + i) } else { c(pps + i * npp + ck - 1) };
+                let next = if ck == npp { c(zs_next + i) } else { c(pps + i * npp + ck) };
+                let t = term(nc + i * (npp + 1) + ck);
+                self.line(format!(
+                    "{{ let n0, n1, d0, d1 := zv_chunk({js}, {je}) let p0, p1 := emul(mload({prev:#x}), mload({:#x}), n0, n1) let q0, q1 := emul(mload({next:#x}), mload({:#x}), d0, d1) p0, p1 := esub(p0, p1, q0, q1) mstore({t:#x}, p0) mstore({:#x}, p1) }}",
+                    prev + 32,
+                    next + 32,
+                    t + 32
+                ));
+            }
+        }
+        // chunk products of the permutation argument: numerators w + beta*k*zeta + gamma, denominators w + beta*sigma + gamma
+        let _ = writeln!(
+            self.funcs,
+            "function zv_chunk(js, je) -> n0, n1, d0, d1 {{ n0 := 1 d0 := 1 for {{ let j := js }} lt(j, je) {{ j := add(j, 1) }} {{ let w := add({:#x}, shl(6, j)) let x0 := addmod(addmod(mload(w), mulmod(mload(add({kis:#x}, shl(5, j))), mload({bz:#x}), {P}), {P}), mload({gamma_s:#x}), {P}) let x1 := addmod(mload(add(w, 32)), mulmod(mload(add({kis:#x}, shl(5, j))), mload({:#x}), {P}), {P}) n0, n1 := emul(n0, n1, x0, x1) let sg := add({:#x}, shl(6, j)) x0 := addmod(addmod(mload(w), mulmod(mload({beta_s:#x}), mload(sg), {P}), {P}), mload({gamma_s:#x}), {P}) x1 := addmod(mload(add(w, 32)), mulmod(mload({beta_s:#x}), mload(add(sg, 32)), {P}), {P}) d0, d1 := emul(d0, d1, x0, x1) }} }}",
+            c(wires),
+            bz + 32,
+            c(sigmas)
+        );
+
+        // gate constraints, filtered, accumulated into the constraint terms
+        let num_selectors = self.common.selectors_info.num_selectors();
+        let layout = GateLayout {
+            wires: c(wires),
+            constants: c(consts + num_selectors + self.common.num_lookup_selectors),
+            public_inputs_hash: pih,
+            out: gout,
+            scratch,
+        };
+        let mut max_scratch = 0u64;
+        let selectors = Selectors::of(self.common)?;
+        // each gate's constraints as fragments of at most the part budget, the last one followed by the filter and
+        // the accumulation (so the filter needs to survive no call)
+        let mut units: Vec<String> = Vec::new();
+        for (gi, gate) in self.common.gates.iter().enumerate() {
+            let g = gate_constraints(gate, &layout).map_err(|source| GenError::Gate {
+                index: gi,
+                id: gate.0.id(),
+                source,
+            })?;
+            max_scratch = max_scratch.max(g.scratch_bytes);
+            let si = selectors.selector_indices[gi];
+            let group = selectors.groups[si].clone();
+            let mut factors: Vec<u64> = group.filter(|&k| k != gi).map(|k| k as u64).collect();
+            if num_selectors > 1 {
+                factors.push(UNUSED_SELECTOR);
+            }
+            let mut tail = String::new();
+            if g.num_constraints > 0 {
+                let _ = write!(
+                    tail,
+                    "{{ let s0 := mload({:#x}) let s1 := sub({P}, mload({:#x})) let f0 := 1 let f1 := 0",
+                    c(consts + si),
+                    c(consts + si) + 32
+                );
+                for k in factors {
+                    let _ = write!(tail, " f0, f1 := emul(f0, f1, gsub({k:#x}, s0), mod(s1, {P}))");
+                }
+                let _ = writeln!(tail, " mstore({filt:#x}, f0) mstore({:#x}, f1) }}", filt + 32);
+                let _ = writeln!(tail, "zv_acc({}, {acc:#x}, {gout:#x}, {filt:#x})", g.num_constraints);
+            }
+            let mut frags = split_statements(&g.code, GATE_PART_SOURCE_BUDGET)
+                .map_err(|reason| GenError::GateSplit { index: gi, id: gate.0.id(), reason })?;
+            let label = format!("// gate {gi}: {}\n", gate.0.id().replace('\n', " "));
+            if frags.is_empty() {
+                frags.push(String::new());
+            }
+            if let Some(first) = frags.first_mut() {
+                first.insert_str(0, &label);
+            }
+            if let Some(last) = frags.last_mut() {
+                last.push_str(&tail);
+            }
+            units.extend(frags);
+        }
+        // units go to part contracts, packed greedily in order up to the budget; a part returns the accumulators,
+        // the gate output area and the scratch area (contiguous), so a gate may span parts
+        let scratch_end = scratch + max_scratch;
+        let ret_len = scratch_end - acc;
+        let gate_funcs = format!("{}{}\n", zkr_yul::field::yul_functions(), acc_function());
+        let mut shard = String::new();
+        for unit in units {
+            if !shard.is_empty() && shard.len() + unit.len() > GATE_PART_SOURCE_BUDGET {
+                self.offload(gate_funcs.clone(), std::mem::take(&mut shard), scratch_end, acc, ret_len);
+            }
+            shard.push_str(&unit);
+        }
+        if !shard.is_empty() {
+            self.offload(gate_funcs, shard, scratch_end, acc, ret_len);
+        }
+        self.mem.next = scratch + max_scratch;
+        // alpha reductions and the quotient check
+        let _ = writeln!(
+            self.funcs,
+            "function zv_reduce_base(alpha, ptr, n) -> r0, r1 {{ for {{ let k := n }} k {{}} {{ k := sub(k, 1) let t := add(ptr, shl(6, k)) r0 := addmod(mulmod(r0, alpha, {P}), mload(t), {P}) r1 := addmod(mulmod(r1, alpha, {P}), mload(add(t, 32)), {P}) }} }}"
+        );
+        let _ = writeln!(
+            self.funcs,
+            "function zv_reduce_ext(a0, a1, ptr, n) -> r0, r1 {{ for {{ let k := n }} k {{}} {{ k := sub(k, 1) let t := add(ptr, shl(6, k)) r0, r1 := emul(r0, r1, a0, a1) r0 := addmod(r0, mload(t), {P}) r1 := addmod(r1, mload(add(t, 32)), {P}) }} }}"
+        );
+        for i in 0..nc {
+            self.line(format!(
+                "{{ let v0, v1 := zv_reduce_base(mload({:#x}), {terms:#x}, {n_terms}) let t0, t1 := zv_reduce_ext(mload({zn:#x}), mload({:#x}), {:#x}, {qdf}) t0, t1 := emul(t0, t1, mload({zh:#x}), mload({:#x})) if iszero(and(eq(v0, t0), eq(v1, t1))) {{ zv_fail() }} }}",
+                cw(self.ch.alphas + i),
+                zn + 32,
+                c(quot + i * qdf),
+                zh + 32
+            ));
+        }
+        if self.stop == Some(DebugStop::Vanishing) {
+            self.line(format!("return({chal:#x}, {})", 32 * self.ch.words));
+        }
+
+        // ---- FRI
+        self.line("// FRI: reduced openings, then each query round");
+        let fa = cw(self.ch.fri_alpha);
+        self.line(format!(
+            "{{ let r0, r1 := zv_reduce_ext(mload({fa:#x}), mload({:#x}), {open:#x}, {}) mstore({ro0:#x}, r0) mstore({:#x}, r1) }}",
+            fa + 32,
+            self.l.num_openings_zeta,
+            ro0 + 32
+        ));
+        self.line(format!(
+            "{{ let r0, r1 := zv_reduce_ext(mload({fa:#x}), mload({:#x}), {:#x}, {nc}) mstore({ro1:#x}, r0) mstore({:#x}, r1) }}",
+            fa + 32,
+            c(zs_next),
+            ro1 + 32
+        ));
+        // alpha^nc
+        self.line(format!(
+            "{{ let r0 := 1 let r1 := 0 for {{ let i := 0 }} lt(i, {nc}) {{ i := add(i, 1) }} {{ r0, r1 := emul(r0, r1, mload({fa:#x}), mload({:#x})) }} mstore({an:#x}, r0) mstore({:#x}, r1) }}",
+            fa + 32,
+            an + 32
+        ));
+        let g_n = F::primitive_root_of_unity(self.l.degree_bits).to_canonical_u64();
+        self.line(format!(
+            "mstore({gz:#x}, mulmod(mload({zeta:#x}), {g_n:#x}, {P})) mstore({:#x}, mulmod(mload({:#x}), {g_n:#x}, {P})) mstore({fa7:#x}, mulmod(7, mload({:#x}), {P}))",
+            gz + 32,
+            zeta + 32,
+            fa + 32
+        ));
+        for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
+            let b = cw(self.ch.fri_betas + 2 * s);
+            let bp = step_tables[s] + 96 * (1u64 << a);
+            self.line(format!(
+                "{{ let b0 := mload({b:#x}) let b1 := mload({:#x}) mstore({bp:#x}, b0) mstore({:#x}, b1) for {{ let i := 0 }} lt(i, {a}) {{ i := add(i, 1) }} {{ b0, b1 := esquare(b0, b1) }} mstore({:#x}, b0) mstore({:#x}, b1) }}",
+                b + 32,
+                bp + 32,
+                bp + 64,
+                bp + 96
+            ));
+        }
+
+        // query loop body
+        let mut qb = String::new();
+        let qbase = cd(self.l.queries);
+        let _ = writeln!(qb, "function zv_query(q) {{");
+        let _ = writeln!(qb, "  let idx := mload(add({:#x}, shl(5, q)))", cw(self.ch.query_indices));
+        let _ = writeln!(qb, "  let base := add({qbase}, mul(q, {}))", self.l.query_size);
+        let _ = writeln!(qb, "  mstore({qo:#x}, base) mstore({qidx:#x}, idx)");
+        // initial oracles
+        let depth = self.l.initial_depth;
+        let caps_cd = [None, Some(cd(self.l.wires_cap)), Some(cd(self.l.zs_cap)), Some(cd(self.l.quotient_cap))];
+        for (o, cap) in caps_cd.iter().enumerate() {
+            let leaf_len = self.l.oracle_polys[o] * ELEM_BYTES;
+            let leaf = self.l.oracle_leaf[o];
+            let path = self.l.oracle_path[o];
+            let expected = match *cap {
+                None => format!("mload(add({capc:#x}, shl(5, shr({depth}, idx))))"),
+                Some(off) => format!("and(calldataload(add({off}, mul({HASH_BYTES}, shr({depth}, idx)))), {M25})"),
+            };
+            let _ = writeln!(
+                qb,
+                "  if iszero(eq(zv_merkle({}, add(base, {path}), {depth}, idx), {expected})) {{ zv_fail() }}",
+                leaf_hash_expr(&format!("add(base, {leaf})"), leaf_len)
+            );
+        }
+        let _ = writeln!(qb, "  mstore({qx:#x}, zv_subgroup_x(idx))");
+        // combined reduced openings
+        let _ = writeln!(qb, "  let s0 := 0 let s1 := 0");
+        for o in (0..4).rev() {
+            let _ = writeln!(
+                qb,
+                "  s0, s1 := zv_horner_leaf(add(base, {}), {}, s0, s1)",
+                self.l.oracle_leaf[o], self.l.oracle_polys[o]
+            );
+        }
+        let _ = writeln!(qb, "  s0, s1 := esub(s0, s1, mload({ro0:#x}), mload({:#x}))", ro0 + 32);
+        let _ = writeln!(qb, "  let u0, u1 := zv_horner_leaf(add(base, {}), {nc}, 0, 0)", self.l.oracle_leaf[2]);
+        let _ = writeln!(qb, "  u0, u1 := esub(u0, u1, mload({ro1:#x}), mload({:#x}))", ro1 + 32);
+        let _ = writeln!(qb, "  zv_combine(s0, s1, u0, u1)");
+        // folding steps
+        for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
+            let n = 1usize << a;
+            let tab = step_tables[s];
+            let sdepth = self.l.step_depth[s];
+            let cap_off = cd(self.l.commit_caps + s * self.l.cap_len * HASH_BYTES);
+            let _ =
+                writeln!(qb, "  {{ let i := mload({qidx:#x}) let ev := add(mload({qo:#x}), {})", self.l.step_evals[s]);
+            let _ = writeln!(
+                qb,
+                "    let w := add(ev, shl(4, and(i, {}))) if iszero(and(eq(zv_rd(w), mload({old:#x})), eq(zv_rd(add(w, 8)), mload({:#x})))) {{ zv_fail() }}",
+                n - 1,
+                old + 32
+            );
+            let _ = writeln!(
+                qb,
+                "    let ci := shr({a}, i) if iszero(eq(zv_merkle({}, add(mload({qo:#x}), {}), {sdepth}, ci), and(calldataload(add({cap_off}, mul({HASH_BYTES}, shr({sdepth}, ci)))), {M25}))) {{ zv_fail() }}",
+                leaf_hash_expr("ev", n * EXT_BYTES),
+                self.l.step_path[s]
+            );
+            let _ = writeln!(
+                qb,
+                "    let p0, p1 := zv_interp_fwd(ev, and(i, {}), {n}, {tab:#x}) p0, p1 := zv_interp_bwd(p0, p1, {n}, {tab:#x}) zv_interp_fin(p0, p1, {n}, {tab:#x}) mstore({qidx:#x}, ci) }}",
+                n - 1
+            );
+        }
+        // final polynomial
+        let _ = writeln!(
+            qb,
+            "  {{ let x := mload({qx:#x}) let r0 := 0 let r1 := 0 for {{ let k := {} }} k {{}} {{ k := sub(k, 1) let o := add({}, shl(4, k)) r0 := addmod(mulmod(r0, x, {P}), zv_rd(o), {P}) r1 := addmod(mulmod(r1, x, {P}), zv_rd(add(o, 8)), {P}) }} if iszero(and(eq(r0, mload({old:#x})), eq(r1, mload({:#x})))) {{ zv_fail() }} }}",
+            self.l.final_poly_len,
+            cd(self.l.final_poly),
+            old + 32
+        );
+        qb.push_str("}\n");
+        self.funcs.push_str(&qb);
+
+        // helpers that depend on the layout
+        let _ = writeln!(
+            self.funcs,
+            "function zv_subgroup_x(idx) -> x {{ x := {gen:#x} for {{ let k := 0 }} lt(k, {lb}) {{ k := add(k, 1) }} {{ if and(shr(sub({lbm1}, k), idx), 1) {{ x := mulmod(x, mload(add({omt:#x}, shl(5, k))), {P}) }} }} }}",
+            lb = self.l.lde_bits,
+            lbm1 = self.l.lde_bits - 1,
+            gen = F::MULTIPLICATIVE_GROUP_GENERATOR.to_canonical_u64()
+        );
+        let _ = writeln!(
+            self.funcs,
+            "function zv_horner_leaf(o, n, s0, s1) -> r0, r1 {{ let a0 := mload({fa:#x}) let a1 := mload({:#x}) let a17 := mload({fa7:#x}) for {{ let k := n }} k {{}} {{ k := sub(k, 1) let v := zv_rd(add(o, shl(3, k))) let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), {P}) s1 := mod(t, {P}) }} r0 := s0 r1 := s1 }}",
+            fa + 32
+        );
+        // sum = alpha^nc * n0 / (x - zeta) + n1 / (x - g zeta), one inversion
+        let _ = writeln!(
+            self.funcs,
+            "function zv_combine(n0, n1, m0, m1) {{ let x := mload({qx:#x}) let d0 := gsub(x, mload({zeta:#x})) let d1 := sub({P}, mload({:#x})) d1 := mod(d1, {P}) let e0 := gsub(x, mload({gz:#x})) let e1 := mod(sub({P}, mload({:#x})), {P}) let i0, i1 := emul(d0, d1, e0, e1) i0, i1 := einv(i0, i1) n0, n1 := emul(n0, n1, mload({an:#x}), mload({:#x})) n0, n1 := emul(n0, n1, e0, e1) m0, m1 := emul(m0, m1, d0, d1) n0, n1 := eadd(n0, n1, m0, m1) n0, n1 := emul(n0, n1, i0, i1) mstore({old:#x}, n0) mstore({:#x}, n1) }}",
+            zeta + 32,
+            gz + 32,
+            an + 32,
+            old + 32
+        );
+        // coset interpolation at beta: P(beta) = (beta^A - s^A) / (A s^A) * sum_i e_i x_i / (beta - x_i),
+        // x_i = s g^i, e_i = evals[rev(i)]; the denominators are inverted together (one einv)
+        let (den, pre, num) = (interp, interp + 64 * max_arity as u64, interp + 128 * max_arity as u64);
+        let _ = writeln!(
+            self.funcs,
+            "function zv_interp_fwd(ev, within, n, tab) -> p0, p1 {{
+  let s := mulmod(mload({qx:#x}), mload(add(tab, shl(5, add(n, within)))), {P})
+  let bp := add(tab, mul(96, n))
+  p0 := 1
+  for {{ let i := 0 }} lt(i, n) {{ i := add(i, 1) }} {{
+    let xi := mulmod(s, mload(add(tab, shl(5, i))), {P})
+    let o := add(ev, mload(add(tab, shl(5, add(shl(1, n), i)))))
+    mstore(add({num:#x}, shl(6, i)), mulmod(zv_rd(o), xi, {P}))
+    mstore(add({num:#x}, add(shl(6, i), 32)), mulmod(zv_rd(add(o, 8)), xi, {P}))
+    let d0 := gsub(mload(bp), xi)
+    mstore(add({den:#x}, shl(6, i)), d0)
+    p0, p1 := emul(p0, p1, d0, mload(add(bp, 32)))
+    mstore(add({pre:#x}, shl(6, i)), p0) mstore(add({pre:#x}, add(shl(6, i), 32)), p1)
+  }}
+}}
+function zv_interp_bwd(p0, p1, n, tab) -> r0, r1 {{
+  let b1 := mload(add(tab, add(mul(96, n), 32)))
+  let i0, i1 := einv(p0, p1)
+  for {{ let i := n }} i {{}} {{
+    i := sub(i, 1)
+    let v0 := i0 let v1 := i1
+    if i {{ v0, v1 := emul(i0, i1, mload(add({pre:#x}, shl(6, sub(i, 1)))), mload(add({pre:#x}, add(shl(6, sub(i, 1)), 32)))) }}
+    i0, i1 := emul(i0, i1, mload(add({den:#x}, shl(6, i))), b1)
+    v0, v1 := emul(v0, v1, mload(add({num:#x}, shl(6, i))), mload(add({num:#x}, add(shl(6, i), 32))))
+    r0, r1 := eadd(r0, r1, v0, v1)
+  }}
+}}
+function zv_interp_fin(r0, r1, n, tab) {{
+  let xa := mload({qx:#x})
+  for {{ let k := n }} gt(k, 1) {{ k := shr(1, k) }} {{ xa := mulmod(xa, xa, {P}) }}
+  mstore({qx:#x}, xa)
+  let bap := add(tab, add(mul(96, n), 64))
+  let c0, c1 := esub(mload(bap), mload(add(bap, 32)), xa, 0)
+  c0, c1 := escalar(c0, c1, ginv(mulmod(n, xa, {P})))
+  r0, r1 := emul(r0, r1, c0, c1)
+  mstore({old:#x}, r0) mstore({:#x}, r1)
+}}",
+            old + 32
+        );
+        let _ = writeln!(
+            self.funcs,
+            "function zv_leaf(o, len) -> h {{ calldatacopy({leafbuf:#x}, o, len) h := and(keccak256({leafbuf:#x}, len), {M25}) }}"
+        );
+
+        self.line(format!("for {{ let q := 0 }} lt(q, {nq}) {{ q := add(q, 1) }} {{ zv_query(q) }}"));
+        let _ = (qo, qidx);
+        Ok(std::mem::take(&mut self.code))
+    }
+
+    fn helper_functions(&mut self) {
+        let f = &mut self.funcs;
+        f.push_str(&zkr_yul::field::yul_functions());
+        let m8 = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
+        let m16 = "0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff";
+        let m32 = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+        let _ = writeln!(f, "function zv_fail() {{ mstore(0, 0) return(0, 32) }}");
+        // byte-reverse each 64-bit lane of a word (little-endian <-> big-endian for 4 elements at once)
+        let _ = writeln!(
+            f,
+            "function zv_bsw(x) -> y {{ y := or(and(shr(8, x), {m8}), shl(8, and(x, {m8}))) y := or(and(shr(16, y), {m16}), shl(16, and(y, {m16}))) y := or(and(shr(32, y), {m32}), shl(32, and(y, {m32}))) }}"
+        );
+        // one canonical field element, 8 little-endian bytes of calldata
+        let _ = writeln!(
+            f,
+            "function zv_rd(o) -> v {{ v := shr(192, zv_bsw(calldataload(o))) if iszero(lt(v, {P})) {{ zv_fail() }} }}"
+        );
+        // BytesHash<25>::to_vec: 7-byte little-endian chunks
+        let top7 = "0xffffffffffffff00000000000000000000000000000000000000000000000000";
+        let top4 = "0xffffffff00000000000000000000000000000000000000000000000000000000";
+        let _ = writeln!(
+            f,
+            "function zv_helems(o) -> e0, e1, e2, e3 {{ let w := calldataload(o) e0 := shr(192, zv_bsw(and(w, {top7}))) e1 := shr(192, zv_bsw(and(shl(56, w), {top7}))) e2 := shr(192, zv_bsw(and(shl(112, w), {top7}))) e3 := shr(192, zv_bsw(and(shl(168, w), {top4}))) }}"
+        );
+        // KeccakPermutation: state bytes = 12 LE u64; output = H(s) || H(H(s)) || ... with rejection of words >= p
+        let _ = writeln!(
+            f,
+            "function zv_perm() {{ for {{ let i := 0 }} lt(i, 3) {{ i := add(i, 1) }} {{ let p := add({CH:#x}, shl(7, i)) mstore(add({KB:#x}, shl(5, i)), zv_bsw(or(or(shl(192, mload(p)), shl(128, mload(add(p, 32)))), or(shl(64, mload(add(p, 64))), mload(add(p, 96)))))) }} let h := keccak256({KB:#x}, 96) let n := 0 for {{}} lt(n, 12) {{}} {{ let s := zv_bsw(h) for {{ let j := 0 }} lt(j, 4) {{ j := add(j, 1) }} {{ let v := and(shr(sub(192, shl(6, j)), s), 0xffffffffffffffff) if and(lt(v, {P}), lt(n, 12)) {{ mstore(add({CH:#x}, shl(5, n)), v) n := add(n, 1) }} }} mstore({KB:#x}, h) h := keccak256({KB:#x}, 32) }} }}"
+        );
+        // Merkle path from a leaf digest to the cap: siblings are 25-byte digests in calldata
+        let _ = writeln!(
+            f,
+            "function zv_merkle(h, sib, depth, idx) -> root {{ for {{ let i := 0 }} lt(i, depth) {{ i := add(i, 1) }} {{ let s := and(calldataload(add(sib, mul({HASH_BYTES}, i))), {M25}) switch and(shr(i, idx), 1) case 0 {{ mstore(0, h) mstore({HASH_BYTES}, s) }} default {{ mstore(0, s) mstore({HASH_BYTES}, h) }} h := and(keccak256(0, {}), {M25}) }} root := h }}",
+            2 * HASH_BYTES
+        );
+    }
+}
+
+/// Yul expression for plonky2's `hash_or_noop` of a leaf of `len` bytes at calldata `o`:
+/// leaves of at most 25 bytes are their own (zero-padded) digest, longer ones are hashed.
+/// The Keccak buffer must hold `len` bytes: leaves are at most a few KB, which the buffer
+/// region (at the end of the used memory) accommodates since memory grows on demand.
+fn leaf_hash_expr(o: &str, len: usize) -> String {
+    if len <= HASH_BYTES {
+        let keep = 8 * len;
+        format!("and(calldataload({o}), not(shr({keep}, not(0))))")
+    } else {
+        format!("zv_leaf({o}, {len})")
+    }
+}
+
+/// `i` with its low `bits` bits reversed.
+/// Splits straight-line Yul into self-contained fragments of about `budget` bytes at statement boundaries. Code
+/// wrapped in one block is unwrapped first; the function definitions at the top level are repeated in every
+/// fragment (each fragment is one block). Statements must not share variables, which the gate emitters
+/// guarantee (they communicate through memory only).
+fn split_statements(code: &str, budget: usize) -> Result<Vec<String>, String> {
+    // top-level items: (is_function, text)
+    fn items(code: &str) -> Result<Vec<(bool, String)>, String> {
+        let mut out = Vec::new();
+        let mut depth: i64 = 0;
+        let mut cur = String::new();
+        for line in code.lines() {
+            let t = line.trim();
+            if t.is_empty() || (depth == 0 && t.starts_with("//")) {
+                continue;
+            }
+            cur.push_str(t);
+            cur.push('\n');
+            depth += t.matches('{').count() as i64 - t.matches('}').count() as i64;
+            if depth < 0 {
+                return Err("unbalanced braces in gate code".into());
+            }
+            if depth == 0 {
+                let text = std::mem::take(&mut cur);
+                out.push((text.starts_with("function "), text));
+            }
+        }
+        if depth != 0 || !cur.is_empty() {
+            return Err("unbalanced braces in gate code".into());
+        }
+        Ok(out)
+    }
+    let mut top = items(code)?;
+    if top.len() == 1 && !top[0].0 && top[0].1.starts_with('{') && top[0].1.trim_end().ends_with('}') {
+        let inner = top[0].1.trim();
+        top = items(&inner[1..inner.len() - 1])?;
+    }
+    let funcs: String = top.iter().filter(|(f, _)| *f).map(|(_, t)| t.as_str()).collect();
+    if top.iter().any(|(f, t)| !f && t.starts_with("let ")) {
+        return Err("gate code declares variables at its top level, so it cannot be split".into());
+    }
+    let mut frags = Vec::new();
+    let mut cur = String::new();
+    for (_, stmt) in top.into_iter().filter(|(f, _)| !f) {
+        if !cur.is_empty() && cur.len() + stmt.len() > budget {
+            frags.push(format!("{{\n{funcs}{cur}}}\n"));
+            cur.clear();
+        }
+        cur.push_str(&stmt);
+    }
+    if !cur.is_empty() {
+        frags.push(format!("{{\n{funcs}{cur}}}\n"));
+    }
+    Ok(frags)
+}
+
+/// `acc[j] += filter * out[j]` for the `n` constraints of one gate (extension elements).
+fn acc_function() -> String {
+    format!(
+        "function zv_acc(n, acc, out, filt) {{ let f0 := mload(filt) let f1 := mload(add(filt, 32)) for {{ let j := 0 }} lt(j, n) {{ j := add(j, 1) }} {{ let a := add(acc, shl(6, j)) let o := add(out, shl(6, j)) let r0, r1 := emul(f0, f1, mload(o), mload(add(o, 32))) mstore(a, addmod(mload(a), r0, {P})) mstore(add(a, 32), addmod(mload(add(a, 32)), r1, {P})) }} }}"
+    )
+}
+
+fn reverse_bits(i: usize, bits: usize) -> usize {
+    (0..bits).fold(0, |r, k| r | (((i >> k) & 1) << (bits - 1 - k)))
+}
+
+/// plonky2's selector groups (its fields are crate-private; read through their serde form).
+#[derive(serde::Deserialize)]
+struct Selectors {
+    selector_indices: Vec<usize>,
+    groups: Vec<std::ops::Range<usize>>,
+}
+
+impl Selectors {
+    fn of(common: &CommonCircuitData<F, D>) -> Result<Self, GenError> {
+        let v = serde_json::to_value(&common.selectors_info)
+            .map_err(|e| GenError::Unsupported { reason: format!("selectors info: {e}") })?;
+        let s: Selectors =
+            serde_json::from_value(v).map_err(|e| GenError::Unsupported { reason: format!("selectors info: {e}") })?;
+        if s.selector_indices.len() != common.gates.len() || s.selector_indices.iter().any(|&i| i >= s.groups.len()) {
+            return Err(GenError::Unsupported { reason: "inconsistent selectors info".into() });
+        }
+        Ok(s)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use plonky2::plonk::circuit_builder::CircuitBuilder;
+    use zkr_circuits::wrap::WrapParams;
+
+    use super::*;
+
+    #[test]
+    fn reverse_bits_reverses() {
+        assert_eq!(reverse_bits(0b0001, 4), 0b1000);
+        assert_eq!(reverse_bits(0b0110, 4), 0b0110);
+        assert_eq!(reverse_bits(0b1011, 4), 0b1101);
+        assert_eq!(reverse_bits(5, 0), 0);
+    }
+
+    #[test]
+    fn refuses_a_circuit_without_the_zkr_public_inputs() {
+        let mut b = CircuitBuilder::<F, D>::new(WrapParams::DEFAULT.circuit_config());
+        let x = b.add_virtual_targets(3);
+        b.register_public_inputs(&x);
+        let data = b.build::<WrapConfig>();
+        let err = generate_verifier(&data.common, &data.verifier_only).unwrap_err();
+        assert!(matches!(err, GenError::PublicInputs { expected: NUM_PUBLIC_INPUTS, got: 3 }), "{err}");
+    }
+
+    #[test]
+    fn generates_for_a_small_circuit_with_the_zkr_public_inputs() {
+        let mut b = CircuitBuilder::<F, D>::new(WrapParams::DEFAULT.circuit_config());
+        let x = b.add_virtual_targets(NUM_PUBLIC_INPUTS);
+        b.register_public_inputs(&x);
+        let data = b.build::<WrapConfig>();
+        let src = generate_verifier(&data.common, &data.verifier_only).expect("generates");
+        assert!(src.contains("contract ZkrVerifier is IZkrVerifier"));
+        assert!(src.contains("function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs)"));
+        let l = ProofLayout::new(&data.common).unwrap();
+        assert!(src.contains(&format!("PROOF_BYTES = {}", l.total_len)));
+    }
+}

@@ -1,0 +1,6 @@
+//! The generated verifier in revm against real wrap proofs (capacity 2, epoch height 1).
+
+mod fixture;
+mod runner;
+mod toy;
+mod verifier;

@@ -1,0 +1,278 @@
+//! commit → prove → execute with real batches, deposits through the priority queue, withdrawals pulled once,
+//! and the refusals of each step.
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolEvent;
+use zkr_circuits::tx::{Transfer, Tx, Withdraw, TX_FIELDS};
+use zkr_rollup::calldata::amount_wei;
+use zkr_rollup::IZkrRollup::{self, IZkrRollupErrors as E};
+
+use crate::harness::*;
+
+fn l1(i: usize) -> [u8; 20] {
+    addr(i).into()
+}
+
+/// Byte offset of element `field` of slot `slot` inside one batch's pubdata.
+fn at(slot: usize, field: usize) -> usize {
+    8 * (slot * TX_FIELDS + field)
+}
+
+#[test]
+fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
+    let mut f = Fixture::new(2, 4);
+    // user 3 opens account 10 with key 3; user 4 tops up genesis account 1 (its key)
+    let d0 = f.deposit(3, 10, 3, 500);
+    let d1 = f.deposit(4, 1, 1, 7);
+    assert_eq!((d0.priorityId, d1.priorityId), (0, 1));
+    assert_eq!(f.view(&IZkrRollup::priorityQueueLengthCall {}), 2);
+    let info = f.view(&IZkrRollup::accountInfoCall { accountId: 10 });
+    assert_eq!(info.owner, addr(3));
+
+    let txs = vec![
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 200, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 1, l1_address: l1(6), amount: 30, nonce: 0 }),
+    ];
+    let (data, _) = f.build_epoch(1, txs, true);
+    assert_eq!(data.withdrawals.len(), 3);
+
+    let out = f.ok(OPERATOR, &data.commit_call());
+    let ev = out.logs.iter().find_map(|l| IZkrRollup::BatchCommitted::decode_log(l).ok()).expect("BatchCommitted").data;
+    // the on-chain Poseidon + tree over the posted bytes equals the native statement's commitment
+    assert_eq!(ev.pubdataCommitment, packed(&data.statement.pubdata_commitment));
+    assert_eq!(ev.newRoot, packed(&f.state.root()));
+    assert_eq!((ev.priorityOps, ev.withdrawals), (2, 3));
+    let inputs = f.view(&IZkrRollup::publicInputsCall { epoch: 1 });
+    assert_eq!(inputs, data.public_input_words());
+
+    let proof = proof_bytes(1);
+    f.accept(&data, &proof);
+    let out = f.ok(OPERATOR, &data.prove_call(proof));
+    assert!(out.logs.iter().any(|l| IZkrRollup::BatchProven::decode_log(l).is_ok()));
+    // proven is not final: no credit yet
+    assert_eq!(f.pending(addr(5)), U256::ZERO);
+    let out = f.ok(OPERATOR, &data.execute_call());
+    assert!(out.logs.iter().any(|l| IZkrRollup::BatchExecuted::decode_log(l).is_ok()));
+    assert_eq!(out.logs.iter().filter(|l| IZkrRollup::WithdrawalPending::decode_log(l).is_ok()).count(), 3);
+
+    assert_eq!(f.executed_root(), packed(&f.state.root()));
+    assert_eq!(f.view(&IZkrRollup::priorityOpsExecutedCall {}), 2);
+    // executed priority ops are freed
+    assert_eq!(f.view(&IZkrRollup::priorityOpCall { priorityId: 0 }).depositor, Address::ZERO);
+    assert_eq!(f.pending(addr(5)), amount_wei(203));
+    assert_eq!(f.pending(addr(6)), amount_wei(30));
+
+    // pulled once, by its owner only
+    let before = f.evm.balance(addr(5));
+    let out = f.ok(5, &IZkrRollup::withdrawPendingCall {});
+    assert!(out.logs.iter().any(|l| IZkrRollup::WithdrawalPulled::decode_log(l).is_ok()));
+    assert_eq!(f.evm.balance(addr(5)) - before, amount_wei(203));
+    assert_eq!(f.pending(addr(5)), U256::ZERO);
+    assert_eq!(
+        f.refused(5, &IZkrRollup::withdrawPendingCall {}),
+        E::NothingToWithdraw(IZkrRollup::NothingToWithdraw { account: addr(5) })
+    );
+    assert_eq!(f.pending(addr(6)), amount_wei(30));
+
+    // a second epoch chains on the first
+    let (data2, _) = f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 100, nonce: 1 })], true);
+    assert_eq!(data2.statement.old_root, data.statement.new_root);
+    f.settle(&data2);
+    assert_eq!(f.executed_root(), packed(&f.state.root()));
+    assert_eq!(f.view(&IZkrRollup::totalExecutedCall {}), 2);
+}
+
+#[test]
+fn commit_refusals() {
+    let mut f = Fixture::new(2, 4);
+    f.deposit(3, 10, 3, 500);
+    f.deposit(4, 1, 1, 7);
+    let txs = vec![
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, nonce: 0 }),
+    ];
+    let (data, _) = f.build_epoch(1, txs, true);
+    let honest = data.commit_call();
+
+    // wrong role
+    assert_eq!(f.refused(3, &honest), E::NotOperator(IZkrRollup::NotOperator { caller: addr(3) }));
+    // out of order / root that does not chain
+    let mut c = honest.clone();
+    c.c.epoch = 2;
+    assert_eq!(f.refused(OPERATOR, &c), E::UnexpectedEpoch(IZkrRollup::UnexpectedEpoch { expected: 1, got: 2 }));
+    let mut c = honest.clone();
+    c.c.oldRoot = c.c.newRoot;
+    assert!(matches!(f.refused(OPERATOR, &c), E::RootDoesNotChain(e) if e.got == honest.c.newRoot));
+    let mut c = honest.clone();
+    c.c.newRoot = B256::repeat_byte(0xff);
+    assert!(matches!(f.refused(OPERATOR, &c), E::NonCanonicalDigest(_)));
+    // shape of the data
+    let mut c = honest.clone();
+    c.c.pubdata.pop();
+    assert_eq!(
+        f.refused(OPERATOR, &c),
+        E::WrongBatchCount(IZkrRollup::WrongBatchCount { expected: U256::from(2), got: U256::from(1) })
+    );
+    let mut c = honest.clone();
+    c.c.pubdata[1] = c.c.pubdata[1][..c.c.pubdata[1].len() - 8].to_vec().into();
+    assert!(matches!(f.refused(OPERATOR, &c), E::WrongPubdataLength(e) if e.batch == U256::from(1)));
+    let tamper = |c: &mut IZkrRollup::commitEpochCall, batch: usize, off: usize, value: u64| {
+        let mut b = c.c.pubdata[batch].to_vec();
+        b[off..off + 8].copy_from_slice(&value.to_le_bytes());
+        c.c.pubdata[batch] = b.into();
+    };
+    let mut c = honest.clone();
+    tamper(&mut c, 1, at(2, 4), u64::MAX);
+    assert!(
+        matches!(f.refused(OPERATOR, &c), E::NonCanonicalElement(e) if e.batch == U256::from(1) && e.index == U256::from(2 * 16 + 4))
+    );
+    // deposits must match the queue, in order
+    let mut c = honest.clone();
+    tamper(&mut c, 0, at(0, 3), 501); // amount of deposit 0
+    assert_eq!(f.refused(OPERATOR, &c), E::DepositMismatch(IZkrRollup::DepositMismatch { priorityId: 0 }));
+    let mut c = honest.clone();
+    tamper(&mut c, 0, at(1, 15), 0); // deposit 1 claims priority id 0 again
+    assert!(matches!(f.refused(OPERATOR, &c), E::DepositOutOfOrder(e) if e.expected == 1));
+    let mut c = honest.clone();
+    tamper(&mut c, 1, at(3, 0), 7);
+    assert!(matches!(f.refused(OPERATOR, &c), E::UnknownTag(e) if e.tag == U256::from(7) && e.slot == U256::from(3)));
+    let mut c = honest.clone();
+    tamper(&mut c, 0, at(3, 6), 1 << 32); // a withdraw's L1 address limb above 32 bits
+    assert!(matches!(f.refused(OPERATOR, &c), E::NonCanonicalL1Address(_)));
+
+    f.ok(OPERATOR, &honest);
+    // replay
+    assert_eq!(f.refused(OPERATOR, &honest), E::EpochAlreadyCommitted(IZkrRollup::EpochAlreadyCommitted { epoch: 1 }));
+    assert_eq!(f.view(&IZkrRollup::lastCommittedRootCall {}), honest.c.newRoot);
+}
+
+#[test]
+fn a_deposit_that_was_never_queued_is_refused() {
+    let mut f = Fixture::new(1, 4);
+    f.deposit(3, 10, 3, 500);
+    // the L2 side invents a second deposit with the next priority id
+    let mut fake = f.queued[0].clone();
+    if let Tx::Deposit(d) = &mut fake.tx {
+        d.priority_id = 1;
+    }
+    f.queued.push(fake);
+    let (data, _) = f.build_epoch(1, vec![], true);
+    assert!(
+        matches!(f.refused(OPERATOR, &data.commit_call()), E::PriorityOpMissing(e) if e.priorityId == U256::from(1))
+    );
+}
+
+#[test]
+fn prove_and_execute_refusals() {
+    let mut f = Fixture::new(2, 4);
+    f.deposit(3, 10, 3, 500);
+    let txs = vec![
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 10, nonce: 0 }),
+    ];
+    let (data, _) = f.build_epoch(1, txs, true);
+    let proof = proof_bytes(1);
+    f.accept(&data, &proof);
+
+    // data that does not match what was proven: a transfer amount changed in the posted pubdata passes every
+    // check of commit, but the commitment it yields is not the proven one
+    let mut bad = data.commit_call();
+    let mut b = bad.c.pubdata[0].to_vec();
+    b[at(1, 3)..at(1, 3) + 8].copy_from_slice(&26u64.to_le_bytes());
+    bad.c.pubdata[0] = b.into();
+    f.ok(OPERATOR, &bad);
+    assert_eq!(
+        f.refused(OPERATOR, &data.prove_call(proof.clone())),
+        E::InvalidProof(IZkrRollup::InvalidProof { epoch: 1 })
+    );
+    // the operator drops it and commits the real data
+    assert!(matches!(f.refused(3, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 }), E::NotOperator(_)));
+    f.ok(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 });
+    assert_eq!(f.view(&IZkrRollup::priorityOpsCommittedCall {}), 0);
+    assert!(matches!(f.refused(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 }), E::NothingToRevert(_)));
+    // the same for a deposits or withdrawals commitment that is not the proven one
+    for which in 0..2 {
+        let mut bad = data.commit_call();
+        let other = packed(&data.statement.pubdata_commitment);
+        if which == 0 {
+            bad.c.depositsCommitment = other;
+        } else {
+            bad.c.withdrawalsCommitment = other;
+        }
+        f.ok(OPERATOR, &bad);
+        assert!(matches!(f.refused(OPERATOR, &data.prove_call(proof.clone())), E::InvalidProof(_)));
+        f.ok(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 });
+    }
+    f.ok(OPERATOR, &data.commit_call());
+
+    // execute before prove, prove of an epoch not committed, wrong role, wrong proof, a reverting verifier
+    assert_eq!(f.refused(OPERATOR, &data.execute_call()), E::EpochNotProven(IZkrRollup::EpochNotProven { epoch: 1 }));
+    let mut p2 = data.prove_call(proof.clone());
+    p2.epoch = 2;
+    assert_eq!(f.refused(OPERATOR, &p2), E::EpochNotCommitted(IZkrRollup::EpochNotCommitted { epoch: 2 }));
+    assert!(matches!(f.refused(4, &data.prove_call(proof.clone())), E::NotOperator(_)));
+    assert!(matches!(f.refused(OPERATOR, &data.prove_call(b"forged".to_vec())), E::InvalidProof(_)));
+    f.set_verifier_reverts(true);
+    assert!(matches!(f.refused(OPERATOR, &data.prove_call(proof.clone())), E::InvalidProof(_)));
+    f.set_verifier_reverts(false);
+
+    f.ok(OPERATOR, &data.prove_call(proof.clone()));
+    assert_eq!(
+        f.refused(OPERATOR, &data.prove_call(proof)),
+        E::EpochAlreadyProven(IZkrRollup::EpochAlreadyProven { epoch: 1 })
+    );
+
+    // execute must name exactly the committed withdrawals
+    let mut x = data.execute_call();
+    x.withdrawals[0].amount += 1;
+    assert_eq!(f.refused(OPERATOR, &x), E::WithdrawalsMismatch(IZkrRollup::WithdrawalsMismatch { epoch: 1 }));
+    let mut x = data.execute_call();
+    x.withdrawals[0].to = addr(6);
+    assert!(matches!(f.refused(OPERATOR, &x), E::WithdrawalsMismatch(_)));
+    let mut x = data.execute_call();
+    x.withdrawals.clear();
+    assert!(matches!(f.refused(OPERATOR, &x), E::WithdrawalsMismatch(_)));
+    assert!(matches!(f.refused(4, &data.execute_call()), E::NotOperator(_)));
+    f.ok(OPERATOR, &data.execute_call());
+    assert_eq!(
+        f.refused(OPERATOR, &data.execute_call()),
+        E::EpochAlreadyExecuted(IZkrRollup::EpochAlreadyExecuted { epoch: 1 })
+    );
+    assert!(matches!(
+        f.refused(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 }),
+        E::CannotRevertExecuted(_)
+    ));
+    assert_eq!(f.pending(addr(5)), amount_wei(10));
+}
+
+#[test]
+fn deposit_refusals() {
+    let mut f = Fixture::new(1, 4);
+    let pk = f.keys[3].public_key();
+    let call = zkr_rollup::calldata::deposit_call(10, &pk);
+    assert!(matches!(f.refused_value(3, &call, U256::from(1_500_000_000u64)), E::DepositNotMultipleOfUnit(_)));
+    assert_eq!(f.refused_value(3, &call, U256::ZERO), E::ZeroDeposit(IZkrRollup::ZeroDeposit {}));
+    let mut c = call.clone();
+    c.pubkey[2] = u64::MAX;
+    assert!(matches!(f.refused_value(3, &c, amount_wei(1)), E::NonCanonicalPubkey(e) if e.index == U256::from(2)));
+    let mut c = call.clone();
+    c.pubkey = [0; 5];
+    assert_eq!(f.refused_value(3, &c, amount_wei(1)), E::ZeroPubkey(IZkrRollup::ZeroPubkey {}));
+    // a genesis account's key is bound: another key is refused (the L2 could never apply it)
+    let other = zkr_rollup::calldata::deposit_call(0, &f.keys[1].public_key());
+    assert_eq!(
+        f.refused_value(3, &other, amount_wei(1)),
+        E::PubkeyMismatch(IZkrRollup::PubkeyMismatch { accountId: 0 })
+    );
+    // the first deposit to a fresh id binds key and exit owner; a later one must name the same key
+    f.deposit(3, 10, 3, 5);
+    let other = zkr_rollup::calldata::deposit_call(10, &f.keys[4].public_key());
+    assert!(matches!(f.refused_value(4, &other, amount_wei(1)), E::PubkeyMismatch(_)));
+    f.deposit(4, 10, 3, 6);
+    assert_eq!(f.view(&IZkrRollup::accountInfoCall { accountId: 10 }).owner, addr(3));
+    let op = f.view(&IZkrRollup::priorityOpCall { priorityId: 1 });
+    assert_eq!((op.depositor, op.amount), (addr(4), 6));
+    assert_eq!(u64::from(op.expiry), f.evm.timestamp() + EXPIRY);
+}

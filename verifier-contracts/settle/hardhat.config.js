@@ -1,8 +1,0 @@
-// Local L1 for zkr's integration tests (started by zkr_settle::hardhat::HardhatNode).
-// Osaka rules like zkr-evm; contract size limits lifted for the generated verifier.
-// Sources, cache and artifacts go to a per-node scratch folder so nothing is written into the repository.
-const scratch = process.env.ZKR_HARDHAT_SCRATCH || require("os").tmpdir();
-module.exports = {
-  networks: { hardhat: { chainId: 31337, hardfork: "osaka", allowUnlimitedContractSize: true } },
-  paths: { sources: scratch + "/sources", cache: scratch + "/cache", artifacts: scratch + "/artifacts" },
-};

@@ -1,0 +1,205 @@
+//! The compiled contracts of one deployment (verifier parts, verifier, Poseidon, rollup) and deploying them.
+//!
+//! The devnet's set (capacity [`zkr_generator::DEVNET_CAPACITY`], epoch height
+//! [`zkr_generator::DEVNET_EPOCH_HEIGHT`]) is committed as `generated/devnet-contracts.json` in this crate, next to
+//! the generated sources it was compiled from (`ZkrVerifier.sol`, `PoseidonGoldilocks.sol`), so the devnet and
+//! `zkr l1 deploy` need no Solidity compiler; `zkr contracts generate` rewrites the folder and tests fail when a
+//! file no longer matches a fresh generation. Other circuits compile at run time (npm solc).
+
+use alloy_primitives::{keccak256, Address, B256};
+use alloy_sol_types::SolValue;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+use zkr_evm::{compile_solidity, Artifact, SolcError, SolcSettings};
+use zkr_generator::{part_contract_name, verifier_constructor_args};
+use zkr_rollup::IZkrRollup;
+
+use crate::chain::L1;
+use crate::deploy::{DeployError, Deployment};
+use crate::error::L1Error;
+
+/// The committed devnet set.
+pub const DEVNET_CONTRACTS_JSON: &str = include_str!("../generated/devnet-contracts.json");
+/// Where [`DEVNET_CONTRACTS_JSON`] lives, relative to this crate's folder (`verifier-contracts/settle`).
+pub const DEVNET_CONTRACTS_PATH: &str = "generated/devnet-contracts.json";
+/// The devnet's generated verifier, the source of the set's verifier (relative to this crate's folder).
+pub const DEVNET_VERIFIER_PATH: &str = "generated/ZkrVerifier.sol";
+/// The generated Poseidon library the rollup imports (relative to this crate's folder).
+pub const DEVNET_POSEIDON_PATH: &str = "generated/PoseidonGoldilocks.sol";
+
+/// Creation code (hex, no constructor arguments) of every contract of a deployment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractSet {
+    /// The wrap circuit the verifier is for.
+    pub capacity: usize,
+    pub epoch_height: u32,
+    /// keccak256 of the verifier's Solidity source: tells whether this set matches a freshly generated verifier.
+    pub verifier_source_hash: B256,
+    /// `ZkrVerifierPart0`, `ZkrVerifierPart1`, … in constructor order.
+    #[serde(with = "hex_list")]
+    pub verifier_parts: Vec<Vec<u8>>,
+    #[serde(with = "hex_bytes")]
+    pub verifier: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    pub poseidon: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    pub rollup: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContractSetError {
+    #[error("compiling the contracts failed: {0}")]
+    Solc(#[from] SolcError),
+    #[error("the compiled verifier has no part contracts (expected {first}, …)")]
+    NoParts { first: String },
+    #[error("the contract set is not valid JSON of the expected shape: {reason}")]
+    Parse { reason: String },
+}
+
+impl ContractSet {
+    /// Compiles a generated verifier (`zkr_generator::generate_verifier`) and the rollup with the pinned solc.
+    pub fn compile(verifier_source: &str, capacity: usize, epoch_height: u32) -> Result<Self, ContractSetError> {
+        let arts = compile_solidity(
+            &[("ZkrVerifier.sol".to_string(), verifier_source.to_string())],
+            &SolcSettings::verifier(),
+        )?;
+        let mut verifier_parts = Vec::new();
+        for k in 0.. {
+            match arts.iter().find(|a| a.name == part_contract_name(k)) {
+                Some(a) => verifier_parts.push(a.creation_code.clone()),
+                None => break,
+            }
+        }
+        if verifier_parts.is_empty() {
+            return Err(ContractSetError::NoParts { first: part_contract_name(0) });
+        }
+        let verifier = Artifact::named(&arts, "ZkrVerifier")?.creation_code.clone();
+        let rollup = zkr_rollup::compile_rollup(&SolcSettings::default())?;
+        Ok(ContractSet {
+            capacity,
+            epoch_height,
+            verifier_source_hash: keccak256(verifier_source.as_bytes()),
+            verifier_parts,
+            verifier,
+            poseidon: rollup.poseidon.creation_code,
+            rollup: rollup.rollup.creation_code,
+        })
+    }
+
+    /// The committed devnet set.
+    pub fn devnet() -> Result<Self, ContractSetError> {
+        Self::from_json(DEVNET_CONTRACTS_JSON)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, ContractSetError> {
+        serde_json::from_str(text).map_err(|e| ContractSetError::Parse { reason: e.to_string() })
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("plain data serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Whether this set's verifier was compiled from `verifier_source`.
+    pub fn matches_source(&self, verifier_source: &str) -> bool {
+        self.verifier_source_hash == keccak256(verifier_source.as_bytes())
+    }
+}
+
+/// The rollup's constructor parameters, less the addresses the deployment itself produces.
+#[derive(Clone, Debug)]
+pub struct RollupSetup {
+    pub governor: Address,
+    pub guardian: Address,
+    /// May commit, prove and execute (the settlement side's sender).
+    pub operator: Address,
+    pub batches_per_epoch: u64,
+    pub batch_capacity: u64,
+    /// The packed L2 root epoch 1 starts from (`zkr_rollup::pack_digest`).
+    pub genesis_root: B256,
+    /// The accounts of the genesis state, for exits (`zkr_rollup::calldata::genesis_accounts`).
+    pub genesis_accounts: Vec<IZkrRollup::GenesisAccount>,
+    /// Seconds before an unprocessed deposit puts the rollup into exit mode.
+    pub priority_expiry: u64,
+    /// Seconds a verifier or parameter change waits in the timelock.
+    pub timelock_delay: u64,
+}
+
+/// Deploys the verifier parts, the verifier, Poseidon and the rollup from the L1's sender, then checks the code
+/// is there. `on_step` hears (contract, gas) after each deployment.
+pub async fn deploy_contracts(
+    l1: &dyn L1,
+    set: &ContractSet,
+    setup: &RollupSetup,
+    mut on_step: impl FnMut(&str, u64) + Send,
+) -> Result<Deployment, DeployError> {
+    let chain_id = l1.chain_id().await.map_err(|source| DeployError::Check { source })?;
+    let deploy = |code: Vec<u8>| async move {
+        let r = l1.deploy(code).await?;
+        let addr = r.contract_address.ok_or(L1Error::NoContract { tx_hash: r.tx_hash })?;
+        Ok::<_, L1Error>((addr, r))
+    };
+    let mut parts = Vec::new();
+    for (k, code) in set.verifier_parts.iter().enumerate() {
+        let (addr, r) = deploy(code.clone()).await.map_err(|source| DeployError::Verifier { source })?;
+        let name = part_contract_name(k);
+        info!(contract = %name, %addr, gas = r.gas_used, "deployed");
+        on_step(&name, r.gas_used);
+        parts.push(addr);
+    }
+    let mut code = set.verifier.clone();
+    code.extend(verifier_constructor_args(&parts.iter().map(|a| a.into_array()).collect::<Vec<_>>()));
+    let (verifier, r) = deploy(code).await.map_err(|source| DeployError::Verifier { source })?;
+    info!(%verifier, gas = r.gas_used, "verifier deployed");
+    on_step("ZkrVerifier", r.gas_used);
+    let (poseidon, r) = deploy(set.poseidon.clone()).await.map_err(|source| DeployError::Rollup { source })?;
+    on_step("ZkrPoseidon", r.gas_used);
+    let params = IZkrRollup::InitParams {
+        governor: setup.governor,
+        guardian: setup.guardian,
+        operator: setup.operator,
+        verifier,
+        poseidon,
+        batchesPerEpoch: setup.batches_per_epoch,
+        batchCapacity: setup.batch_capacity,
+        genesisRoot: setup.genesis_root,
+        priorityExpiry: setup.priority_expiry,
+        timelockDelay: setup.timelock_delay,
+    };
+    let mut code = set.rollup.clone();
+    code.extend((params, setup.genesis_accounts.clone()).abi_encode_params());
+    let (rollup, r) = deploy(code).await.map_err(|source| DeployError::Rollup { source })?;
+    info!(%rollup, gas = r.gas_used, "rollup deployed");
+    on_step("ZkrRollup", r.gas_used);
+    let deployment =
+        Deployment { chain_id, verifier, rollup, deploy_block: r.block_number, poseidon, verifier_parts: parts };
+    deployment.check(l1).await?;
+    Ok(deployment)
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{}", hex::encode(v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s.strip_prefix("0x").unwrap_or(&s)).map_err(serde::de::Error::custom)
+    }
+}
+
+mod hex_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|b| format!("0x{}", hex::encode(b))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let v = Vec::<String>::deserialize(d)?;
+        v.iter().map(|s| hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(serde::de::Error::custom)).collect()
+    }
+}

@@ -1,7 +1,0 @@
-//! The generated verifier in revm against real wrap proofs (capacity 2, epoch height 1).
-
-mod devnet;
-mod fixture;
-mod runner;
-mod toy;
-mod verifier;
