@@ -12,8 +12,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
+use zkr_blobs::{BlobStore, FsBlobStore};
 use zkr_circuits::tx::{Transfer, Tx};
-use zkr_queue::{FsBlobStore, JobKind, JobState, Queue, QueueConfig};
+use zkr_queue::{JobKind, JobState, Queue, QueueConfig};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
 use crate::backend::BackendChoice;
@@ -122,7 +123,8 @@ pub async fn run(
     let queue = Queue::connect(&queue_url, QueueConfig { lease_ms: cfg.lease_ms, ..QueueConfig::default() })
         .await
         .context("opening the job queue")?;
-    let blobs = Arc::new(FsBlobStore::new(cfg.data_dir.join("blobs")).context("opening the blob store")?);
+    let blobs: Arc<dyn BlobStore> =
+        Arc::new(FsBlobStore::new(cfg.data_dir.join("blobs")).context("opening the blob store")?);
     let plan = EpochPlan { height: cfg.epoch_height };
 
     let (capacity, height) = (cfg.capacity, cfg.epoch_height);

@@ -1,6 +1,7 @@
 //! Fleet mode: the sequencer, the coordinator and remote workers as separate processes.
 //! The sequencer and the coordinator share the job queue (Postgres for fleets) and the
-//! blob directory; workers reach the coordinator over gRPC with a token.
+//! blob store (a directory on one machine, an S3 bucket across machines); workers reach the
+//! coordinator over gRPC with a token and touch neither.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,7 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use zkr_queue::{FsBlobStore, Queue, QueueConfig};
+use zkr_blobs::BlobConfig;
+use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{GenesisConfig, Sequencer, SequencerConfig};
 
 use crate::backend::BackendChoice;
@@ -28,8 +30,8 @@ pub struct SequencerNodeConfig {
     pub sequencer: SequencerConfig,
     /// The job queue shared with the coordinator (`sqlite://…` or `postgres://…`).
     pub queue_url: String,
-    /// Blob directory shared with the coordinator.
-    pub blob_dir: PathBuf,
+    /// The blob store shared with the coordinator (`[blobs] kind = "fs" | "s3"`).
+    pub blobs: BlobConfig,
     /// Epochs hold 2^epoch_height batches (must match the coordinator's).
     pub epoch_height: u32,
     /// An epoch that has begun is completed with empty batches after this long.
@@ -42,7 +44,7 @@ impl Default for SequencerNodeConfig {
         Self {
             sequencer: SequencerConfig::default(),
             queue_url: "sqlite://./zkr-data/queue.db".into(),
-            blob_dir: PathBuf::from("./zkr-data/blobs"),
+            blobs: BlobConfig::default(),
             epoch_height: 1,
             epoch_timeout_ms: 10_000,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
@@ -55,7 +57,8 @@ impl Default for SequencerNodeConfig {
 pub struct CoordinatorConfig {
     /// The job queue (`postgres://…` for fleets, `sqlite://…` works for one machine).
     pub database_url: String,
-    pub blob_dir: PathBuf,
+    /// The blob store shared with the sequencer (`[blobs] kind = "fs" | "s3"`).
+    pub blobs: BlobConfig,
     pub listen: SocketAddr,
     /// Batch capacity and epoch height of the circuits (must match the sequencer's).
     pub capacity: usize,
@@ -75,7 +78,7 @@ impl Default for CoordinatorConfig {
     fn default() -> Self {
         Self {
             database_url: "sqlite://./zkr-data/queue.db".into(),
-            blob_dir: PathBuf::from("./zkr-data/blobs"),
+            blobs: BlobConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             capacity: 4,
             epoch_height: 1,
@@ -125,7 +128,7 @@ fn ensure_height(h: u32) -> Result<()> {
 pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
     let queue = Queue::connect(&cfg.queue_url, QueueConfig::default()).await.context("opening the job queue")?;
-    let blobs = Arc::new(FsBlobStore::new(&cfg.blob_dir).context("opening the blob store")?);
+    let blobs = cfg.blobs.open().await.context("opening the blob store")?;
     let plan = EpochPlan { height: cfg.epoch_height };
     let registry = prometheus::Registry::new();
     // the coordinator records L1 finality in the shared blob store; transaction status reads it there
@@ -172,7 +175,7 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
         Queue::connect(&cfg.database_url, QueueConfig { lease_ms: cfg.lease_ms, max_attempts: cfg.max_attempts })
             .await
             .context("opening the job queue")?;
-    let blobs = Arc::new(FsBlobStore::new(&cfg.blob_dir).context("opening the blob store")?);
+    let blobs = cfg.blobs.open().await.context("opening the blob store")?;
     eprintln!("building circuits (capacity {}, epoch height {}) …", cfg.capacity, cfg.epoch_height);
     let (c, h) = (cfg.capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use zkr_blobs::BlobStore;
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
-use zkr_queue::{FsBlobStore, JobKind, JobState, NewJob, Queue};
+use zkr_queue::{JobKind, JobState, NewJob, Queue};
 use zkr_sequencer::{BatchProgress, BatchSink, ProgressSource};
 
 use crate::exec::Circuits;
@@ -38,7 +39,7 @@ impl EpochPlan {
 /// Idempotent, so the sequencer may hand a batch over again after a crash.
 pub struct QueueSink {
     pub queue: Queue,
-    pub blobs: Arc<FsBlobStore>,
+    pub blobs: Arc<dyn BlobStore>,
     pub plan: EpochPlan,
     /// Signalled after each enqueue, for in-process workers.
     pub wake: Option<Arc<tokio::sync::Notify>>,
@@ -92,7 +93,7 @@ impl QueueSink {
 impl BatchSink for QueueSink {
     async fn sealed(&self, number: u64, batch: &Batch) -> anyhow::Result<()> {
         let key = trace_key(number);
-        self.blobs.put(&key, &batch.to_bytes())?;
+        self.blobs.put(&key, &batch.to_bytes()).await?;
         self.queue
             .enqueue(NewJob {
                 kind: JobKind::ProveBatch,
@@ -161,7 +162,7 @@ pub struct EpochProof {
 /// Watches for finished epochs, in order, and verifies each epoch proof.
 pub struct EpochWatcher {
     pub progress: QueueProgress,
-    pub blobs: Arc<FsBlobStore>,
+    pub blobs: Arc<dyn BlobStore>,
     pub circuits: Arc<Circuits>,
     pub next_epoch: u64,
 }
@@ -181,7 +182,7 @@ impl EpochWatcher {
             let plan = self.progress.plan;
             let (start, end) = plan.range(epoch);
             let key = proof_key(plan.height, start, end);
-            let bytes = self.blobs.get(&key)?;
+            let bytes = self.blobs.get(&key).await?;
             let circuits = self.circuits.clone();
             let b = bytes.clone();
             let public = tokio::task::spawn_blocking(move || circuits.verify(plan.height, &b, "epoch")).await??;

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use zkr_blobs::BlobStore;
 use zkr_circuits::artifact::parse_proof_bytes;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::state::State;
 use zkr_circuits::wrap::WrapCircuit;
-use zkr_queue::FsBlobStore;
 use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_sequencer::{BatchProgress, ProgressSource};
 use zkr_settle::{
@@ -99,7 +99,7 @@ pub struct SettledEpoch {
 #[derive(Clone, Debug, Default)]
 pub struct Finalized {
     seen: Arc<Mutex<HashSet<u64>>>,
-    store: Option<Arc<FsBlobStore>>,
+    store: Option<Arc<dyn BlobStore>>,
 }
 
 /// The blob key recording that `epoch` is finalized on L1.
@@ -109,27 +109,31 @@ pub fn finalized_key(epoch: u64) -> String {
 
 impl Finalized {
     /// Finality recorded in (and read from) `store`.
-    pub fn shared(store: Arc<FsBlobStore>) -> Self {
+    pub fn shared(store: Arc<dyn BlobStore>) -> Self {
         Finalized { seen: Arc::default(), store: Some(store) }
     }
 
-    pub fn insert(&self, epoch: u64) -> Result<()> {
+    pub async fn insert(&self, epoch: u64) -> Result<()> {
         if let Some(store) = &self.store {
-            store.put(&finalized_key(epoch), b"finalized on L1\n").context("recording L1 finality")?;
+            store.put(&finalized_key(epoch), b"finalized on L1\n").await.context("recording L1 finality")?;
         }
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
         Ok(())
     }
 
-    pub fn contains(&self, epoch: u64) -> bool {
+    /// Whether `epoch` is finalized; an unreadable store is an error, never a "no".
+    pub async fn contains(&self, epoch: u64) -> Result<bool> {
         if self.seen.lock().unwrap_or_else(|p| p.into_inner()).contains(&epoch) {
-            return true;
+            return Ok(true);
         }
-        let recorded = self.store.as_ref().is_some_and(|s| s.exists(&finalized_key(epoch)));
+        let recorded = match &self.store {
+            Some(s) => s.exists(&finalized_key(epoch)).await.context("reading L1 finality")?,
+            None => false,
+        };
         if recorded {
             self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
         }
-        recorded
+        Ok(recorded)
     }
 }
 
@@ -144,7 +148,7 @@ pub struct SettledProgress {
 impl ProgressSource for SettledProgress {
     async fn batch_progress(&self, number: u64) -> Result<BatchProgress> {
         let mut p = self.queue.batch_progress(number).await?;
-        if p.aggregated && self.finalized.contains(self.queue.plan.epoch_of(number)) {
+        if p.aggregated && self.finalized.contains(self.queue.plan.epoch_of(number)).await? {
             p.finalized = true;
         }
         Ok(p.normalized())
@@ -190,7 +194,7 @@ pub struct EpochSettler {
     wrap: Arc<WrapCircuit>,
     contracts: ContractSet,
     circuits: Arc<Circuits>,
-    blobs: Arc<FsBlobStore>,
+    blobs: Arc<dyn BlobStore>,
     plan: EpochPlan,
     genesis: State,
     /// Set for a lasting chain (JSON-RPC); `None` in process.
@@ -212,7 +216,7 @@ impl EpochSettler {
     pub async fn start(
         mode: &L1Mode,
         circuits: Arc<Circuits>,
-        blobs: Arc<FsBlobStore>,
+        blobs: Arc<dyn BlobStore>,
         plan: EpochPlan,
         genesis: State,
         data_dir: &std::path::Path,
@@ -379,7 +383,7 @@ impl EpochSettler {
             RollupProgress::read(&*self.l1, d.deployment.rollup).await.context("reading the rollup's counters")?;
         let Some(stage) = progress.next_stage(l1_epoch) else {
             tracing::info!(epoch = ep.epoch, l1_epoch, "executed on L1 in an earlier run");
-            self.finalized.insert(ep.epoch)?;
+            self.finalized.insert(ep.epoch).await?;
             return Ok(None);
         };
         if l1_epoch > progress.committed + 1 {
@@ -392,14 +396,15 @@ impl EpochSettler {
         let (start, end) = self.plan.range(ep.epoch);
         let mut batches = Vec::new();
         for n in start..=end {
-            let bytes = self.blobs.get(&trace_key(n)).with_context(|| format!("reading the trace of batch {n}"))?;
+            let bytes =
+                self.blobs.get(&trace_key(n)).await.with_context(|| format!("reading the trace of batch {n}"))?;
             batches.push(Batch::from_bytes(&bytes).with_context(|| format!("decoding the trace of batch {n}"))?);
         }
         let data = EpochData::from_batches(l1_epoch, &batches).context("building the epoch's L1 data")?;
         if data.statement != ep.public {
             bail!("epoch {}: the batches' statement differs from the epoch proof's public inputs", ep.epoch);
         }
-        let bytes = self.blobs.get(&ep.key).with_context(|| format!("reading {}", ep.key))?;
+        let bytes = self.blobs.get(&ep.key).await.with_context(|| format!("reading {}", ep.key))?;
         let (wrap, circuits) = (self.wrap.clone(), self.circuits.clone());
         let height = self.plan.height;
         let t = Instant::now();
@@ -440,7 +445,7 @@ impl EpochSettler {
             })
             .await
             .with_context(|| format!("settling epoch {epoch} on L1"))?;
-        self.finalized.insert(ep.epoch)?;
+        self.finalized.insert(ep.epoch).await?;
         Ok(Some(SettledEpoch {
             epoch: ep.epoch,
             l1_epoch,
@@ -503,25 +508,27 @@ fn mode_url(mode: &L1Mode) -> &str {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finality_recorded_in_a_blob_store_is_seen_by_another_process() {
+    #[tokio::test]
+    async fn finality_recorded_in_a_blob_store_is_seen_by_another_process() {
+        use zkr_blobs::FsBlobStore;
         let dir = tempfile::tempdir().unwrap();
         let settler_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
         let sequencer_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
-        assert!(!sequencer_side.contains(3));
-        settler_side.insert(3).unwrap();
-        assert!(sequencer_side.contains(3));
-        assert!(!sequencer_side.contains(4));
+        assert!(!sequencer_side.contains(3).await.unwrap());
+        settler_side.insert(3).await.unwrap();
+        assert!(sequencer_side.contains(3).await.unwrap());
+        assert!(!sequencer_side.contains(4).await.unwrap());
         // in memory only: nothing is shared
         let local = Finalized::default();
-        local.insert(4).unwrap();
-        assert!(local.contains(4) && !sequencer_side.contains(4));
+        local.insert(4).await.unwrap();
+        assert!(local.contains(4).await.unwrap() && !sequencer_side.contains(4).await.unwrap());
     }
 
     /// A transaction's batch reports `finalized` only once its epoch is proven, aggregated and finalized on L1.
     #[tokio::test]
     async fn batch_progress_is_finalized_only_after_l1() {
         use rand::SeedableRng;
+        use zkr_blobs::FsBlobStore;
         use zkr_circuits::demo;
         use zkr_queue::{JobKind, Queue, QueueConfig};
         use zkr_sequencer::BatchSink;
@@ -547,7 +554,7 @@ mod tests {
         };
         let stages = |p: BatchProgress| (p.proven, p.aggregated, p.finalized);
         // finality recorded early does not skip the proving stages
-        progress.finalized.insert(0).unwrap();
+        progress.finalized.insert(0).await.unwrap();
         assert_eq!(stages(progress.batch_progress(0).await.unwrap()), (false, false, false));
         // every job done: epoch 0 (batches 0, 1) aggregated, batch 2 proven only
         while let Some(job) = queue.claim("w", &JobKind::ALL).await.unwrap() {
@@ -556,7 +563,7 @@ mod tests {
         assert_eq!(stages(progress.batch_progress(1).await.unwrap()), (true, true, true));
         assert_eq!(stages(progress.batch_progress(2).await.unwrap()), (true, false, false));
         // epoch 1 finalized by another process (a coordinator) would still wait for its aggregation
-        Finalized::shared(blobs).insert(1).unwrap();
+        Finalized::shared(blobs).insert(1).await.unwrap();
         assert_eq!(stages(progress.batch_progress(2).await.unwrap()), (true, false, false));
     }
 

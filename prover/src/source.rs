@@ -6,9 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use thiserror::Error;
 use tonic::transport::Channel;
+use zkr_blobs::BlobStore;
 use zkr_circuits::aggregate::combine;
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
-use zkr_queue::{BlobError, Completion, FsBlobStore, Job, JobId, JobKind, Queue, QueueError};
+use zkr_queue::{BlobError, Completion, Job, JobId, JobKind, Queue, QueueError};
 
 use crate::exec::{Circuits, ExecError, ProofOutput, WorkInput};
 use crate::metrics::ProverMetrics;
@@ -87,7 +88,7 @@ pub fn trace_key(batch: u64) -> String {
 #[derive(Clone)]
 pub struct Hub {
     pub queue: Queue,
-    pub blobs: Arc<FsBlobStore>,
+    pub blobs: Arc<dyn BlobStore>,
     pub circuits: Arc<Circuits>,
     pub lease_ms: u64,
     pub metrics: Option<Arc<ProverMetrics>>,
@@ -120,23 +121,23 @@ impl Hub {
         Ok((left, right))
     }
 
-    fn result_bytes(&self, job: &Job) -> Result<Vec<u8>, SourceError> {
+    async fn result_bytes(&self, job: &Job) -> Result<Vec<u8>, SourceError> {
         let key = job
             .result_key
             .as_deref()
             .ok_or_else(|| SourceError::BadInput { id: job.id, reason: "a dependency has no result yet".into() })?;
-        Ok(self.blobs.get(key)?)
+        Ok(self.blobs.get(key).await?)
     }
 
     async fn load_input(&self, job: &Job) -> Result<WorkInput, SourceError> {
         match job.kind {
-            JobKind::ProveBatch => Ok(WorkInput::ProveBatch { trace: self.blobs.get(&job.input_key)? }),
+            JobKind::ProveBatch => Ok(WorkInput::ProveBatch { trace: self.blobs.get(&job.input_key).await? }),
             JobKind::Aggregate => {
                 let (l, r) = self.children(job).await?;
                 Ok(WorkInput::Aggregate {
                     level: job.level,
-                    left: self.result_bytes(&l)?,
-                    right: self.result_bytes(&r)?,
+                    left: self.result_bytes(&l).await?,
+                    right: self.result_bytes(&r).await?,
                 })
             }
         }
@@ -186,7 +187,7 @@ impl Hub {
             return Err(SourceError::Refused { id, reason });
         }
         let key = proof_key(job.level, job.batch_start, job.batch_end);
-        self.blobs.put(&key, proof)?;
+        self.blobs.put(&key, proof).await?;
         let done = self.queue.complete(id, worker, &key).await?;
         if let Some(w) = &self.wake {
             w.notify_waiters();

@@ -46,24 +46,35 @@ pub fn load_with_env<T: DeserializeOwned + Serialize + Default>(
         merge(&mut table, file_table);
     }
     let want = format!("{prefix}_");
+    let mut overrides = toml::Table::new();
     for (k, v) in env {
         if let Some(rest) = k.strip_prefix(&want) {
             let path: Vec<String> = rest.split("__").map(|s| s.to_lowercase()).collect();
-            set_path(&mut table, &path, literal(&v));
+            set_path(&mut overrides, &path, literal(&v));
         }
     }
+    merge(&mut table, overrides);
     T::deserialize(toml::Value::Table(table)).context("invalid configuration (file or environment overrides)")
 }
 
+/// Keys that name the variant of a tagged section (`[blobs] kind`, `[l1] mode`).
+const TAGS: [&str; 2] = ["kind", "mode"];
+
+/// Deep merge, except that a section switching to another variant replaces the default's section
+/// whole (the fields of `kind = "fs"` mean nothing to `kind = "s3"`).
 fn merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) if !switches_variant(b, &o) => merge(b, o),
             (_, v) => {
                 base.insert(k, v);
             }
         }
     }
+}
+
+fn switches_variant(base: &toml::Table, over: &toml::Table) -> bool {
+    TAGS.iter().any(|t| over.get(*t).is_some_and(|v| base.get(*t) != Some(v)))
 }
 
 #[cfg(test)]
@@ -111,5 +122,31 @@ mod tests {
         std::fs::write(&f, "wrokers = 5\n").unwrap();
         let e = load_with_env::<Cfg>(Some(&f), "T", std::iter::empty()).unwrap_err();
         assert!(format!("{e:#}").contains("wrokers"), "{e:#}");
+    }
+
+    #[test]
+    fn a_section_switching_variant_drops_the_defaults_fields() {
+        use zkr_prover::fleet::CoordinatorConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[blobs]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:8333\"\nbucket = \"zkr\"\n").unwrap();
+        let c: CoordinatorConfig = load_with_env(Some(&f), "T", std::iter::empty()).unwrap();
+        let s3 = c.blobs.s3_config().expect("an S3 store");
+        assert_eq!((s3.endpoint.as_str(), s3.bucket.as_str()), ("http://127.0.0.1:8333", "zkr"));
+        // the same from the environment alone, in any order
+        let env = [("T_BLOBS__BUCKET", "b"), ("T_BLOBS__ENDPOINT", "http://h:1"), ("T_BLOBS__KIND", "s3")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c: CoordinatorConfig = load_with_env(None, "T", env.into_iter()).unwrap();
+        assert_eq!(c.blobs.s3_config().expect("an S3 store").bucket, "b");
+        // staying on the default variant still merges field by field
+        let env = [("T_BLOBS__DIR".to_string(), "/srv/blobs".to_string())];
+        let c: CoordinatorConfig = load_with_env(None, "T", env.into_iter()).unwrap();
+        assert!(c.blobs.s3_config().is_none());
+        assert!(toml::to_string(&c.blobs).unwrap().contains("/srv/blobs"));
+        // a field of another variant is still refused
+        std::fs::write(&f, "[blobs]\nkind = \"s3\"\nendpoint = \"http://h:1\"\nbucket = \"b\"\ndir = \"/x\"\n")
+            .unwrap();
+        let e = load_with_env::<CoordinatorConfig>(Some(&f), "T", std::iter::empty()).unwrap_err();
+        assert!(format!("{e:#}").contains("dir"), "{e:#}");
     }
 }

@@ -1,7 +1,7 @@
 //! Fault tests of fleet mode with real `zkr coordinator` and `zkr worker` processes: a worker killed mid-job, a
-//! coordinator killed and restarted, a worker stopped with SIGTERM; and the coordinator settling on L1. The test process shares the SQLite queue file
-//! and the blob directory with the coordinator; it enqueues jobs as the sequencer would (`QueueSink`) and watches
-//! the queue. Child processes are killed when a test ends, whether it passes or not.
+//! coordinator killed and restarted, a worker stopped with SIGTERM; the coordinator settling on L1; and a fleet whose
+//! blobs live only in S3 (SeaweedFS). The test process shares the SQLite queue file and the blob store with the
+//! coordinator; it enqueues jobs as the sequencer would (`QueueSink`) and watches the queue. Child processes are killed when a test ends, whether it passes or not.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use tokio::sync::Mutex;
+use zkr_blobs::{BlobConfig, BlobStore};
 use zkr_circuits::demo;
 use zkr_prover::pipeline::{EpochPlan, QueueSink};
 use zkr_prover::settlement::Finalized;
-use zkr_queue::{FsBlobStore, Job, JobKind, JobState, Queue, QueueConfig};
+use zkr_queue::{Job, JobKind, JobState, Queue, QueueConfig};
 use zkr_sequencer::BatchSink;
 
 const TOKEN: &str = "fleet-test-token";
@@ -41,7 +42,9 @@ struct Proc {
 struct Fleet {
     dir: tempfile::TempDir,
     queue: Queue,
-    blobs: Arc<FsBlobStore>,
+    blobs: Arc<dyn BlobStore>,
+    /// The coordinator's `[blobs]` section as `ZKR_COORDINATOR_BLOBS__*` overrides.
+    blob_env: Vec<(String, String)>,
     grpc_port: u16,
     metrics_port: u16,
     /// Batch capacity of the circuits (coordinator and workers) and of the sealed batches.
@@ -50,12 +53,30 @@ struct Fleet {
 }
 
 impl Fleet {
+    /// A fleet sharing a blob directory with the test.
     async fn new(capacity: usize) -> Fleet {
         let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobConfig::Fs { dir: dir.path().join("blobs") };
+        Self::with_blobs(dir, capacity, blobs).await
+    }
+
+    async fn with_blobs(dir: tempfile::TempDir, capacity: usize, config: BlobConfig) -> Fleet {
         // The test's own handle; the coordinator applies the lease length of its config to claims.
         let queue = Queue::connect(&Self::queue_url_in(dir.path()), QueueConfig::default()).await.unwrap();
-        let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
-        Fleet { dir, queue, blobs, grpc_port: free_port(), metrics_port: free_port(), capacity, procs: Vec::new() }
+        let blobs = config.open().await.unwrap();
+        let toml::Value::Table(t) = toml::Value::try_from(&config).unwrap() else { panic!("a table") };
+        let blob_env =
+            t.iter().map(|(k, v)| (k.to_uppercase(), v.as_str().map_or(v.to_string(), str::to_string))).collect();
+        Fleet {
+            dir,
+            queue,
+            blobs,
+            blob_env,
+            grpc_port: free_port(),
+            metrics_port: free_port(),
+            capacity,
+            procs: Vec::new(),
+        }
     }
 
     fn queue_url_in(dir: &Path) -> String {
@@ -121,9 +142,11 @@ impl Fleet {
             ("ZKR_COORDINATOR_CAPACITY", self.capacity.to_string()),
             ("ZKR_COORDINATOR_EPOCH_HEIGHT", "1".to_string()),
             ("ZKR_COORDINATOR_LEASE_MS", lease_ms.to_string()),
-            ("ZKR_COORDINATOR_BLOB_DIR", self.blobs.root().display().to_string()),
             ("ZKR_COORDINATOR_METRICS_LISTEN", format!("127.0.0.1:{}", self.metrics_port)),
         ];
+        let blob_env: Vec<(String, String)> =
+            self.blob_env.iter().map(|(k, v)| (format!("ZKR_COORDINATOR_BLOBS__{k}"), v.clone())).collect();
+        env.extend(blob_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
         env.extend(extra.iter().cloned());
         self.spawn("coordinator", &["coordinator", "--database-url", &url, "--listen", &listen], &env);
         let t = Instant::now();
@@ -382,7 +405,7 @@ async fn coordinator_settles_verified_epochs_on_l1() {
     let mut f = Fleet::new(4).await;
     f.seal_batches(2).await;
     let finalized = Finalized::shared(f.blobs.clone());
-    assert!(!finalized.contains(0));
+    assert!(!finalized.contains(0).await.unwrap());
     let l1 = [
         ("ZKR_COORDINATOR_L1__MODE", "in_process".to_string()),
         ("ZKR_COORDINATOR_GENESIS__DEMO_SEED", "5".to_string()),
@@ -398,8 +421,8 @@ async fn coordinator_settles_verified_epochs_on_l1() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(f.log("coordinator").contains("L1 (chain "), "the deployment is reported:\n{}", f.log("coordinator"));
-    assert!(finalized.contains(0), "finality is recorded where the sequencer reads it");
-    assert!(!finalized.contains(1));
+    assert!(finalized.contains(0).await.unwrap(), "finality is recorded where the sequencer reads it");
+    assert!(!finalized.contains(1).await.unwrap());
     eprintln!("coordinator_settles_verified_epochs_on_l1: {:.1} s", t.elapsed().as_secs_f64());
 }
 
@@ -431,6 +454,58 @@ async fn sigterm_returns_the_lease() {
     // how fast is measured, not asserted: the queued job with no attempt shows the lease was returned
     eprintln!("worker exited {:.0} ms after SIGTERM", took.as_secs_f64() * 1000.0);
     eprintln!("sigterm_returns_the_lease: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Sequencer side, coordinator and worker share no filesystem: traces and proofs travel through an S3 bucket
+/// (a real SeaweedFS server), and the coordinator verifies the epoch from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_with_blobs_only_in_s3_verifies_an_epoch() {
+    let _serial = SERIAL.lock().await;
+    let t = Instant::now();
+    let s3 = zkr_blobs::test_utils::S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fleet::with_blobs(dir, 2, s3.bucket("fleet")).await;
+    f.seal_batches(2).await;
+    let trace = zkr_prover::source::trace_key(0);
+    assert!(f.blobs.exists(&trace).await.unwrap(), "the trace went to the bucket");
+    f.start_coordinator(30_000).await;
+    f.start_worker("worker-s3");
+    let jobs = f.wait_all_done(Duration::from_secs(180)).await;
+    assert_eq!(jobs.len(), 3, "two prove jobs and one aggregation");
+    for j in &jobs {
+        let key = j.result_key.as_deref().expect("a done job names its proof");
+        assert!(!f.blobs.get(key).await.unwrap().is_empty(), "proof {key} is in the bucket");
+    }
+    let t2 = Instant::now();
+    while !f.log("coordinator").contains("epoch 0 verified") {
+        assert!(t2.elapsed() < Duration::from_secs(60), "epoch 0 not verified:\n{}", f.log("coordinator"));
+        f.check_live();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // nothing was written beside the queue and the logs: no blob directory anywhere in the fleet's folder
+    let stray: Vec<_> = walk(f.dir.path())
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            !name.starts_with("queue.db") && !name.ends_with(".log")
+        })
+        .collect();
+    assert!(stray.is_empty(), "files outside the bucket: {stray:?}");
+    eprintln!("fleet_with_blobs_only_in_s3_verifies_an_epoch: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]
