@@ -18,10 +18,11 @@ use zkr_queue::{JobKind, JobState, Queue, QueueConfig};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
 use crate::backend::BackendChoice;
+use crate::control::EpochControl;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
 use crate::pipeline::{EpochCloser, EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
-use crate::settlement::{spawn_settlement, EpochSettler, Finalized, L1Mode, SettledEpoch, SettledProgress};
+use crate::settlement::{Backoff, EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch, SettledProgress};
 use crate::source::Hub;
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -93,6 +94,10 @@ pub struct DevnetStatus {
     pub epochs_verified: u64,
     /// Epochs finalized on L1 in this run.
     pub epochs_finalized: u64,
+    /// Failed settlement attempts in this run (each is retried with backoff).
+    pub settlement_failures: u64,
+    /// The latest failure, while the epoch it concerns is still being retried.
+    pub last_settlement_error: Option<String>,
     pub root: String,
 }
 
@@ -150,9 +155,6 @@ pub async fn run(
         EpochSettler::start(&cfg.l1, circuits.clone(), blobs.clone(), plan, seq_cfg.genesis.state(), &cfg.data_dir)
             .await
             .context("preparing L1 settlement")?;
-    let settling = settler.is_some();
-    let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
-    let (to_settle, settle_results) = spawn_settlement(settler, finalized, None);
     let seq = Sequencer::open(&seq_cfg, sink, Arc::new(settled_progress), &registry)
         .await
         .context("opening the sequencer")?;
@@ -209,65 +211,52 @@ pub async fn run(
         tokio::spawn(load_generator(seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone(), load_stop.clone()));
     }
 
-    let mut watcher = EpochWatcher { progress, blobs: blobs.clone(), circuits: circuits.clone(), next_epoch: 0 };
-    // Epochs finished in an earlier run count as done already; on a lasting L1 they settle now if they did not then.
-    let earlier_epochs = watcher.poll().await?;
+    let watcher = EpochWatcher { progress, blobs: blobs.clone(), circuits: circuits.clone(), next_epoch: 0 };
+    let (mut control, earlier_epochs) =
+        EpochControl::start(queue.clone(), metrics.clone(), watcher, settler, finalized, Backoff::default()).await?;
+    // Epochs finished in an earlier run count as done already.
     let earlier = earlier_epochs.len() as u64;
-    if history {
-        for e in earlier_epochs {
-            let _ = to_settle.send(e);
-        }
-    }
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
     let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
     let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
     let mut tick = tokio::time::interval(Duration::from_millis(1000));
-    let mut settle_error: Option<anyhow::Error> = None;
+    let (mut failures, mut last_error) = (0u64, None);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        if let Err(e) = queue.requeue_expired().await {
-            tracing::warn!(error = %e, "requeue of expired leases failed");
-        }
-        metrics.refresh_depth(&queue).await;
-        let new = watcher.poll().await?;
-        for e in &new {
-            if settling {
-                let _ = to_settle.send(e.clone());
-            }
-        }
-        report.epochs.extend(new);
-        metrics.epochs_verified.set((earlier + report.epochs.len() as u64) as i64);
-        let mut failure = None;
-        let drained: Vec<_> = settle_results.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
-        for r in drained {
-            match r {
-                Ok((s, d)) => {
-                    report.deployment = d.or(report.deployment.take());
-                    report.settled.extend(s);
+        let round = control.tick().await?;
+        report.epochs.extend(round.verified);
+        for o in round.settlement {
+            match o {
+                SettleOutcome::Deployed(d) => report.deployment = Some(d),
+                SettleOutcome::Settled { settled, .. } => {
+                    last_error = None;
+                    report.settled.extend(settled);
                 }
-                Err(e) => failure = Some(e),
+                SettleOutcome::Failed { epoch, attempt, error, retry_in } => {
+                    failures += 1;
+                    last_error = Some(format!(
+                        "epoch {epoch}, attempt {attempt} (retrying in {:.0} s): {error:#}",
+                        retry_in.as_secs_f64()
+                    ));
+                }
             }
-        }
-        if let Some(e) = failure {
-            settle_error = Some(e);
-            break;
         }
 
         // Close an epoch that has begun but stalls (no load): pad it with empty batches.
         closer.tick(&seq).await.context("sealing a padding batch")?;
 
-        let mut status =
-            snapshot(&queue, &seq, started, &submitted, &refused, earlier + report.epochs.len() as u64).await;
-        status.epochs_finalized = report.settled.len() as u64;
-        metrics.epochs_finalized.set(report.settled.len() as i64);
+        let mut status = snapshot(&queue, &seq, started, &submitted, &refused, control.verified()).await;
+        status.epochs_finalized = control.finalized();
+        status.settlement_failures = failures;
+        status.last_settlement_error = last_error.clone();
         let settled_new = report.settled.iter().filter(|s| s.epoch >= earlier).count() as u64;
         on_status(&status);
         report.status = status;
         // with settlement on, an epoch counts once it is finalized on L1
-        let done = if settling { settled_new } else { report.epochs.len() as u64 };
+        let done = if control.settling() { settled_new } else { report.epochs.len() as u64 };
         if target.is_some_and(|t| earlier + done >= t) {
             break;
         }
@@ -279,9 +268,6 @@ pub async fn run(
     }
     seq.shutdown().await;
     shutdown.cancel();
-    if let Some(e) = settle_error {
-        return Err(e);
-    }
     Ok(report)
 }
 

@@ -16,11 +16,12 @@ use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{GenesisConfig, Sequencer, SequencerConfig};
 
 use crate::backend::BackendChoice;
+use crate::control::EpochControl;
 use crate::coordinator::CoordinatorService;
 use crate::exec::Circuits;
 use crate::metrics::{serve_metrics, ProverMetrics};
 use crate::pipeline::{EpochCloser, EpochPlan, EpochWatcher, QueueProgress, QueueSink};
-use crate::settlement::{spawn_settlement, EpochSettler, Finalized, L1Mode, SettledProgress};
+use crate::settlement::{Backoff, EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch, SettledProgress};
 use crate::source::{Hub, RemoteSource};
 use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -119,13 +120,84 @@ impl Default for WorkerNodeConfig {
     }
 }
 
+/// What a fleet role reports to its operator. The binary prints them; each is also logged with `tracing`.
+#[derive(Debug)]
+pub enum NodeEvent {
+    /// A socket is bound: `what` names the service.
+    Listening {
+        what: &'static str,
+        addr: SocketAddr,
+    },
+    /// Circuits are being built (tens of seconds).
+    BuildingCircuits {
+        who: String,
+        capacity: usize,
+        epoch_height: u32,
+    },
+    /// A remote worker is connected and its circuits are built.
+    WorkerReady {
+        id: String,
+        backend: String,
+    },
+    EpochVerified {
+        epoch: u64,
+        new_root: String,
+    },
+    /// The L1 contracts epochs settle on.
+    Deployed(zkr_settle::Deployment),
+    EpochFinalized(SettledEpoch),
+    /// A settlement attempt failed; the epoch is tried again after `retry_in`.
+    SettlementFailed {
+        epoch: u64,
+        attempt: u32,
+        error: String,
+        retry_in: Duration,
+    },
+}
+
+impl std::fmt::Display for NodeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeEvent::Listening { what: "metrics", addr } => write!(f, "metrics: http://{addr}/metrics"),
+            NodeEvent::Listening { what, addr } => write!(f, "{what}: {addr}"),
+            NodeEvent::BuildingCircuits { who, capacity, epoch_height } => {
+                write!(f, "{who}: building circuits (capacity {capacity}, epoch height {epoch_height}) …")
+            }
+            NodeEvent::WorkerReady { id, backend } => write!(f, "worker {id}: ready, backend {backend}"),
+            NodeEvent::EpochVerified { epoch, new_root } => write!(f, "epoch {epoch} verified: new root {new_root}"),
+            NodeEvent::Deployed(d) => write!(f, "L1 (chain {}): rollup {}, verifier {}", d.chain_id, d.rollup, d.verifier),
+            NodeEvent::EpochFinalized(s) => write!(
+                f,
+                "epoch {} finalized on L1: rollup epoch {}, block {}, wrap proof {:.1} s, gas commit {} prove {} execute {}",
+                s.epoch, s.l1_epoch, s.l1_block, s.wrap_seconds, s.gas_commit, s.gas_prove, s.gas_execute
+            ),
+            NodeEvent::SettlementFailed { epoch, attempt, error, retry_in } => write!(
+                f,
+                "settling epoch {epoch} on L1 failed (attempt {attempt}, retrying in {:.0} s): {error}",
+                retry_in.as_secs_f64()
+            ),
+        }
+    }
+}
+
+/// Where a role sends its [`NodeEvent`]s.
+pub type Events<'a> = &'a (dyn Fn(&NodeEvent) + Send + Sync);
+
+fn emit(events: Events<'_>, e: NodeEvent) {
+    match &e {
+        NodeEvent::SettlementFailed { .. } => tracing::warn!("{e}"),
+        _ => tracing::info!("{e}"),
+    }
+    events(&e);
+}
+
 fn ensure_height(h: u32) -> Result<()> {
     anyhow::ensure!(h <= 10, "epoch_height {h} is too large: at most 10 (1024 batches per epoch)");
     Ok(())
 }
 
 /// `zkr sequencer`: wallet API + batcher, handing batches to the shared queue.
-pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken) -> Result<()> {
+pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken, events: Events<'_>) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
     let queue = Queue::connect(&cfg.queue_url, QueueConfig::default()).await.context("opening the job queue")?;
     let blobs = cfg.blobs.open().await.context("opening the blob store")?;
@@ -140,12 +212,12 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
         let a = serve_metrics(registry, addr, shutdown.clone())
             .await
             .with_context(|| format!("binding metrics to {addr}"))?;
-        eprintln!("metrics: http://{a}/metrics");
+        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
     }
     let listener = tokio::net::TcpListener::bind(cfg.sequencer.listen)
         .await
         .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
-    eprintln!("wallet API (gRPC): {}", listener.local_addr()?);
+    emit(events, NodeEvent::Listening { what: "wallet API (gRPC)", addr: listener.local_addr()? });
     let (s, stop) = (seq.clone(), shutdown.clone());
     let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
     tokio::spawn(async move {
@@ -168,7 +240,12 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
 
 /// `zkr coordinator`: lends jobs to remote workers, requeues expired leases, verifies epoch proofs as they
 /// complete, and settles them on L1 when `l1` is set.
-pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdown: CancellationToken) -> Result<()> {
+pub async fn run_coordinator(
+    cfg: CoordinatorConfig,
+    tokens: Vec<String>,
+    shutdown: CancellationToken,
+    events: Events<'_>,
+) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
     anyhow::ensure!(!tokens.is_empty(), "no worker tokens: set ZKR_WORKER_TOKENS to a comma-separated list");
     let queue =
@@ -176,7 +253,8 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
             .await
             .context("opening the job queue")?;
     let blobs = cfg.blobs.open().await.context("opening the blob store")?;
-    eprintln!("building circuits (capacity {}, epoch height {}) …", cfg.capacity, cfg.epoch_height);
+    let (capacity, epoch_height) = (cfg.capacity, cfg.epoch_height);
+    emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
     let (c, h) = (cfg.capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
     let registry = prometheus::Registry::new();
@@ -185,7 +263,7 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
         let a = serve_metrics(registry, addr, shutdown.clone())
             .await
             .with_context(|| format!("binding metrics to {addr}"))?;
-        eprintln!("metrics: http://{a}/metrics");
+        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
     }
     let hub = Hub {
         queue: queue.clone(),
@@ -198,7 +276,7 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
     let service = CoordinatorService::new(hub, tokens);
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
-    eprintln!("coordinator (gRPC): {}", listener.local_addr()?);
+    emit(events, NodeEvent::Listening { what: "coordinator (gRPC)", addr: listener.local_addr()? });
     let stop = shutdown.clone();
     let server = tokio::spawn(crate::coordinator::serve_on(service, listener, async move { stop.cancelled().await }));
 
@@ -207,63 +285,40 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
         EpochSettler::start(&cfg.l1, circuits.clone(), blobs.clone(), plan, cfg.genesis.state(), &cfg.data_dir)
             .await
             .context("preparing L1 settlement")?;
-    let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
-    let settling = settler.is_some();
-    let (to_settle, settle_results) =
-        spawn_settlement(settler, Finalized::shared(blobs.clone()), Some(Duration::from_secs(10)));
-    let mut watcher =
-        EpochWatcher { progress: QueueProgress { queue: queue.clone(), plan }, blobs, circuits, next_epoch: 0 };
-    let mut first_poll = true;
-    let mut finalized = 0;
+    let watcher = EpochWatcher {
+        progress: QueueProgress { queue: queue.clone(), plan },
+        blobs: blobs.clone(),
+        circuits,
+        next_epoch: 0,
+    };
+    let finalized = Finalized::shared(blobs);
+    let (mut control, _earlier) =
+        EpochControl::start(queue, metrics, watcher, settler, finalized, Backoff::default()).await?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        match queue.requeue_expired().await {
-            Ok(n) if n > 0 => tracing::warn!(jobs = n, "requeued jobs with expired leases"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "requeue failed"),
-        }
-        metrics.refresh_depth(&queue).await;
-        match watcher.poll().await {
-            Ok(done) => {
-                // epochs verified before this start settle again only on a lasting chain (it skips the executed)
-                let settle = settling && (history || !first_poll);
-                first_poll = false;
-                for e in done {
-                    metrics.epochs_verified.inc();
-                    eprintln!(
-                        "epoch {} verified: new root {}",
-                        e.epoch,
-                        zkr_circuits::artifact::digest_hex(&e.public.new_root)
-                    );
-                    if settle {
-                        let _ = to_settle.send(e);
-                    }
-                }
+        let round = match control.tick().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "epoch check failed");
+                continue;
             }
-            Err(e) => tracing::warn!(error = %e, "epoch check failed"),
+        };
+        for e in round.verified {
+            let new_root = zkr_circuits::artifact::digest_hex(&e.public.new_root);
+            emit(events, NodeEvent::EpochVerified { epoch: e.epoch, new_root });
         }
-        let drained: Vec<_> = settle_results.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
-        for r in drained {
-            match r {
-                Ok((Some(s), d)) => {
-                    finalized += 1;
-                    metrics.epochs_finalized.set(finalized);
-                    if let (1, Some(d)) = (finalized, d) {
-                        eprintln!("L1 (chain {}): rollup {}, verifier {}", d.chain_id, d.rollup, d.verifier);
-                    }
-                    eprintln!(
-                        "epoch {} finalized on L1: rollup epoch {}, block {}, gas commit {} prove {} execute {}",
-                        s.epoch, s.l1_epoch, s.l1_block, s.gas_commit, s.gas_prove, s.gas_execute
-                    );
-                }
-                Ok((None, _)) => {}
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "settling on L1 failed; retrying in 10 s");
-                    eprintln!("settling on L1 failed (retrying in 10 s): {e:#}");
+        for o in round.settlement {
+            match o {
+                SettleOutcome::Deployed(d) => emit(events, NodeEvent::Deployed(d)),
+                SettleOutcome::Settled { settled: Some(s), .. } => emit(events, NodeEvent::EpochFinalized(s)),
+                SettleOutcome::Settled { settled: None, .. } => {}
+                SettleOutcome::Failed { epoch, attempt, error, retry_in } => {
+                    let error = format!("{error:#}");
+                    emit(events, NodeEvent::SettlementFailed { epoch, attempt, error, retry_in })
                 }
             }
         }
@@ -273,7 +328,12 @@ pub async fn run_coordinator(cfg: CoordinatorConfig, tokens: Vec<String>, shutdo
 }
 
 /// `zkr worker --coordinator URL`: proves jobs leased from a remote coordinator.
-pub async fn run_remote_worker(cfg: WorkerNodeConfig, token: &str, shutdown: CancellationToken) -> Result<WorkerStats> {
+pub async fn run_remote_worker(
+    cfg: WorkerNodeConfig,
+    token: &str,
+    shutdown: CancellationToken,
+    events: Events<'_>,
+) -> Result<WorkerStats> {
     ensure_height(cfg.epoch_height)?;
     let backend = cfg.backend.resolve()?;
     let id = cfg.id.clone().unwrap_or_else(|| {
@@ -282,10 +342,11 @@ pub async fn run_remote_worker(cfg: WorkerNodeConfig, token: &str, shutdown: Can
         format!("{host}-{}", std::process::id())
     });
     let source = RemoteSource::connect(&cfg.coordinator, token, backend.kind.name(), cfg.capacity).await?;
-    eprintln!("worker {id}: building circuits (capacity {}, epoch height {}) …", cfg.capacity, cfg.epoch_height);
+    let (capacity, epoch_height) = (cfg.capacity, cfg.epoch_height);
+    emit(events, NodeEvent::BuildingCircuits { who: format!("worker {id}"), capacity, epoch_height });
     let (c, h) = (cfg.capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
-    eprintln!("worker {id}: ready, backend {}", backend.kind);
+    emit(events, NodeEvent::WorkerReady { id: id.clone(), backend: backend.kind.to_string() });
     let stats = run_worker(
         Arc::new(source),
         circuits,

@@ -1,8 +1,9 @@
 //! zkr prover side: proving backends, the circuits a worker needs, workers (local and
-//! remote), the coordinator gRPC service, the epoch aggregator, and the devnet that
-//! composes them with the sequencer.
+//! remote), the coordinator gRPC service and its control loop (epoch verification and
+//! settlement), and the devnet and fleet roles that compose them with the sequencer.
 
 pub mod backend;
+pub mod control;
 pub mod coordinator;
 pub mod devnet;
 pub mod exec;

@@ -154,6 +154,8 @@ impl ProgressSource for QueueProgress {
 #[derive(Clone, Debug)]
 pub struct EpochProof {
     pub epoch: u64,
+    /// First and last batch the epoch proof covers.
+    pub batches: (u64, u64),
     pub public: BatchPublicInputs,
     pub key: String,
     pub bytes: usize,
@@ -187,7 +189,7 @@ impl EpochWatcher {
             let b = bytes.clone();
             let public = tokio::task::spawn_blocking(move || circuits.verify(plan.height, &b, "epoch")).await??;
             tracing::info!(epoch, new_root = %zkr_circuits::artifact::digest_hex(&public.new_root), "epoch proof verified");
-            out.push(EpochProof { epoch, public, key, bytes: bytes.len() });
+            out.push(EpochProof { epoch, batches: (start, end), public, key, bytes: bytes.len() });
             self.next_epoch += 1;
         }
         Ok(out)

@@ -458,43 +458,89 @@ impl EpochSettler {
     }
 }
 
-/// Per epoch: what was settled (`None`: nothing needed sending) and the deployment used.
-pub type SettleResults = Arc<Mutex<std::collections::VecDeque<Result<(Option<SettledEpoch>, Option<Deployment>)>>>>;
+/// What the settlement task reports, in order.
+#[derive(Debug)]
+pub enum SettleOutcome {
+    /// The contracts settled on, at the first epoch that needed them.
+    Deployed(Deployment),
+    /// An epoch is finalized on L1; `None` when the rollup had executed it already (nothing was sent).
+    Settled { epoch: u64, settled: Option<SettledEpoch> },
+    /// An attempt failed; the same epoch is tried again after `retry_in`, from the step the rollup's counters say.
+    Failed { epoch: u64, attempt: u32, error: anyhow::Error, retry_in: Duration },
+}
 
-/// Settles epochs in order on a task of its own (wrapping takes seconds); results are queued for the caller's loop.
-/// A failed epoch stops the task, unless `retry` is set: then the failure is queued and the epoch tried again after
-/// that long (a service outlives an L1 outage; the retry starts at the step the contract's counters say).
+/// Waits between settlement attempts of one epoch: doubling from `first` up to `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { first: Duration::from_secs(1), max: Duration::from_secs(60) }
+    }
+}
+
+impl Backoff {
+    /// The wait after failed attempt number `attempt` (1 for the first failure).
+    pub fn wait(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.first.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// Settles epochs in order on a task of its own (wrapping takes seconds) and reports each outcome on the returned
+/// channel. A failed epoch is retried with `backoff` until it settles (a node outlives an L1 outage); later epochs
+/// wait behind it, so settlement never skips one. Without a settler, sent epochs are dropped.
 pub fn spawn_settlement(
     settler: Option<EpochSettler>,
     finalized: Finalized,
-    retry: Option<Duration>,
-) -> (tokio::sync::mpsc::UnboundedSender<EpochProof>, SettleResults) {
+    backoff: Backoff,
+) -> (tokio::sync::mpsc::UnboundedSender<EpochProof>, tokio::sync::mpsc::UnboundedReceiver<SettleOutcome>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EpochProof>();
-    let results: SettleResults = Arc::default();
+    let (out, outcomes) = tokio::sync::mpsc::unbounded_channel();
     if let Some(mut settler) = settler {
         settler.finalized = finalized;
-        let out = results.clone();
         tokio::spawn(async move {
+            let mut reported_deployment = false;
             while let Some(ep) = rx.recv().await {
+                let mut attempt = 0;
                 loop {
-                    let r = settler.settle(&ep).await.map(|s| {
-                        if let Some(s) = &s {
-                            tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
+                    attempt += 1;
+                    let r = settler.settle(&ep).await;
+                    if !reported_deployment {
+                        if let Some(d) = settler.deployment() {
+                            reported_deployment = true;
+                            let _ = out.send(SettleOutcome::Deployed(d.clone()));
                         }
-                        (s, settler.deployment().cloned())
-                    });
-                    let failed = r.is_err();
-                    out.lock().unwrap_or_else(|p| p.into_inner()).push_back(r);
-                    match (failed, retry) {
-                        (false, _) => break,
-                        (true, Some(wait)) => tokio::time::sleep(wait).await,
-                        (true, None) => return,
+                    }
+                    match r {
+                        Ok(settled) => {
+                            if let Some(s) = &settled {
+                                tracing::info!(epoch = s.epoch, l1_block = s.l1_block, "epoch finalized on L1");
+                            }
+                            let _ = out.send(SettleOutcome::Settled { epoch: ep.epoch, settled });
+                            break;
+                        }
+                        Err(error) => {
+                            let retry_in = backoff.wait(attempt);
+                            tracing::warn!(
+                                epoch = ep.epoch,
+                                attempt,
+                                error = format!("{error:#}"),
+                                retry_in_s = retry_in.as_secs_f64(),
+                                "settling on L1 failed"
+                            );
+                            let _ = out.send(SettleOutcome::Failed { epoch: ep.epoch, attempt, error, retry_in });
+                            tokio::time::sleep(retry_in).await;
+                        }
                     }
                 }
             }
         });
     }
-    (tx, results)
+    (tx, outcomes)
 }
 
 fn mode_url(mode: &L1Mode) -> &str {
@@ -507,6 +553,15 @@ fn mode_url(mode: &L1Mode) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let b = Backoff { first: Duration::from_secs(1), max: Duration::from_secs(60) };
+        let waits: Vec<u64> = (1..=8).map(|a| b.wait(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(b.wait(0), Duration::from_secs(1));
+        assert_eq!(b.wait(u32::MAX), Duration::from_secs(60), "no overflow on a very long outage");
+    }
 
     #[tokio::test]
     async fn finality_recorded_in_a_blob_store_is_seen_by_another_process() {

@@ -145,15 +145,60 @@ pub struct DevnetArgs {
     pub l1: Option<String>,
 }
 
+impl DevnetArgs {
+    /// The devnet's config: defaults, the config file, `ZKR_DEVNET_*`, then these flags.
+    pub fn into_config(self) -> Result<zkr_prover::devnet::DevnetConfig> {
+        let args = self;
+        let mut cfg: zkr_prover::devnet::DevnetConfig = crate::config::load(args.config.as_deref(), "ZKR_DEVNET")?;
+        if let Some(d) = args.data_dir {
+            cfg.data_dir = d;
+        }
+        if args.demo {
+            cfg.demo = true;
+        }
+        if let Some(t) = args.tps {
+            cfg.demo_tps = t;
+        }
+        if let Some(c) = args.capacity {
+            cfg.capacity = c;
+        }
+        if let Some(h) = args.epoch_height {
+            cfg.epoch_height = h;
+        }
+        if let Some(w) = args.workers {
+            cfg.workers = w;
+        }
+        if let Some(b) = args.backend {
+            cfg.backend = b;
+        }
+        if args.forever {
+            cfg.stop_after_epochs = None;
+        }
+        if let Some(g) = args.grpc {
+            cfg.grpc_listen =
+                if g == "off" { None } else { Some(g.parse().with_context(|| format!("--grpc {g}: not an address"))?) };
+        }
+        if args.metrics.is_some() {
+            cfg.metrics_listen = args.metrics;
+        }
+        match args.l1.as_deref() {
+            Some("off") => cfg.l1 = zkr_prover::settlement::L1Mode::Off,
+            Some(_) => cfg.l1 = zkr_prover::settlement::L1Mode::InProcess,
+            None => {}
+        }
+        Ok(cfg)
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Devnet(args) => crate::pipeline::devnet(args),
-        Command::Sequencer { config } => crate::pipeline::sequencer(config.as_deref()),
+        Command::Devnet(args) => crate::node::devnet(args.into_config()?),
+        Command::Sequencer { config } => crate::node::sequencer(config.as_deref()),
         Command::Coordinator { config, database_url, listen } => {
-            crate::pipeline::coordinator(config.as_deref(), database_url, listen)
+            crate::node::coordinator(config.as_deref(), database_url, listen)
         }
         Command::Worker { config, coordinator, token, backend } => {
-            crate::pipeline::worker(config.as_deref(), coordinator, &token, backend)
+            crate::node::worker(config.as_deref(), coordinator, &token, backend)
         }
         Command::Keygen { out } => keygen(out.as_deref()),
         Command::ProveBatch { txs, capacity, out, seed, all_kinds } => {

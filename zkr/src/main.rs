@@ -5,7 +5,7 @@ mod cli;
 mod config;
 mod contracts;
 mod l1;
-mod pipeline;
+mod node;
 
 use clap::Parser;
 

@@ -1,4 +1,5 @@
-//! The pipeline commands: devnet and the three fleet roles.
+//! The node commands: devnet and the three fleet roles. Runs them on a runtime with signal handling and prints
+//! what they report.
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,9 +8,8 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 use zkr_prover::devnet::{self, DevnetConfig};
-use zkr_prover::fleet::{self, CoordinatorConfig, SequencerNodeConfig, WorkerNodeConfig};
+use zkr_prover::fleet::{self, CoordinatorConfig, NodeEvent, SequencerNodeConfig, WorkerNodeConfig};
 
-use crate::cli::DevnetArgs;
 use crate::config;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -41,44 +41,8 @@ fn shutdown_on_signals() -> CancellationToken {
     token
 }
 
-pub fn devnet(args: DevnetArgs) -> Result<()> {
-    let mut cfg: DevnetConfig = config::load(args.config.as_deref(), "ZKR_DEVNET")?;
-    if let Some(d) = args.data_dir {
-        cfg.data_dir = d;
-    }
-    if args.demo {
-        cfg.demo = true;
-    }
-    if let Some(t) = args.tps {
-        cfg.demo_tps = t;
-    }
-    if let Some(c) = args.capacity {
-        cfg.capacity = c;
-    }
-    if let Some(h) = args.epoch_height {
-        cfg.epoch_height = h;
-    }
-    if let Some(w) = args.workers {
-        cfg.workers = w;
-    }
-    if let Some(b) = args.backend {
-        cfg.backend = b;
-    }
-    if args.forever {
-        cfg.stop_after_epochs = None;
-    }
-    if let Some(g) = args.grpc {
-        cfg.grpc_listen =
-            if g == "off" { None } else { Some(g.parse().with_context(|| format!("--grpc {g}: not an address"))?) };
-    }
-    if args.metrics.is_some() {
-        cfg.metrics_listen = args.metrics;
-    }
-    match args.l1.as_deref() {
-        Some("off") => cfg.l1 = zkr_prover::settlement::L1Mode::Off,
-        Some(_) => cfg.l1 = zkr_prover::settlement::L1Mode::InProcess,
-        None => {}
-    }
+/// `zkr devnet` with its config resolved (file, environment, then flags).
+pub fn devnet(cfg: DevnetConfig) -> Result<()> {
     anyhow::ensure!((1..=1024).contains(&cfg.capacity), "capacity {} out of range 1..=1024", cfg.capacity);
     anyhow::ensure!(cfg.epoch_height <= 10, "epoch_height {} out of range 0..=10", cfg.epoch_height);
     if !cfg.demo {
@@ -123,8 +87,8 @@ pub fn devnet(args: DevnetArgs) -> Result<()> {
             println!(
                 "epoch {} proof verified: batches {}..={}, old root {}, new root {}, {} bytes ({})",
                 e.epoch,
-                e.epoch << report_height(&e.key),
-                ((e.epoch + 1) << report_height(&e.key)) - 1,
+                e.batches.0,
+                e.batches.1,
                 zkr_circuits::artifact::digest_hex(&e.public.old_root),
                 zkr_circuits::artifact::digest_hex(&e.public.new_root),
                 e.bytes,
@@ -144,9 +108,9 @@ pub fn devnet(args: DevnetArgs) -> Result<()> {
     })
 }
 
-/// The epoch height is encoded in the proof key as `L<level>`.
-fn report_height(key: &str) -> u32 {
-    key.split("/L").nth(1).and_then(|r| r.split('-').next()).and_then(|l| l.parse().ok()).unwrap_or(0)
+/// A fleet role's events, one line each on stderr (its logs go there too).
+fn print_event(e: &NodeEvent) {
+    eprintln!("{e}");
 }
 
 fn console_is_tty() -> bool {
@@ -156,7 +120,7 @@ fn console_is_tty() -> bool {
 
 pub fn sequencer(config: Option<&Path>) -> Result<()> {
     let cfg: SequencerNodeConfig = config::load(config, "ZKR_SEQUENCER")?;
-    runtime()?.block_on(async move { fleet::run_sequencer(cfg, shutdown_on_signals()).await })
+    runtime()?.block_on(async move { fleet::run_sequencer(cfg, shutdown_on_signals(), &print_event).await })
 }
 
 pub fn coordinator(
@@ -177,7 +141,7 @@ pub fn coordinator(
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    runtime()?.block_on(async move { fleet::run_coordinator(cfg, tokens, shutdown_on_signals()).await })
+    runtime()?.block_on(async move { fleet::run_coordinator(cfg, tokens, shutdown_on_signals(), &print_event).await })
 }
 
 pub fn worker(
@@ -198,7 +162,8 @@ pub fn worker(
     }
     let token = token.to_string();
     let rt = runtime()?;
-    let stats = rt.block_on(async move { fleet::run_remote_worker(cfg, &token, shutdown_on_signals()).await });
+    let stats =
+        rt.block_on(async move { fleet::run_remote_worker(cfg, &token, shutdown_on_signals(), &print_event).await });
     // A proof still running on a blocking thread belongs to a lease already given back: do not wait for it
     // (dropping the runtime would block until the proof is done).
     rt.shutdown_background();

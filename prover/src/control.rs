@@ -1,0 +1,110 @@
+//! The coordinator's control loop, one for the devnet and for `zkr coordinator`: requeue expired leases, refresh
+//! the queue metrics, verify finished epochs in order, hand them to settlement, and collect its outcomes.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use zkr_queue::Queue;
+
+use crate::metrics::ProverMetrics;
+use crate::pipeline::{EpochProof, EpochWatcher};
+use crate::settlement::{spawn_settlement, Backoff, EpochSettler, Finalized, SettleOutcome};
+
+/// What one tick found.
+#[derive(Debug, Default)]
+pub struct Tick {
+    /// Epochs verified in this tick, in order.
+    pub verified: Vec<EpochProof>,
+    /// Settlement outcomes reported since the last tick, in order.
+    pub settlement: Vec<SettleOutcome>,
+}
+
+/// Verifies epochs as they finish and settles them, in order.
+pub struct EpochControl {
+    queue: Queue,
+    metrics: Arc<ProverMetrics>,
+    watcher: EpochWatcher,
+    settling: bool,
+    to_settle: UnboundedSender<EpochProof>,
+    outcomes: UnboundedReceiver<SettleOutcome>,
+    verified: u64,
+    finalized: u64,
+}
+
+impl std::fmt::Debug for EpochControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochControl").field("verified", &self.verified).field("settling", &self.settling).finish()
+    }
+}
+
+impl EpochControl {
+    /// Starts settlement (when `settler` is set) and verifies the epochs finished before this start. Those count as
+    /// done; on a lasting L1 they are handed to settlement too (it skips what the rollup executed already), while a
+    /// fresh in-process chain starts with the epochs that finish from now on.
+    pub async fn start(
+        queue: Queue,
+        metrics: Arc<ProverMetrics>,
+        mut watcher: EpochWatcher,
+        settler: Option<EpochSettler>,
+        finalized: Finalized,
+        backoff: Backoff,
+    ) -> anyhow::Result<(Self, Vec<EpochProof>)> {
+        let settling = settler.is_some();
+        let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
+        let (to_settle, outcomes) = spawn_settlement(settler, finalized, backoff);
+        let earlier = watcher.poll().await?;
+        if history {
+            for e in &earlier {
+                let _ = to_settle.send(e.clone());
+            }
+        }
+        let verified = earlier.len() as u64;
+        metrics.epochs_verified.set(verified as i64);
+        let control = EpochControl { queue, metrics, watcher, settling, to_settle, outcomes, verified, finalized: 0 };
+        Ok((control, earlier))
+    }
+
+    /// Whether verified epochs go on to L1.
+    pub fn settling(&self) -> bool {
+        self.settling
+    }
+
+    /// Epochs verified since the queue began (earlier runs included).
+    pub fn verified(&self) -> u64 {
+        self.verified
+    }
+
+    /// Epochs finalized on L1 by this run.
+    pub fn finalized(&self) -> u64 {
+        self.finalized
+    }
+
+    /// One round. Queue errors are logged and retried next tick; an epoch proof that fails verification is an error
+    /// (the queue accepted a proof its own circuits refuse).
+    pub async fn tick(&mut self) -> anyhow::Result<Tick> {
+        match self.queue.requeue_expired().await {
+            Ok(n) if n > 0 => tracing::warn!(jobs = n, "requeued jobs with expired leases"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "requeue of expired leases failed"),
+        }
+        self.metrics.refresh_depth(&self.queue).await;
+        let verified = self.watcher.poll().await?;
+        for e in &verified {
+            tracing::info!(epoch = e.epoch, "epoch verified");
+            if self.settling {
+                let _ = self.to_settle.send(e.clone());
+            }
+        }
+        self.verified += verified.len() as u64;
+        self.metrics.epochs_verified.set(self.verified as i64);
+        let mut settlement = Vec::new();
+        while let Ok(o) = self.outcomes.try_recv() {
+            if matches!(o, SettleOutcome::Settled { settled: Some(_), .. }) {
+                self.finalized += 1;
+            }
+            settlement.push(o);
+        }
+        self.metrics.epochs_finalized.set(self.finalized as i64);
+        Ok(Tick { verified, settlement })
+    }
+}
