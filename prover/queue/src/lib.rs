@@ -1,4 +1,4 @@
-//! zkr's durable job queue and blob store.
+//! zkr's durable job queue.
 //!
 //! The queue keeps proof jobs (batch proofs and aggregation nodes) in SQLite (embedded, the default) or
 //! Postgres (for fleets), through sqlx with embedded migrations. A job moves
@@ -10,6 +10,8 @@
 
 mod error;
 mod queue;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 mod types;
 
 pub use error::QueueError;

@@ -1,13 +1,11 @@
 //! Shared fixtures: the circuits (built once per test binary), two consecutive demo batches, a coordinator served
 //! on a real socket over a SQLite or Postgres queue, and a hand-written gRPC client.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sqlx::{Connection, Executor, PgConnection};
 use tokio_util::sync::CancellationToken;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::config::Digest;
@@ -162,47 +160,4 @@ pub fn submit_req(id: JobId, worker: &str, proof: Vec<u8>) -> proto::SubmitReque
     proto::SubmitRequest { job_id: id, worker_id: worker.to_string(), proof, prove_seconds: 0.1, backend: "cpu".into() }
 }
 
-pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (main, query) = match base.find('?') {
-        Some(i) => (&base[..i], &base[i..]),
-        None => (base, ""),
-    };
-    let authority_start = main.find("://").map_or(0, |i| i + 3);
-    let path_start = main[authority_start..].find('/').map_or(main.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &main[..path_start])
-}
-
-/// Runs `body` with the URL of a fresh Postgres database `zkr_p_<random>` on the server at `ZKR_TEST_DATABASE_URL`,
-/// dropped afterwards (also when `body` panics). An unreachable server fails the test.
-pub async fn with_postgres<F, Fut>(body: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let base =
-        std::env::var("ZKR_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| DEFAULT_PG_URL.into());
-    let mut admin = PgConnection::connect(&base).await.unwrap_or_else(|e| {
-        panic!("the Postgres test server at {base} is unreachable ({e}): start it or set ZKR_TEST_DATABASE_URL")
-    });
-    let name = format!("zkr_p_{:016x}", rand::random::<u64>());
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    let outcome = tokio::spawn(body(with_database(&base, &name))).await;
-    let dropped = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-    let _ = admin.close().await;
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("test body did not finish: {e}"),
-        }
-    }
-    dropped.unwrap();
-}
-
-#[test]
-fn database_name_replaced() {
-    assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-    assert_eq!(with_database("postgres://u@h/p?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-}
+pub use zkr_queue::test_utils::with_postgres;
