@@ -13,12 +13,13 @@
 //!   [`deploy_all`] deploys any verifier/rollup pair (tests with stand-in contracts).
 //! - [`Settler`]: sends an epoch's commit, prove and execute calls in order and reports
 //!   Committed / Proven / Executed / Finalized; the calldata comes from a [`RollupCalls`] implementation.
-//! - [`hardhat::HardhatNode`]: a local hardhat node for tests.
+//! - `hardhat::HardhatNode` (feature `test-utils`): a local hardhat node for tests.
 
 mod chain;
 mod contract_set;
 mod deploy;
 mod error;
+#[cfg(feature = "test-utils")]
 pub mod hardhat;
 mod inprocess;
 mod rollup;
