@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use zkr_blobs::BlobStore;
+use zkr_blobs::{BlobError, BlobStore};
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
 use zkr_queue::{JobKind, JobState, NewJob, Queue};
 use zkr_sequencer::{BatchProgress, BatchSink, ProgressSource};
@@ -93,7 +93,15 @@ impl QueueSink {
 impl BatchSink for QueueSink {
     async fn sealed(&self, number: u64, batch: &Batch) -> anyhow::Result<()> {
         let key = trace_key(number);
-        self.blobs.put(&key, &batch.to_bytes()).await?;
+        // Written once: the same batch handed over again is fine, another batch under the same number (a second
+        // sequencer on this queue) is refused instead of replacing a trace that may be proven already.
+        self.blobs.put_if_absent(&key, &batch.to_bytes()).await.map_err(|e| match e {
+            BlobError::Mismatch { .. } => anyhow::anyhow!(
+                "batch {number}: the blob store holds another trace under {key}; refusing to replace it \
+                 (is a second sequencer writing to this queue?)"
+            ),
+            e => anyhow::Error::new(e).context(format!("storing the trace of batch {number}")),
+        })?;
         self.queue
             .enqueue(NewJob {
                 kind: JobKind::ProveBatch,
@@ -229,5 +237,37 @@ impl EpochCloser {
                 Ok(false)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use zkr_blobs::FsBlobStore;
+    use zkr_circuits::demo;
+    use zkr_queue::QueueConfig;
+
+    use super::*;
+
+    /// A trace is written once: the same batch may be handed over again, another batch under its number is refused
+    /// and changes nothing.
+    #[tokio::test]
+    async fn a_different_trace_under_a_sealed_number_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("queue.db").display());
+        let queue = Queue::connect(&url, QueueConfig::default()).await.unwrap();
+        let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
+        let sink = QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan: EpochPlan { height: 1 }, wake: None };
+        let keys = demo::keys(3, 4);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let first = demo::random_batch(&mut rng, &keys, &mut demo::genesis(&keys), 2, 2, demo::Mix::Transfers);
+        let other = demo::random_batch(&mut rng, &keys, &mut demo::genesis(&keys), 2, 2, demo::Mix::Transfers);
+        assert_ne!(first.to_bytes(), other.to_bytes());
+        sink.sealed(0, &first).await.unwrap();
+        sink.sealed(0, &first).await.expect("the same batch again is accepted");
+        let err = sink.sealed(0, &other).await.expect_err("another batch under number 0 is refused");
+        assert!(format!("{err:#}").contains("another trace"), "{err:#}");
+        assert_eq!(blobs.get(&trace_key(0)).unwrap(), first.to_bytes(), "the stored trace is unchanged");
+        assert_eq!(queue.list(None, 10).await.unwrap().len(), 1, "one prove job");
     }
 }
