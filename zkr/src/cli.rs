@@ -102,6 +102,8 @@ pub enum Command {
     /// L1 chain operations: deploy the contracts over JSON-RPC.
     #[command(subcommand)]
     L1(crate::l1::L1Command),
+    /// The job queue, for operators: list jobs, show one, requeue a dead one.
+    Queue(crate::queue::QueueArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -208,6 +210,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Contracts(cmd) => crate::contracts::run(cmd),
         Command::L1(cmd) => crate::l1::run(cmd),
+        Command::Queue(args) => crate::queue::run(args),
     }
 }
 

@@ -6,6 +6,7 @@ mod config;
 mod contracts;
 mod l1;
 mod node;
+mod queue;
 
 use clap::Parser;
 

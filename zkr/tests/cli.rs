@@ -76,3 +76,53 @@ fn keygen_prints_a_public_key_and_writes_the_secret() {
     assert_eq!(again.status.code(), Some(1));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `zkr queue`: a dead job is listed with its error, shown in full, and requeued; a live one is not requeued.
+#[test]
+fn queue_commands_find_and_requeue_a_dead_job() {
+    use zkr_queue::{JobKind, JobState, NewJob, Queue, QueueConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("queue.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dead, live) = rt.block_on(async {
+        let q = Queue::connect(&url, QueueConfig { lease_ms: 30_000, max_attempts: 1 }).await.unwrap();
+        let job = |b| NewJob {
+            kind: JobKind::ProveBatch,
+            batch_start: b,
+            batch_end: b,
+            level: 0,
+            input_key: format!("traces/{b}"),
+            deps: vec![],
+        };
+        let dead = q.enqueue(job(0)).await.unwrap();
+        let live = q.enqueue(job(1)).await.unwrap();
+        q.claim("w", &[JobKind::ProveBatch]).await.unwrap().unwrap();
+        assert_eq!(q.fail(dead, "w", "witness generation failed").await.unwrap(), JobState::Dead);
+        q.close().await;
+        (dead, live)
+    });
+    let q = |args: &[&str]| {
+        let mut all = vec!["queue", "--database-url", &url];
+        all.extend_from_slice(args);
+        zkr(&all)
+    };
+    let o = q(&["list", "--state", "dead"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("witness generation failed") && text.lines().count() == 1, "{text}");
+    let o = q(&["show", &dead.to_string()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("state: dead") && text.contains("last held by: w"), "{text}");
+    let o = q(&["requeue", &live.to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not dead"), "{}", stderr(&o));
+    let o = q(&["--json", "requeue", &dead.to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let job: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((job["state"].as_str(), job["attempts"].as_u64()), (Some("queued"), Some(0)));
+    // a mistyped path is an error, not an empty queue
+    let missing = format!("sqlite://{}", dir.path().join("nope.db").display());
+    let o = zkr(&["queue", "--database-url", &missing, "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}

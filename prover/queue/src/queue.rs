@@ -595,6 +595,29 @@ impl Queue {
         Ok(rows.len() as u64)
     }
 
+    /// Gives a dead job a fresh start (an operator's decision, after fixing what killed it): queued again with its
+    /// attempts reset; its last error is kept until the next attempt. Returns false, changing nothing, when the job
+    /// is not dead (or does not exist).
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn requeue_dead(&self, id: JobId) -> Result<bool, QueueError> {
+        let now = now_ms();
+        let sql = "UPDATE jobs SET state = 'queued', attempts = 0, lease_deadline = NULL, updated_at = $2 \
+                   WHERE id = $1 AND state = 'dead'";
+        let n = dispatch!(self, |pool, pg| {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map_err(db("requeueing a dead job"))?
+                .rows_affected()
+        });
+        if n > 0 {
+            info!(job_id = id, "dead job queued again by an operator");
+        }
+        Ok(n > 0)
+    }
+
     /// The job with this id.
     pub async fn get(&self, id: JobId) -> Result<Option<Job>, QueueError> {
         let sql = format!("SELECT {COLS} FROM jobs WHERE id = $1");

@@ -32,6 +32,7 @@ backend_tests!(
     concurrent_workers_complete_each_job_once,
     expired_lease_is_requeued_and_late_result_counted_once,
     max_attempts_dead_letters_with_error_text,
+    dead_job_requeued_by_an_operator_is_proven_again,
     dag_release_and_priority_order,
     heartbeat_extends_lease,
     release_does_not_count_attempt,
@@ -386,4 +387,31 @@ async fn sqlite_in_memory_and_nested_path() {
     let q = Queue::connect(&url, QueueConfig::default()).await.unwrap();
     q.enqueue(prove(1)).await.unwrap();
     assert!(dir.path().join("a/b/queue.db").is_file());
+}
+
+async fn dead_job_requeued_by_an_operator_is_proven_again(url: String) {
+    let q = connect(&url, 30_000, 1).await;
+    let a = q.enqueue(prove(0)).await.unwrap();
+    let b = q.enqueue(prove(1)).await.unwrap();
+    let root = q.enqueue(aggregate(0, 1, 1, vec![a, b])).await.unwrap();
+    q.claim("w", &[JobKind::ProveBatch]).await.unwrap().unwrap();
+    assert_eq!(q.fail(a, "w", "out of memory").await.unwrap(), JobState::Dead);
+    let job = q.claim("w", &[JobKind::ProveBatch]).await.unwrap().unwrap();
+    q.complete(job.id, "w", "proofs/1").await.unwrap();
+    // only a dead job can be requeued: a done, a waiting or an unknown one is left alone
+    assert!(!q.requeue_dead(b).await.unwrap());
+    assert!(!q.requeue_dead(root).await.unwrap());
+    assert!(!q.requeue_dead(9_999).await.unwrap());
+    assert_eq!(q.get(b).await.unwrap().unwrap().state, JobState::Done);
+    assert!(q.requeue_dead(a).await.unwrap());
+    let job = q.get(a).await.unwrap().unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+    assert_eq!(job.last_error.as_deref(), Some("out of memory"), "the error stays visible until the next attempt");
+    assert!(!q.requeue_dead(a).await.unwrap(), "requeueing twice changes nothing");
+    // it is proven like any job, and its parent is released
+    let job = q.claim("w2", &JobKind::ALL).await.unwrap().unwrap();
+    assert_eq!((job.id, job.attempts), (a, 1));
+    q.complete(a, "w2", "proofs/0").await.unwrap();
+    assert_eq!(q.claim("w2", &JobKind::ALL).await.unwrap().unwrap().id, root);
+    q.close().await;
 }
