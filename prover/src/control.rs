@@ -89,9 +89,8 @@ impl EpochControl {
         }
         self.metrics.refresh_depth(&self.queue).await;
         let verified = self.watcher.poll().await?;
-        for e in &verified {
-            tracing::info!(epoch = e.epoch, "epoch verified");
-            if self.settling {
+        if self.settling {
+            for e in &verified {
                 let _ = self.to_settle.send(e.clone());
             }
         }

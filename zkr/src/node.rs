@@ -95,14 +95,12 @@ pub fn devnet(cfg: DevnetConfig) -> Result<()> {
                 e.key
             );
         }
-        if let Some(d) = &report.deployment {
-            println!("L1 (chain {}): rollup {}, verifier {}", d.chain_id, d.rollup, d.verifier);
+        // the same lines a fleet coordinator prints
+        if let Some(d) = report.deployment {
+            println!("{}", NodeEvent::Deployed(d));
         }
-        for s in &report.settled {
-            println!(
-                "epoch {} finalized on L1: rollup epoch {}, block {}, wrap proof {:.1} s, gas commit {} prove {} execute {}",
-                s.epoch, s.l1_epoch, s.l1_block, s.wrap_seconds, s.gas_commit, s.gas_prove, s.gas_execute
-            );
+        for s in report.settled {
+            println!("{}", NodeEvent::EpochFinalized(s));
         }
         Ok(())
     })
