@@ -127,7 +127,8 @@ async fn rig(cfg: &PipelineBenchConfig, circuits: Arc<Circuits>) -> Result<Rig> 
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs"))?);
     let plan = EpochPlan { height: cfg.epoch_height };
     let wake = Arc::new(tokio::sync::Notify::new());
-    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()) });
+    let sink =
+        Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()), fence: None });
     let progress = Arc::new(QueueProgress { queue: queue.clone(), plan });
     let mut seq_cfg = SequencerConfig {
         data_dir: dir.path().to_path_buf(),

@@ -20,6 +20,10 @@ pub const KIND_BATCH: u8 = 1;
 const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 32;
 /// Largest capacity a proof file may name (keeps a hostile header from asking for a huge circuit).
 pub const MAX_CAPACITY: u32 = 1024;
+/// Fewer proof bytes than any batch proof has (the smallest, capacity 1, has PROOF_BYTES_CAP1;
+/// a test keeps this below it). Checked before a reader builds the circuit the header names, so
+/// a few bytes cannot make it build one.
+pub const MIN_PROOF_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Error)]
 pub enum ProofFileError {
@@ -35,6 +39,8 @@ pub enum ProofFileError {
     Capacity { capacity: u32 },
     #[error("non-canonical circuit digest in the header")]
     Digest,
+    #[error("{len} proof bytes after the header, but every batch proof has at least {MIN_PROOF_BYTES}")]
+    TooShort { len: usize },
     #[error(
         "the proof was made for circuit {found}, but this build's batch circuit of capacity {capacity} is {expected}"
     )]
@@ -104,7 +110,11 @@ impl ProofFile {
             }
             *e = F::from_canonical_u64(v);
         }
-        Ok(Self { capacity, circuit_digest: Digest { elements }, proof_bytes: bytes[HEADER_LEN..].to_vec() })
+        let proof_bytes = &bytes[HEADER_LEN..];
+        if proof_bytes.len() < MIN_PROOF_BYTES {
+            return Err(ProofFileError::TooShort { len: proof_bytes.len() });
+        }
+        Ok(Self { capacity, circuit_digest: Digest { elements }, proof_bytes: proof_bytes.to_vec() })
     }
 
     /// Checks the header against `circuit`, parses and verifies the proof.
@@ -127,6 +137,8 @@ impl ProofFile {
 
 /// Parses plonky2 proof bytes for a circuit with the given common data. plonky2's reader
 /// may panic on some inputs; that is turned into an error here (the message suppressed).
+/// The bytes must be exactly the proof's canonical encoding: plonky2's reader would take
+/// trailing bytes as extra public inputs or drop a partial one silently.
 pub fn parse_proof_bytes(
     bytes: &[u8],
     common: &CommonCircuitData<F, D>,
@@ -138,7 +150,22 @@ pub fn parse_proof_bytes(
     }));
     std::panic::set_hook(prev);
     match r {
-        Ok(Ok(p)) => Ok(p),
+        Ok(Ok(p)) => {
+            let canonical = p.to_bytes();
+            if canonical.len() != bytes.len() {
+                return Err(ProofFileError::Malformed {
+                    reason: format!(
+                        "{} bytes where the proof takes {}: trailing bytes are not accepted",
+                        bytes.len(),
+                        canonical.len()
+                    ),
+                });
+            }
+            if canonical != bytes {
+                return Err(ProofFileError::Malformed { reason: "the proof bytes are not canonically encoded".into() });
+            }
+            Ok(p)
+        }
         Ok(Err(e)) => Err(ProofFileError::Malformed { reason: format!("{e:#}") }),
         Err(_) => Err(ProofFileError::Malformed { reason: "plonky2 could not parse the proof".into() }),
     }
@@ -156,7 +183,7 @@ mod tests {
         ProofFile {
             capacity: 4,
             circuit_digest: Digest { elements: [F::ONE, F::TWO, F::ZERO, F::NEG_ONE] },
-            proof_bytes: vec![1, 2, 3],
+            proof_bytes: vec![7; MIN_PROOF_BYTES],
         }
     }
 
@@ -167,6 +194,8 @@ mod tests {
         assert_eq!(ProofFile::from_bytes(&b).unwrap(), f);
         assert!(matches!(ProofFile::from_bytes(b"hello"), Err(ProofFileError::BadMagic)));
         assert!(matches!(ProofFile::from_bytes(&b[..20]), Err(ProofFileError::Truncated { len: 20 })));
+        // A header that names a capacity, followed by too few bytes to be any proof.
+        assert!(matches!(ProofFile::from_bytes(&b[..HEADER_LEN + 10]), Err(ProofFileError::TooShort { len: 10 })));
         let mut v = b.clone();
         v[8] = 9;
         assert!(matches!(ProofFile::from_bytes(&v), Err(ProofFileError::Version { version: 9 })));

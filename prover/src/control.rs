@@ -29,6 +29,11 @@ pub struct EpochControl {
     outcomes: UnboundedReceiver<SettleOutcome>,
     verified: u64,
     finalized: u64,
+    /// Epochs handed to settlement (for the settlement lag).
+    sent: u64,
+    /// Epochs counted in `finalized` (an epoch can be reported again after a restart).
+    counted: std::collections::HashSet<u64>,
+    finality: Finalized,
 }
 
 impl std::fmt::Debug for EpochControl {
@@ -51,7 +56,7 @@ impl EpochControl {
     ) -> anyhow::Result<(Self, Vec<EpochProof>)> {
         let settling = settler.is_some();
         let history = settler.as_ref().is_some_and(EpochSettler::settles_history);
-        let (to_settle, outcomes) = spawn_settlement(settler, finalized, backoff);
+        let (to_settle, outcomes) = spawn_settlement(settler, finalized.clone(), backoff);
         let earlier = watcher.poll().await?;
         if history {
             for e in &earlier {
@@ -59,8 +64,30 @@ impl EpochControl {
             }
         }
         let verified = earlier.len() as u64;
+        // Both gauges describe the chain: what earlier runs finalized counts (a durable record; an in-process chain
+        // starts empty).
+        let mut counted = std::collections::HashSet::new();
+        for e in &earlier {
+            if finalized.contains(e.epoch).await? {
+                counted.insert(e.epoch);
+            }
+        }
         metrics.epochs_verified.set(verified as i64);
-        let control = EpochControl { queue, metrics, watcher, settling, to_settle, outcomes, verified, finalized: 0 };
+        metrics.epochs_finalized.set(counted.len() as i64);
+        let sent = if history { verified } else { 0 };
+        let control = EpochControl {
+            sent,
+            queue,
+            metrics,
+            watcher,
+            settling,
+            to_settle,
+            outcomes,
+            verified,
+            finalized: counted.len() as u64,
+            counted,
+            finality: finalized,
+        };
         Ok((control, earlier))
     }
 
@@ -74,7 +101,7 @@ impl EpochControl {
         self.verified
     }
 
-    /// Epochs finalized on L1 by this run.
+    /// Epochs finalized on L1, earlier runs included where finality is recorded durably.
     pub fn finalized(&self) -> u64 {
         self.finalized
     }
@@ -88,22 +115,30 @@ impl EpochControl {
             Err(e) => tracing::warn!(error = %e, "requeue of expired leases failed"),
         }
         self.metrics.refresh_depth(&self.queue).await;
+        self.metrics.refresh_workers();
         let verified = self.watcher.poll().await?;
         if self.settling {
             for e in &verified {
                 let _ = self.to_settle.send(e.clone());
             }
+            self.sent += verified.len() as u64;
         }
         self.verified += verified.len() as u64;
         self.metrics.epochs_verified.set(self.verified as i64);
         let mut settlement = Vec::new();
         while let Ok(o) = self.outcomes.try_recv() {
-            if matches!(o, SettleOutcome::Settled { settled: Some(_), .. }) {
-                self.finalized += 1;
+            // `settled: None` is an epoch executed by an earlier run (now recorded) or one before the rollup's genesis.
+            if let SettleOutcome::Settled { epoch, settled } = &o {
+                let is_final = settled.is_some() || self.finality.contains(*epoch).await.unwrap_or(false);
+                if is_final && self.counted.insert(*epoch) {
+                    self.finalized += 1;
+                }
             }
             settlement.push(o);
         }
         self.metrics.epochs_finalized.set(self.finalized as i64);
+        let awaiting = if self.settling { self.sent.saturating_sub(self.finalized) } else { 0 };
+        self.metrics.epochs_awaiting_settlement.set(awaiting as i64);
         Ok(Tick { verified, settlement })
     }
 }

@@ -36,16 +36,19 @@ impl CoordinatorService {
 
     #[allow(clippy::result_large_err)] // tonic's Status is what handlers return
     fn check<T>(&self, req: &Request<T>) -> Result<(), Status> {
-        let given = req
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("missing worker token: send `authorization: Bearer <token>`"))?;
+        let peer = req.remote_addr().map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
+        let given =
+            req.metadata().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let Some(given) = given else {
+            tracing::warn!(%peer, "refused a worker call without a token");
+            return Err(Status::unauthenticated("missing worker token: send `authorization: Bearer <token>`"));
+        };
         if self.tokens.contains(given) {
             Ok(())
         } else {
-            Err(Status::unauthenticated("unknown worker token"))
+            // The token itself is never logged.
+            tracing::warn!(%peer, "refused a worker call: unknown token (check ZKR_WORKER_TOKENS and the worker's token)");
+            Err(Status::unauthenticated("unknown worker token: the coordinator does not accept it"))
         }
     }
 
@@ -59,6 +62,8 @@ impl CoordinatorService {
 fn status(e: SourceError) -> Status {
     match e {
         SourceError::Refused { .. } | SourceError::BadInput { .. } => Status::invalid_argument(e.to_string()),
+        // The coordinator's misconfiguration: the worker waits and asks again.
+        SourceError::MissingInput { .. } => Status::unavailable(e.to_string()),
         SourceError::UnknownJob { .. } | SourceError::Queue { source: QueueError::NotFound { .. } } => {
             Status::not_found(e.to_string())
         }
@@ -80,6 +85,27 @@ fn worker_id(id: &str) -> Result<&str, Status> {
 
 #[tonic::async_trait]
 impl Coordinator for CoordinatorService {
+    async fn hello(&self, req: Request<proto::HelloRequest>) -> Result<Response<proto::HelloResponse>, Status> {
+        self.check(&req)?;
+        let r = req.into_inner();
+        let worker = worker_id(&r.worker_id)?;
+        let (capacity, height) = (self.hub.circuits.capacity() as u32, self.hub.circuits.height());
+        if (r.capacity, r.epoch_height) != (capacity, height) {
+            let reason = format!(
+                "worker {worker} has circuits for batch capacity {} and epoch height {}, this coordinator's are \
+                 capacity {capacity} and epoch height {height}: set the worker's batch_capacity and epoch_height to match",
+                r.capacity, r.epoch_height
+            );
+            tracing::warn!(worker, %reason, "refused a worker");
+            return Err(Status::failed_precondition(reason));
+        }
+        if let Some(m) = &self.hub.metrics {
+            m.worker_seen(worker);
+        }
+        tracing::info!(worker, backend = %r.backend, "worker connected");
+        Ok(Response::new(proto::HelloResponse { lease_ms: self.hub.lease_ms, capacity, epoch_height: height }))
+    }
+
     async fn lease(&self, req: Request<LeaseRequest>) -> Result<Response<LeaseResponse>, Status> {
         self.check(&req)?;
         let r = req.into_inner();
@@ -114,7 +140,11 @@ impl Coordinator for CoordinatorService {
     ) -> Result<Response<proto::HeartbeatResponse>, Status> {
         self.check(&req)?;
         let r = req.into_inner();
-        let held = self.hub.heartbeat(r.job_id, worker_id(&r.worker_id)?).await.map_err(status)?;
+        let worker = worker_id(&r.worker_id)?;
+        if let Some(m) = &self.hub.metrics {
+            m.worker_seen(worker);
+        }
+        let held = self.hub.heartbeat(r.job_id, worker).await.map_err(status)?;
         Ok(Response::new(proto::HeartbeatResponse { held }))
     }
 
@@ -150,7 +180,12 @@ impl Coordinator for CoordinatorService {
     async fn release(&self, req: Request<proto::ReleaseRequest>) -> Result<Response<proto::ReleaseResponse>, Status> {
         self.check(&req)?;
         let r = req.into_inner();
-        self.hub.release(r.job_id, worker_id(&r.worker_id)?).await.map_err(status)?;
+        let worker = worker_id(&r.worker_id)?;
+        self.hub.release(r.job_id, worker).await.map_err(status)?;
+        if let Some(m) = &self.hub.metrics {
+            // Workers hand jobs back when they stop: do not count this one as present any more.
+            m.worker_gone(worker);
+        }
         Ok(Response::new(proto::ReleaseResponse {}))
     }
 }

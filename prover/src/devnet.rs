@@ -147,7 +147,8 @@ pub async fn run(
         ..SequencerConfig::default()
     };
     let wake = Arc::new(tokio::sync::Notify::new());
-    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()) });
+    let sink =
+        Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()), fence: None });
     let progress = QueueProgress { queue: queue.clone(), plan };
     let finalized = Finalized::default();
     let settled_progress = SettledProgress { queue: progress.clone(), finalized: finalized.clone() };

@@ -29,8 +29,9 @@ use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 #[serde(default, deny_unknown_fields)]
 pub struct SequencerNodeConfig {
     pub sequencer: SequencerConfig,
-    /// The job queue shared with the coordinator (`sqlite://…` or `postgres://…`).
-    pub queue_url: String,
+    /// The job queue shared with the coordinator (`postgres://…`, or `sqlite://…` on one machine). Required: a fleet
+    /// sequencer on a queue of its own would hand its batches to nobody.
+    pub database_url: String,
     /// The blob store shared with the coordinator (`[blobs] kind = "fs" | "s3"`).
     pub blobs: BlobConfig,
     /// Epochs hold 2^epoch_height batches (must match the coordinator's).
@@ -38,17 +39,22 @@ pub struct SequencerNodeConfig {
     /// An epoch that has begun is completed with empty batches after this long.
     pub epoch_timeout_ms: u64,
     pub metrics_listen: Option<SocketAddr>,
+    /// The writer lease in the shared queue that makes this the only sequencer handing batches to it: held for
+    /// this long, renewed every third of it. A sequencer that stops uncleanly blocks a different one for at most
+    /// this long (its own restart takes the lease back at once).
+    pub writer_lease_ms: u64,
 }
 
 impl Default for SequencerNodeConfig {
     fn default() -> Self {
         Self {
             sequencer: SequencerConfig::default(),
-            queue_url: "sqlite://./zkr-data/queue.db".into(),
+            database_url: String::new(),
             blobs: BlobConfig::default(),
             epoch_height: 1,
             epoch_timeout_ms: 10_000,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
+            writer_lease_ms: 10_000,
         }
     }
 }
@@ -56,16 +62,19 @@ impl Default for SequencerNodeConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CoordinatorConfig {
-    /// The job queue (`postgres://…` for fleets, `sqlite://…` works for one machine).
+    /// The job queue shared with the sequencer (`postgres://…`, or `sqlite://…` on one machine). Required.
     pub database_url: String,
     /// The blob store shared with the sequencer (`[blobs] kind = "fs" | "s3"`).
     pub blobs: BlobConfig,
     pub listen: SocketAddr,
-    /// Batch capacity and epoch height of the circuits (must match the sequencer's).
-    pub capacity: usize,
+    /// Batch capacity and epoch height of the circuits (must match the sequencer's `batch_capacity`).
+    pub batch_capacity: usize,
     pub epoch_height: u32,
     pub lease_ms: u64,
+    /// Failed attempts (proving errors, refused proofs) before a job is dead.
     pub max_attempts: u32,
+    /// Leases lost to crashed or vanished workers before a job is dead (counted apart from attempts).
+    pub max_lost_leases: u32,
     pub metrics_listen: Option<SocketAddr>,
     /// Where verified epochs settle (`[l1] mode = "off" | "in_process" | "rpc"`); off by default.
     pub l1: L1Mode,
@@ -73,22 +82,27 @@ pub struct CoordinatorConfig {
     pub genesis: GenesisConfig,
     /// Holds the L1 deployment record (`l1.toml`) and epoch offset (`l1-epochs.toml`) in `rpc` mode.
     pub data_dir: PathBuf,
+    /// Allows `l1.mode = "in_process"`: a chain that lives and dies with this process, so a restart starts a new
+    /// rollup and strands what the old one had not settled. For tests and demos only.
+    pub throwaway_l1: bool,
 }
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
         Self {
-            database_url: "sqlite://./zkr-data/queue.db".into(),
+            database_url: String::new(),
             blobs: BlobConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
-            capacity: 4,
+            batch_capacity: 4,
             epoch_height: 1,
             lease_ms: 30_000,
             max_attempts: 3,
+            max_lost_leases: 20,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
             l1: L1Mode::Off,
             genesis: GenesisConfig::default(),
             data_dir: PathBuf::from("./zkr-data"),
+            throwaway_l1: false,
         }
     }
 }
@@ -98,8 +112,8 @@ impl Default for CoordinatorConfig {
 pub struct WorkerNodeConfig {
     /// The coordinator's URL, e.g. `http://10.0.0.5:50052`.
     pub coordinator: String,
-    /// Must match the coordinator's circuits.
-    pub capacity: usize,
+    /// Must match the coordinator's circuits (refused at the handshake otherwise).
+    pub batch_capacity: usize,
     pub epoch_height: u32,
     pub backend: BackendChoice,
     /// Defaults to `<hostname>-<pid>`.
@@ -111,7 +125,7 @@ impl Default for WorkerNodeConfig {
     fn default() -> Self {
         Self {
             coordinator: "http://127.0.0.1:50052".into(),
-            capacity: 4,
+            batch_capacity: 4,
             epoch_height: 1,
             backend: BackendChoice::Auto,
             id: None,
@@ -133,6 +147,17 @@ pub enum NodeEvent {
         who: String,
         capacity: usize,
         epoch_height: u32,
+    },
+    /// The sequencer holds the queue's writer lease.
+    WriterLease {
+        holder: String,
+        token: i64,
+    },
+    /// A worker's coordinator does not answer (yet): it tries again after `retry_in`.
+    WaitingForCoordinator {
+        url: String,
+        error: String,
+        retry_in: Duration,
     },
     /// A remote worker is connected and its circuits are built.
     WorkerReady {
@@ -163,6 +188,14 @@ impl std::fmt::Display for NodeEvent {
             NodeEvent::BuildingCircuits { who, capacity, epoch_height } => {
                 write!(f, "{who}: building circuits (capacity {capacity}, epoch height {epoch_height}) …")
             }
+            NodeEvent::WriterLease { holder, token } => {
+                write!(f, "sequencer {holder}: holds the queue's writer lease (fencing token {token})")
+            }
+            NodeEvent::WaitingForCoordinator { url, error, retry_in } => write!(
+                f,
+                "waiting for the coordinator at {url} ({error}); trying again in {:.1} s",
+                retry_in.as_secs_f64()
+            ),
             NodeEvent::WorkerReady { id, backend } => write!(f, "worker {id}: ready, backend {backend}"),
             NodeEvent::EpochVerified { epoch, new_root } => write!(f, "epoch {epoch} verified: new root {new_root}"),
             NodeEvent::Deployed(d) => write!(f, "L1 (chain {}): rollup {}, verifier {}", d.chain_id, d.rollup, d.verifier),
@@ -191,6 +224,16 @@ fn emit(events: Events<'_>, e: NodeEvent) {
     events(&e);
 }
 
+/// A fleet role needs the shared queue named explicitly (a default would be a queue of its own).
+fn require_queue(url: &str, env: &str) -> Result<()> {
+    anyhow::ensure!(
+        !url.trim().is_empty(),
+        "no job queue: the sequencer and the coordinator must share one; set database_url (--database-url or {env}), \
+         e.g. postgres://postgres@127.0.0.1/zkr"
+    );
+    Ok(())
+}
+
 fn ensure_height(h: u32) -> Result<()> {
     anyhow::ensure!(h <= 10, "epoch_height {h} is too large: at most 10 (1024 batches per epoch)");
     Ok(())
@@ -199,14 +242,41 @@ fn ensure_height(h: u32) -> Result<()> {
 /// `zkr sequencer`: wallet API + batcher, handing batches to the shared queue.
 pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken, events: Events<'_>) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
-    let queue = Queue::connect(&cfg.queue_url, QueueConfig::default()).await.context("opening the job queue")?;
+    require_queue(&cfg.database_url, "ZKR_SEQUENCER_DATABASE_URL")?;
+    let queue = Queue::connect(&cfg.database_url, QueueConfig::default()).await.context("opening the job queue")?;
     let blobs = cfg.blobs.open().await.context("opening the blob store")?;
     let plan = EpochPlan { height: cfg.epoch_height };
     let registry = prometheus::Registry::new();
+    anyhow::ensure!(cfg.writer_lease_ms >= 1_000, "writer_lease_ms must be at least 1000, got {}", cfg.writer_lease_ms);
+    // One sequencer per queue: the writer lease, held under this data dir's identity (locked, so that a second
+    // process on the same data dir cannot take the lease from the first), with its token on every hand-off.
+    let identity = WriterIdentity::open(&cfg.sequencer.data_dir)?;
+    // A sequencer with another identity than the last holder's does not hold the queue's history: refused before it
+    // takes anything (so its attempt does not change who the history belongs to).
+    let last = queue.writer("sequencer").await.context("reading the sequencer's writer lease")?;
+    if let Some((previous, until)) = last.filter(|(h, _)| *h != identity.id) {
+        let live = until > now_ms();
+        if !live && queue.has_batches().await? {
+            anyhow::bail!(
+                "the queue's batches were written by another sequencer ({previous}), and this one ({}, data dir {}) \
+                 does not hold their history: start the sequencer with the data dir that wrote them, or point this \
+                 one at a fresh queue and blob store",
+                identity.id,
+                cfg.sequencer.data_dir.display()
+            );
+        }
+    }
+    let fence = queue
+        .acquire_writer("sequencer", &identity.id, cfg.writer_lease_ms)
+        .await
+        .context("taking the sequencer's writer lease")?;
+    emit(events, NodeEvent::WriterLease { holder: identity.id.clone(), token: fence.token });
+    let fenced = CancellationToken::new();
+    spawn_lease_renewal(queue.clone(), fence.clone(), cfg.writer_lease_ms, shutdown.clone(), fenced.clone());
     // the coordinator records L1 finality in the shared blob store; transaction status reads it there
     let finalized = Finalized::shared(blobs.clone());
-    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan, wake: None });
-    let progress = Arc::new(SettledProgress { queue: QueueProgress { queue, plan }, finalized });
+    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan, wake: None, fence: Some(fence.clone()) });
+    let progress = Arc::new(SettledProgress { queue: QueueProgress { queue: queue.clone(), plan }, finalized });
     let seq = Sequencer::open(&cfg.sequencer, sink, progress, &registry).await.context("opening the sequencer")?;
     if let Some(addr) = cfg.metrics_listen {
         let a = serve_metrics(registry, addr, shutdown.clone())
@@ -232,10 +302,91 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
             }
         }
     });
-    let stop = shutdown.clone();
-    zkr_sequencer::serve_with_listener(seq.clone(), listener, async move { stop.cancelled().await }).await?;
+    let (stop, lost) = (shutdown.clone(), fenced.clone());
+    zkr_sequencer::serve_with_listener(seq.clone(), listener, async move {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = lost.cancelled() => {}
+        }
+    })
+    .await?;
     seq.shutdown().await;
+    if fenced.is_cancelled() {
+        anyhow::bail!("another sequencer took over this queue's writer lease; this one stopped and wrote nothing more");
+    }
+    queue.release_writer(&fence).await.ok();
+    drop(identity);
     Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A sequencer data dir's identity in writer leases (`<data_dir>/writer-id`), locked while the process runs.
+struct WriterIdentity {
+    id: String,
+    _lock: std::fs::File,
+}
+
+impl WriterIdentity {
+    fn open(data_dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let path = data_dir.join("writer-id");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                anyhow::bail!("{} is in use: another sequencer runs on this data dir", data_dir.display())
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+        let mut id = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if id.trim().is_empty() {
+            let host = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
+            let host = if host.is_empty() { "sequencer".to_string() } else { host };
+            id = format!("{host}-{}", hex::encode(rand::random::<[u8; 6]>()));
+            std::fs::write(&path, format!("{id}\n")).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(Self { id: id.trim().to_string(), _lock: file })
+    }
+}
+
+/// Renews the writer lease every third of its length; on losing it to another sequencer, cancels `fenced`.
+fn spawn_lease_renewal(
+    queue: Queue,
+    fence: zkr_queue::Fence,
+    lease_ms: u64,
+    shutdown: CancellationToken,
+    fenced: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(lease_ms / 3));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match queue.renew_writer(&fence, lease_ms).await {
+                Ok(()) => {}
+                Err(e @ zkr_queue::QueueError::Fenced { .. }) => {
+                    tracing::error!(error = %e, "writer lease lost: stopping this sequencer");
+                    fenced.cancel();
+                    return;
+                }
+                // The database may be back before the lease runs out; if not, the hand-offs are refused.
+                Err(e) => tracing::warn!(error = %e, "could not renew the writer lease"),
+            }
+        }
+    });
 }
 
 /// `zkr coordinator`: lends jobs to remote workers, requeues expired leases, verifies epoch proofs as they
@@ -248,17 +399,27 @@ pub async fn run_coordinator(
 ) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
     anyhow::ensure!(!tokens.is_empty(), "no worker tokens: set ZKR_WORKER_TOKENS to a comma-separated list");
-    let queue =
-        Queue::connect(&cfg.database_url, QueueConfig { lease_ms: cfg.lease_ms, max_attempts: cfg.max_attempts })
-            .await
-            .context("opening the job queue")?;
+    require_queue(&cfg.database_url, "ZKR_COORDINATOR_DATABASE_URL")?;
+    anyhow::ensure!(
+        cfg.l1 != L1Mode::InProcess || cfg.throwaway_l1,
+        "l1.mode = \"in_process\" keeps the chain inside this coordinator: a restart would start a new rollup and \
+         strand the epochs the old one had not settled. A fleet settles on a lasting chain (l1.mode = \"rpc\"); for a \
+         throw-away test chain set throwaway_l1 = true (ZKR_COORDINATOR_THROWAWAY_L1=true)"
+    );
+    let queue = Queue::connect(
+        &cfg.database_url,
+        QueueConfig { lease_ms: cfg.lease_ms, max_attempts: cfg.max_attempts, max_lost_leases: cfg.max_lost_leases },
+    )
+    .await
+    .context("opening the job queue")?;
     let blobs = cfg.blobs.open().await.context("opening the blob store")?;
-    let (capacity, epoch_height) = (cfg.capacity, cfg.epoch_height);
+    let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
-    let (c, h) = (cfg.capacity, cfg.epoch_height);
+    let (c, h) = (cfg.batch_capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(ProverMetrics::register(&registry)?);
+    metrics.set_worker_window(cfg.lease_ms);
     if let Some(addr) = cfg.metrics_listen {
         let a = serve_metrics(registry, addr, shutdown.clone())
             .await
@@ -341,10 +502,37 @@ pub async fn run_remote_worker(
             std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "worker".into());
         format!("{host}-{}", std::process::id())
     });
-    let source = RemoteSource::connect(&cfg.coordinator, token, backend.kind.name(), cfg.capacity).await?;
-    let (capacity, epoch_height) = (cfg.capacity, cfg.epoch_height);
+    let source = RemoteSource::new(&cfg.coordinator, token, backend.kind.name(), cfg.batch_capacity, cfg.epoch_height)?;
+    // The handshake comes before the circuits are built: a refused worker stops in milliseconds, and one started
+    // before its coordinator waits for it.
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match source.hello(&id).await {
+            Ok(_) => break,
+            Err(e) if e.is_transient() => {
+                emit(
+                    events,
+                    NodeEvent::WaitingForCoordinator {
+                        url: cfg.coordinator.clone(),
+                        error: e.to_string(),
+                        retry_in: wait,
+                    },
+                );
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(WorkerStats::default()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e))
+                    .with_context(|| format!("the coordinator at {} refused worker {id}", cfg.coordinator))
+            }
+        }
+    }
+    let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     emit(events, NodeEvent::BuildingCircuits { who: format!("worker {id}"), capacity, epoch_height });
-    let (c, h) = (cfg.capacity, cfg.epoch_height);
+    let (c, h) = (cfg.batch_capacity, cfg.epoch_height);
     let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
     emit(events, NodeEvent::WorkerReady { id: id.clone(), backend: backend.kind.to_string() });
     let stats = run_worker(
@@ -355,5 +543,8 @@ pub async fn run_remote_worker(
         shutdown,
     )
     .await;
+    if let Some(why) = &stats.stopped_by {
+        anyhow::bail!("the coordinator at {} refused this worker: {why}", cfg.coordinator);
+    }
     Ok(stats)
 }

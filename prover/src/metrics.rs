@@ -23,8 +23,11 @@ pub struct ProverMetrics {
     pub job_duration: HistogramVec,
     pub epochs_verified: IntGauge,
     pub epochs_finalized: IntGauge,
+    pub epochs_awaiting_settlement: IntGauge,
     /// Remote workers by id → when last seen (for `remote_workers`).
     seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
+    /// A worker not heard from for this long no longer counts (milliseconds; see [`Self::set_worker_window`]).
+    worker_window_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub fn kind_label(k: JobKind) -> &'static str {
@@ -59,7 +62,7 @@ impl ProverMetrics {
             active_workers: IntGauge::new("zkr_active_workers", "Workers running in this process")?,
             remote_workers: IntGauge::new(
                 "zkr_remote_workers",
-                "Remote workers seen by the coordinator in the last minute",
+                "Remote workers heard from recently (within half a lease; workers call at least every third of one)",
             )?,
             job_duration: HistogramVec::new(
                 HistogramOpts::new("zkr_job_duration_seconds", "Enqueue to accepted proof, per job")
@@ -67,8 +70,16 @@ impl ProverMetrics {
                 &["kind"],
             )?,
             seen: Default::default(),
-            epochs_verified: IntGauge::new("zkr_epochs_verified", "Epoch proofs verified")?,
-            epochs_finalized: IntGauge::new("zkr_epochs_finalized", "Epochs finalized on L1 by this process")?,
+            worker_window_ms: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(15_000)),
+            epochs_verified: IntGauge::new("zkr_epochs_verified", "Epoch proofs verified (the whole queue history)")?,
+            epochs_awaiting_settlement: IntGauge::new(
+                "zkr_epochs_awaiting_settlement",
+                "Epochs verified but not yet finalized on L1 (settlement lag; 0 without L1 settlement)",
+            )?,
+            epochs_finalized: IntGauge::new(
+                "zkr_epochs_finalized",
+                "Epochs finalized on L1 (recorded durably across restarts)",
+            )?,
         };
         registry.register(Box::new(m.queue_depth.clone()))?;
         registry.register(Box::new(m.proving_seconds.clone()))?;
@@ -79,6 +90,7 @@ impl ProverMetrics {
         registry.register(Box::new(m.job_duration.clone()))?;
         registry.register(Box::new(m.epochs_verified.clone()))?;
         registry.register(Box::new(m.epochs_finalized.clone()))?;
+        registry.register(Box::new(m.epochs_awaiting_settlement.clone()))?;
         Ok(m)
     }
 
@@ -96,11 +108,30 @@ impl ProverMetrics {
         }
     }
 
+    /// How long a remote worker counts as present after its last call: half the lease, since a worker calls at
+    /// least every third of one (heartbeats while proving, lease polls while idle).
+    pub fn set_worker_window(&self, lease_ms: u64) {
+        self.worker_window_ms.store((lease_ms / 2).max(1_000), std::sync::atomic::Ordering::Relaxed);
+        self.refresh_workers();
+    }
+
     /// Records a remote worker's call and refreshes the count of workers seen recently.
     pub fn worker_seen(&self, id: &str) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), std::time::Instant::now());
+        self.refresh_workers();
+    }
+
+    /// A worker said it is leaving (it handed its job back).
+    pub fn worker_gone(&self, id: &str) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.refresh_workers();
+    }
+
+    /// Drops workers not heard from within the window (a killed worker says nothing); called on every tick too.
+    pub fn refresh_workers(&self) {
+        let window = std::time::Duration::from_millis(self.worker_window_ms.load(std::sync::atomic::Ordering::Relaxed));
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.insert(id.to_string(), std::time::Instant::now());
-        seen.retain(|_, t| t.elapsed() < std::time::Duration::from_secs(60));
+        seen.retain(|_, t| t.elapsed() < window);
         self.remote_workers.set(seen.len() as i64);
     }
 
@@ -117,7 +148,27 @@ impl ProverMetrics {
     }
 }
 
-/// Serves `GET /metrics` (any path, really) in the Prometheus text format until cancelled.
+/// What the metrics endpoint answers for one request line: status line, content type, body.
+fn route(request: &[u8], registry: &Registry) -> (&'static str, &'static str, Vec<u8>) {
+    let line = request.split(|b| *b == b'\n').next().unwrap_or_default();
+    let mut parts = std::str::from_utf8(line).unwrap_or_default().split_whitespace();
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let path = target.split('?').next().unwrap_or_default();
+    const TEXT: &str = "text/plain; charset=utf-8";
+    match (method, path) {
+        ("GET", "/metrics") => {
+            let mut body = Vec::new();
+            let _ = TextEncoder::new().encode(&registry.gather(), &mut body);
+            ("200 OK", "text/plain; version=0.0.4", body)
+        }
+        ("GET", "/healthz") => ("200 OK", TEXT, b"ok\n".to_vec()),
+        ("GET", _) => ("404 Not Found", TEXT, b"not found: this endpoint serves /metrics and /healthz\n".to_vec()),
+        _ => ("405 Method Not Allowed", TEXT, b"only GET is served\n".to_vec()),
+    }
+}
+
+/// Serves `GET /metrics` in the Prometheus text format and `GET /healthz` (the process answers) until
+/// cancelled; other paths get 404.
 pub async fn serve_metrics(
     registry: Registry,
     addr: SocketAddr,
@@ -134,11 +185,14 @@ pub async fn serve_metrics(
             let registry = registry.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 2048];
-                let _ = sock.read(&mut buf).await;
-                let mut body = Vec::new();
-                let _ = TextEncoder::new().encode(&registry.gather(), &mut body);
+                // A client that sends nothing does not hold the connection for ever.
+                let n = match tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf)).await {
+                    Ok(Ok(n)) => n,
+                    _ => return,
+                };
+                let (status, content_type, body) = route(&buf[..n], &registry);
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = sock.write_all(head.as_bytes()).await;
@@ -147,4 +201,39 @@ pub async fn serve_metrics(
         }
     });
     Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_paths_are_served() {
+        let registry = Registry::new();
+        let m = ProverMetrics::register(&registry).unwrap();
+        m.epochs_verified.set(3);
+        let (status, _, body) = route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &registry);
+        assert_eq!(status, "200 OK");
+        assert!(String::from_utf8(body).unwrap().contains("zkr_epochs_verified 3"));
+        assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n", &registry).0, "200 OK");
+        assert_eq!(route(b"GET /healthz HTTP/1.1\r\n\r\n", &registry).0, "200 OK");
+        assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n", &registry).0, "404 Not Found");
+        assert_eq!(route(b"GET /metricsx HTTP/1.1\r\n\r\n", &registry).0, "404 Not Found");
+        assert_eq!(route(b"POST /metrics HTTP/1.1\r\n\r\n", &registry).0, "405 Method Not Allowed");
+        assert_eq!(route(b"\xff\xfe", &registry).0, "405 Method Not Allowed");
+    }
+
+    #[test]
+    fn silent_and_departed_workers_stop_counting() {
+        let m = ProverMetrics::register(&Registry::new()).unwrap();
+        m.set_worker_window(2_000); // one second
+        m.worker_seen("a");
+        m.worker_seen("b");
+        assert_eq!(m.remote_workers.get(), 2);
+        m.worker_gone("b");
+        assert_eq!(m.remote_workers.get(), 1);
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        m.refresh_workers();
+        assert_eq!(m.remote_workers.get(), 0, "a worker silent for longer than the window is gone");
+    }
 }

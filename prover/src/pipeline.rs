@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use async_trait::async_trait;
 use zkr_blobs::{BlobError, BlobStore};
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
-use zkr_queue::{JobKind, JobState, NewJob, Queue};
+use zkr_queue::{Fence, JobKind, JobState, NewJob, Queue};
 use zkr_sequencer::{BatchProgress, BatchSink, ProgressSource};
 
 use crate::exec::Circuits;
@@ -43,6 +44,10 @@ pub struct QueueSink {
     pub plan: EpochPlan,
     /// Signalled after each enqueue, for in-process workers.
     pub wake: Option<Arc<tokio::sync::Notify>>,
+    /// The sequencer's writer lease on a shared queue: every hand-off is checked against it, so a sequencer that
+    /// lost the lease to another one writes nothing more. `None` when the queue has one writer by construction
+    /// (the devnet's embedded queue).
+    pub fence: Option<Fence>,
 }
 
 impl std::fmt::Debug for QueueSink {
@@ -69,17 +74,15 @@ impl QueueSink {
             let mut next = Vec::with_capacity(ids.len() / 2);
             for (i, pair) in ids.chunks(2).enumerate() {
                 let lo = start + i as u64 * width;
-                let id = self
-                    .queue
-                    .enqueue(NewJob {
-                        kind: JobKind::Aggregate,
-                        batch_start: lo,
-                        batch_end: lo + width - 1,
-                        level,
-                        input_key: String::new(),
-                        deps: pair.to_vec(),
-                    })
-                    .await?;
+                let job = NewJob {
+                    kind: JobKind::Aggregate,
+                    batch_start: lo,
+                    batch_end: lo + width - 1,
+                    level,
+                    input_key: String::new(),
+                    deps: pair.to_vec(),
+                };
+                let id = self.queue.enqueue_fenced(job, self.fence.as_ref()).await?;
                 next.push(id);
             }
             ids = next;
@@ -93,25 +96,39 @@ impl QueueSink {
 impl BatchSink for QueueSink {
     async fn sealed(&self, number: u64, batch: &Batch) -> anyhow::Result<()> {
         let key = trace_key(number);
+        if let Some(f) = &self.fence {
+            // Before the trace is written: a sequencer that lost its lease leaves the blob store alone too.
+            self.queue.check_writer(f).await?;
+        }
         // Written once: the same batch handed over again is fine, another batch under the same number (a second
         // sequencer on this queue) is refused instead of replacing a trace that may be proven already.
-        self.blobs.put_if_absent(&key, &batch.to_bytes()).await.map_err(|e| match e {
-            BlobError::Mismatch { .. } => anyhow::anyhow!(
-                "batch {number}: the blob store holds another trace under {key}; refusing to replace it \
-                 (is a second sequencer writing to this queue?)"
-            ),
-            e => anyhow::Error::new(e).context(format!("storing the trace of batch {number}")),
-        })?;
-        self.queue
-            .enqueue(NewJob {
-                kind: JobKind::ProveBatch,
-                batch_start: number,
-                batch_end: number,
-                level: 0,
-                input_key: key,
-                deps: vec![],
-            })
-            .await?;
+        let bytes = batch.to_bytes();
+        match self.blobs.put_if_absent(&key, &bytes).await {
+            Ok(_) => {}
+            Err(BlobError::Mismatch { .. }) => {
+                // One exception: a trace that no job refers to was left by a writer fenced between its trace and
+                // its enqueue. The lease holder's batch replaces it; anything already queued is never replaced.
+                let queued = self.queue.find(JobKind::ProveBatch, number, number, 0).await?.is_some();
+                if queued || self.fence.is_none() {
+                    anyhow::bail!(
+                        "batch {number}: the blob store holds another trace under {key}, already handed to the \
+                         queue; refusing to replace it (is a second sequencer writing to this queue?)"
+                    );
+                }
+                tracing::warn!(batch = number, %key, "replacing a trace no job refers to (left by a fenced writer)");
+                self.blobs.put(&key, &bytes).await.with_context(|| format!("storing the trace of batch {number}"))?;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("storing the trace of batch {number}"))),
+        }
+        let job = NewJob {
+            kind: JobKind::ProveBatch,
+            batch_start: number,
+            batch_end: number,
+            level: 0,
+            input_key: key,
+            deps: vec![],
+        };
+        self.queue.enqueue_fenced(job, self.fence.as_ref()).await?;
         tracing::info!(batch = number, txs = batch.num_txs(), "prove job enqueued");
         if (number + 1).is_multiple_of(self.plan.batches()) {
             self.plan_epoch(self.plan.epoch_of(number)).await?;
@@ -257,7 +274,13 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("queue.db").display());
         let queue = Queue::connect(&url, QueueConfig::default()).await.unwrap();
         let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
-        let sink = QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan: EpochPlan { height: 1 }, wake: None };
+        let sink = QueueSink {
+            queue: queue.clone(),
+            blobs: blobs.clone(),
+            plan: EpochPlan { height: 1 },
+            wake: None,
+            fence: None,
+        };
         let keys = demo::keys(3, 4);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
         let first = demo::random_batch(&mut rng, &keys, &mut demo::genesis(&keys), 2, 2, demo::Mix::Transfers);

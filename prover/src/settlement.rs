@@ -113,9 +113,29 @@ impl Finalized {
         Finalized { seen: Arc::default(), store: Some(store) }
     }
 
+    /// Records `epoch` as finalized, with no account of its contents (see [`Finalized::record`]).
     pub async fn insert(&self, epoch: u64) -> Result<()> {
+        self.put(epoch, "finalized on L1\n".to_string()).await
+    }
+
+    /// Records `ep` as finalized, naming what it finalized: its batches and the roots it went from and to, so an
+    /// operator (or a check) can tell which history the record belongs to.
+    pub async fn record(&self, ep: &EpochProof) -> Result<()> {
+        let hex = zkr_circuits::artifact::digest_hex;
+        let text = format!(
+            "# finalized on L1\nepoch = {}\nbatches = [{}, {}]\nold_root = \"{}\"\nnew_root = \"{}\"\n",
+            ep.epoch,
+            ep.batches.0,
+            ep.batches.1,
+            hex(&ep.public.old_root),
+            hex(&ep.public.new_root)
+        );
+        self.put(ep.epoch, text).await
+    }
+
+    async fn put(&self, epoch: u64, text: String) -> Result<()> {
         if let Some(store) = &self.store {
-            store.put(&finalized_key(epoch), b"finalized on L1\n").await.context("recording L1 finality")?;
+            store.put(&finalized_key(epoch), text.as_bytes()).await.context("recording L1 finality")?;
         }
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
         Ok(())
@@ -383,7 +403,7 @@ impl EpochSettler {
             RollupProgress::read(&*self.l1, d.deployment.rollup).await.context("reading the rollup's counters")?;
         let Some(stage) = progress.next_stage(l1_epoch) else {
             tracing::info!(epoch = ep.epoch, l1_epoch, "executed on L1 in an earlier run");
-            self.finalized.insert(ep.epoch).await?;
+            self.finalized.record(ep).await?;
             return Ok(None);
         };
         if l1_epoch > progress.committed + 1 {
@@ -445,7 +465,7 @@ impl EpochSettler {
             })
             .await
             .with_context(|| format!("settling epoch {epoch} on L1"))?;
-        self.finalized.insert(ep.epoch).await?;
+        self.finalized.record(ep).await?;
         Ok(Some(SettledEpoch {
             epoch: ep.epoch,
             l1_epoch,
@@ -595,7 +615,7 @@ mod tests {
         let queue = Queue::connect(&url, QueueConfig::default()).await.unwrap();
         let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
         let plan = EpochPlan { height: 1 };
-        let sink = QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: None };
+        let sink = QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: None, fence: None };
         let keys = demo::keys(3, 4);
         let mut state = demo::genesis(&keys);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);

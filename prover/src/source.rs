@@ -54,6 +54,40 @@ pub enum SourceError {
     Rpc { status: Box<tonic::Status> },
     #[error("cannot reach the coordinator at {url}: {reason}")]
     Connect { url: String, reason: String },
+    #[error(
+        "job {id}: its input {key} is not in the blob store ({store}): the sequencer and the coordinator must share \
+         one blob store (their [blobs] sections differ?); the job stays queued"
+    )]
+    MissingInput { id: JobId, key: String, store: String },
+}
+
+impl SourceError {
+    /// Worth trying again later: the coordinator (or its database) did not answer. A refusal is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Connect { .. } => true,
+            SourceError::Rpc { status } => matches!(
+                status.code(),
+                tonic::Code::Unavailable
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::Unknown
+                    | tonic::Code::Cancelled
+                    | tonic::Code::Aborted
+                    | tonic::Code::ResourceExhausted
+                    | tonic::Code::Internal
+            ),
+            SourceError::Queue { .. } | SourceError::Blob { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// This worker may not work here at all (its token or its circuits are refused): stop instead of retrying.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, SourceError::Rpc { status } if matches!(
+            status.code(),
+            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied | tonic::Code::Unimplemented
+        ))
+    }
 }
 
 impl From<tonic::Status> for SourceError {
@@ -227,6 +261,14 @@ impl JobSource for Hub {
                         input,
                     }))
                 }
+                Err(SourceError::Blob { source: BlobError::NotFound { key } }) => {
+                    // A configuration error, not the job's: nothing a retry on another worker fixes, so it uses up
+                    // no attempt (the job goes back to the queue) and the operator is told what to fix.
+                    let e = SourceError::MissingInput { id: job.id, key, store: self.blobs.describe() };
+                    tracing::error!(job = job.id, error = %e, "configuration error");
+                    self.queue.release(job.id, worker).await?;
+                    return Err(e);
+                }
                 Err(e) => {
                     // Inputs that cannot be read fail the attempt (and dead-letter eventually).
                     tracing::error!(job = job.id, error = %e, "cannot load job inputs");
@@ -267,13 +309,18 @@ pub struct RemoteSource {
     backend: String,
     lease_ms: Arc<std::sync::atomic::AtomicU64>,
     capacity: usize,
+    epoch_height: u32,
 }
 
 impl RemoteSource {
-    pub async fn connect(url: &str, token: &str, backend: &str, capacity: usize) -> Result<Self, SourceError> {
+    /// A source for the coordinator at `url`. Connects lazily (a coordinator that is not up yet is not an error
+    /// here): call [`RemoteSource::hello`] until it answers.
+    pub fn new(url: &str, token: &str, backend: &str, capacity: usize, epoch_height: u32) -> Result<Self, SourceError> {
         let connect_err = |reason: String| SourceError::Connect { url: url.to_string(), reason };
-        let endpoint = Channel::from_shared(url.to_string()).map_err(|e| connect_err(e.to_string()))?;
-        let channel = endpoint.connect().await.map_err(|e| connect_err(e.to_string()))?;
+        let endpoint = Channel::from_shared(url.to_string())
+            .map_err(|e| connect_err(format!("not a URL: {e}")))?
+            .connect_timeout(std::time::Duration::from_secs(5));
+        let channel = endpoint.connect_lazy();
         let token =
             format!("Bearer {token}").parse().map_err(|_| connect_err("the token is not valid ASCII".into()))?;
         Ok(Self {
@@ -282,7 +329,25 @@ impl RemoteSource {
             backend: backend.to_string(),
             lease_ms: Arc::new(std::sync::atomic::AtomicU64::new(30_000)),
             capacity,
+            epoch_height,
         })
+    }
+
+    /// The handshake: the coordinator checks the token and the circuits. A refusal [`SourceError::is_fatal`] (or
+    /// FAILED_PRECONDITION, a circuit mismatch) means this worker must not go on; a transient error, try again.
+    pub async fn hello(&self, worker: &str) -> Result<proto::HelloResponse, SourceError> {
+        let mut c = self.client.clone();
+        let msg = proto::HelloRequest {
+            worker_id: worker.to_string(),
+            backend: self.backend.clone(),
+            capacity: self.capacity as u32,
+            epoch_height: self.epoch_height,
+        };
+        let r = c.hello(self.req(msg)).await?.into_inner();
+        if r.lease_ms > 0 {
+            self.lease_ms.store(r.lease_ms, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(r)
     }
 
     fn req<T>(&self, msg: T) -> tonic::Request<T> {

@@ -35,6 +35,10 @@ pub struct WorkerStats {
     pub duplicates: u64,
     pub failed: u64,
     pub released: u64,
+    /// Submissions tried again because the coordinator did not answer (the proof was kept meanwhile).
+    pub resubmitted: u64,
+    /// Why the worker stopped on its own: the coordinator refused it (a wrong token, say). `None` after a shutdown.
+    pub stopped_by: Option<String>,
 }
 
 struct Done {
@@ -78,7 +82,9 @@ async fn pipeline(
     let (done_tx, mut done_rx) = mpsc::channel::<Done>(4);
     let mut stats = WorkerStats::default();
 
-    // saver: submits results while the executor proves the next job
+    // saver: submits results while the executor proves the next job. It stops retrying a submission only when
+    // the worker is stopped for good (a shutdown, then one last try).
+    let stop_saving = shutdown.clone();
     let saver = {
         let source = source.clone();
         let id = cfg.id.clone();
@@ -87,7 +93,7 @@ async fn pipeline(
         tokio::spawn(async move {
             let mut s = WorkerStats::default();
             while let Some(d) = done_rx.recv().await {
-                save(&*source, &id, backend, d, &mut s, metrics.as_deref()).await;
+                save(&*source, &id, backend, d, &mut s, metrics.as_deref(), &stop_saving).await;
             }
             s
         })
@@ -121,6 +127,12 @@ async fn pipeline(
                 drop(permit);
                 sleep_or_stop(&shutdown, cfg.poll_ms, cfg.wake.as_deref()).await;
                 continue;
+            }
+            Err(e) if e.is_fatal() => {
+                tracing::error!(error = %e, "the coordinator refuses this worker; stopping");
+                stats.stopped_by = Some(e.to_string());
+                drop(permit);
+                break;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "lease failed; retrying");
@@ -168,6 +180,7 @@ async fn pipeline(
     stats.accepted = saved.accepted;
     stats.duplicates = saved.duplicates;
     stats.failed = saved.failed;
+    stats.resubmitted = saved.resubmitted;
     stats
 }
 
@@ -178,6 +191,7 @@ async fn save(
     d: Done,
     stats: &mut WorkerStats,
     metrics: Option<&ProverMetrics>,
+    shutdown: &CancellationToken,
 ) {
     let Done { job, result, heartbeat } = d;
     let t = Instant::now();
@@ -186,7 +200,29 @@ async fn save(
             if let Some(m) = metrics {
                 m.observe_proving(job.kind, job.level, backend, out.seconds);
             }
-            source.submit(job.id, worker, out).await
+            // A finished proof is kept until the coordinator answers: an outage of the coordinator (or of its
+            // database) costs a wait, not the proof. The heartbeat keeps the lease meanwhile.
+            let mut wait = SUBMIT_RETRY_FIRST;
+            loop {
+                let r = source.submit(job.id, worker, out).await;
+                match &r {
+                    Err(e) if e.is_transient() && !shutdown.is_cancelled() => {
+                        stats.resubmitted += 1;
+                        tracing::warn!(
+                            job = job.id,
+                            error = %e,
+                            retry_in_ms = wait.as_millis() as u64,
+                            "could not submit the proof; keeping it and trying again"
+                        );
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
+                        wait = (wait * 2).min(SUBMIT_RETRY_MAX);
+                    }
+                    _ => break r,
+                }
+            }
         }
         Err(reason) => {
             tracing::error!(job = job.id, %reason, "job failed");
@@ -217,6 +253,10 @@ async fn save(
         (false, _) => stats.failed += 1,
     }
 }
+
+/// First and longest wait between tries of a proof submission the coordinator did not answer.
+const SUBMIT_RETRY_FIRST: Duration = Duration::from_millis(250);
+const SUBMIT_RETRY_MAX: Duration = Duration::from_secs(10);
 
 fn spawn_heartbeat(
     source: Arc<dyn JobSource>,

@@ -26,8 +26,13 @@ pub struct SequencerConfig {
     /// How far ahead of an account's next nonce a transaction may be and still wait in the
     /// mempool for the gap to fill (e.g. 16: nonces `next ..= next + 16` are accepted).
     pub mempool_window: u32,
-    /// Largest gRPC request accepted (bytes); larger ones are refused by tonic with OUT_OF_RANGE.
+    /// Largest gRPC request accepted (bytes); larger ones are refused with OUT_OF_RANGE
+    /// (reason `too_large`).
     pub max_request_bytes: usize,
+    /// Open `StreamStatus` streams allowed in total; more are refused with RESOURCE_EXHAUSTED.
+    pub max_status_streams: usize,
+    /// Open `StreamStatus` streams allowed per client IP address.
+    pub max_status_streams_per_client: usize,
     /// How often the progress source is polled for sealed, not yet finalized batches.
     pub progress_poll_ms: u64,
     /// First delay before a failed batch hand-off is retried (doubles up to 30 s).
@@ -44,6 +49,8 @@ impl Default for SequencerConfig {
             max_wait_ms: 2000,
             mempool_window: 16,
             max_request_bytes: 64 * 1024,
+            max_status_streams: 1024,
+            max_status_streams_per_client: 32,
             progress_poll_ms: 1000,
             handoff_retry_ms: 500,
             genesis: GenesisConfig::default(),
@@ -66,6 +73,9 @@ impl SequencerConfig {
         }
         if self.max_request_bytes < 1024 {
             return Err(format!("max_request_bytes must be at least 1024, got {}", self.max_request_bytes));
+        }
+        if self.max_status_streams == 0 || self.max_status_streams_per_client == 0 {
+            return Err("max_status_streams and max_status_streams_per_client must be positive".into());
         }
         if self.progress_poll_ms == 0 || self.handoff_retry_ms == 0 {
             return Err("progress_poll_ms and handoff_retry_ms must be positive".into());

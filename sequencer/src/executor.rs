@@ -301,6 +301,8 @@ impl Core {
             }
         }
         core.metrics.sealed.inc_by(core.open_number);
+        // Counters describe the chain, not this process: both start from the store.
+        core.metrics.handed_off.inc_by(core.handed_off);
         core.metrics.proven.set(core.proven_batches as i64);
 
         // The open batch: executed transactions after the last sealed batch.

@@ -2,7 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
@@ -42,8 +43,10 @@ impl From<SubmitError> for Status {
 impl From<SequencerError> for Status {
     fn from(e: SequencerError) -> Self {
         match e {
-            SequencerError::ShutDown | SequencerError::Failed(_) => Status::unavailable(e.to_string()),
-            e => Status::internal(e.to_string()),
+            SequencerError::ShutDown | SequencerError::Failed(_) => {
+                status_with_reason(Code::Unavailable, e.to_string(), "unavailable")
+            }
+            e => status_with_reason(Code::Internal, e.to_string(), "internal"),
         }
     }
 }
@@ -78,22 +81,96 @@ impl From<&StatusUpdate> for proto::TxStatusUpdate {
 }
 
 fn invalid_hash(e: HashLengthError) -> Status {
-    Status::invalid_argument(e.to_string())
+    status_with_reason(Code::InvalidArgument, e.to_string(), "malformed")
+}
+
+/// Labels tonic's own refusal of an oversized request (sent before any handler runs) with the
+/// `zkr-reason` every other refusal carries. tonic answers it trailers-only, so the status is
+/// in the response headers.
+pub fn label_oversized(mut response: http::Response<tonic::body::BoxBody>) -> http::Response<tonic::body::BoxBody> {
+    let headers = response.headers();
+    let out_of_range = headers.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
+    let too_large = headers.get("grpc-message").and_then(|v| v.to_str().ok()).is_some_and(|m| {
+        // grpc-message is percent-encoded.
+        m.contains("too%20large") || m.contains("too large")
+    });
+    if out_of_range && too_large && !headers.contains_key(REASON_KEY) {
+        response.headers_mut().insert(REASON_KEY, http::HeaderValue::from_static("too_large"));
+    }
+    response
+}
+
+/// Open status streams, in total and per client address; a stream holds a [`StreamSlot`].
+#[derive(Debug)]
+struct StreamSlots {
+    max_total: usize,
+    max_per_client: usize,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// One open stream; gives its slot back when the stream ends.
+struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    client: IpAddr,
+}
+
+impl StreamSlots {
+    fn acquire(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, Status> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.0 >= self.max_total {
+            let msg =
+                format!("the sequencer serves at most {} status streams at once; try again later", self.max_total);
+            return Err(status_with_reason(Code::ResourceExhausted, msg, "too_many_streams"));
+        }
+        let mine = open.1.entry(client).or_insert(0);
+        if *mine >= self.max_per_client {
+            let msg = format!(
+                "{client} already has {} open status streams (the limit per client); close one first",
+                self.max_per_client
+            );
+            return Err(status_with_reason(Code::ResourceExhausted, msg, "too_many_streams"));
+        }
+        *mine += 1;
+        open.0 += 1;
+        Ok(StreamSlot { slots: Arc::clone(self), client })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.client);
+            }
+        }
+    }
 }
 
 /// The service implementation. Build it with [`wallet_service`] (which sets the message size
-/// limit) to mount it next to other services.
+/// and stream limits) to mount it next to other services; add [`label_oversized`] as a response
+/// map on the server so that oversized requests carry their `zkr-reason`.
 #[derive(Debug)]
 pub struct WalletApi {
     seq: Sequencer,
     /// Ends open status streams (server shutdown or sequencer shutdown).
     stop: CancellationToken,
+    streams: Arc<StreamSlots>,
 }
 
-/// The wallet service with the configured request size limit (`max_request_bytes`).
+/// The wallet service with the configured request size limit (`max_request_bytes`) and status
+/// stream limits.
 pub fn wallet_service(seq: Sequencer, stop: CancellationToken) -> WalletServer<WalletApi> {
-    let limit = seq.config().max_request_bytes;
-    WalletServer::new(WalletApi { seq, stop }).max_decoding_message_size(limit)
+    let cfg = seq.config();
+    let limit = cfg.max_request_bytes;
+    let streams = Arc::new(StreamSlots {
+        max_total: cfg.max_status_streams,
+        max_per_client: cfg.max_status_streams_per_client,
+        open: Mutex::new((0, HashMap::new())),
+    });
+    WalletServer::new(WalletApi { seq, stop, streams }).max_decoding_message_size(limit)
 }
 
 /// Serves the wallet API on `addr` until `shutdown` completes (or the sequencer shuts down).
@@ -126,6 +203,7 @@ pub async fn serve_with_listener(
         stop_on.cancel();
     };
     tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(label_oversized))
         .add_service(service)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
         .await?;
@@ -149,7 +227,7 @@ impl Wallet for WalletApi {
         let hash = TxHash::from_slice(&request.into_inner().tx_hash).map_err(invalid_hash)?;
         match self.seq.tx_status(hash).await? {
             Some(s) => Ok(Response::new((&s).into())),
-            None => Err(Status::not_found(format!("unknown transaction {hash}"))),
+            None => Err(status_with_reason(Code::NotFound, format!("unknown transaction {hash}"), "unknown_tx")),
         }
     }
 
@@ -189,13 +267,34 @@ impl Wallet for WalletApi {
         &self,
         request: Request<proto::StreamStatusRequest>,
     ) -> Result<Response<Self::StreamStatusStream>, Status> {
+        let client = request.remote_addr().map(|a| a.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let hashes =
             request.into_inner().tx_hashes.iter().map(|h| TxHash::from_slice(h)).collect::<Result<Vec<_>, _>>();
         let hashes = hashes.map_err(invalid_hash)?;
+        let slot = self.streams.acquire(client)?;
         // Subscribe before reading the current statuses so that no change falls in between.
         let rx = self.seq.subscribe();
+        // A stream follows the requested transactions the sequencer knows when it opens; one
+        // that would follow nothing is refused instead of staying open for ever.
+        let mut known = Vec::with_capacity(hashes.len());
+        for h in &hashes {
+            if self.seq.tx_status(*h).await?.is_some() {
+                known.push(*h);
+            }
+        }
+        if !hashes.is_empty() && known.is_empty() {
+            let msg = match hashes.as_slice() {
+                [one] => format!("unknown transaction {one}"),
+                many => format!("none of the {} requested transactions is known", many.len()),
+            };
+            return Err(status_with_reason(Code::NotFound, msg, "unknown_tx"));
+        }
         let (tx, out) = mpsc::channel(256);
-        tokio::spawn(follow(self.seq.clone(), hashes, rx, tx, self.stop.clone()));
+        let (seq, stop) = (self.seq.clone(), self.stop.clone());
+        tokio::spawn(async move {
+            follow(seq, known, rx, tx, stop).await;
+            drop(slot);
+        });
         Ok(Response::new(ReceiverStream::new(out)))
     }
 }

@@ -10,7 +10,7 @@
 //! | `zkr_sequencer_mempool_size` | gauge | txs waiting for a nonce gap to fill |
 //! | `zkr_sequencer_open_batch_txs` | gauge | txs executed into the open batch |
 //! | `zkr_sequencer_batches_sealed_total` | counter | sealed batches (restored from the store at open) |
-//! | `zkr_sequencer_batches_handed_off_total` | counter | batches the sink accepted (this process) |
+//! | `zkr_sequencer_batches_handed_off_total` | counter | batches the sink accepted (restored from the store at open) |
 //! | `zkr_sequencer_proven_batches` | gauge | length of the proven prefix of batches |
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};

@@ -56,6 +56,11 @@ pub enum Command {
     Verify {
         /// The proof file written by `zkr prove-batch`.
         proof: PathBuf,
+        /// Largest batch capacity whose circuit this command will build to check a proof; a
+        /// header naming more is refused before anything is built (large circuits take minutes
+        /// and gigabytes).
+        #[arg(long, default_value_t = 64)]
+        max_capacity: u32,
     },
     /// The whole pipeline in one process on embedded SQLite: sequencer, workers, aggregator.
     /// Stops once the first new epoch is finalized on L1 (an in-process EVM by default; with --l1 off, once its
@@ -66,6 +71,14 @@ pub enum Command {
         /// TOML config (see docs/operations.md); env overrides ZKR_SEQUENCER_*.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The job queue shared with the coordinator (required, here or in the config), e.g.
+        /// postgres://postgres@127.0.0.1/zkr.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The blob directory shared with the coordinator (overrides the config's [blobs]; use an S3
+        /// bucket in the config when they run on different machines).
+        #[arg(long)]
+        blob_dir: Option<PathBuf>,
     },
     /// Fleet mode: lends jobs to remote workers, verifies their proofs and the epoch proofs.
     /// Worker tokens come from ZKR_WORKER_TOKENS (comma-separated).
@@ -78,6 +91,9 @@ pub enum Command {
         /// gRPC listen address (overrides the config).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// The blob directory shared with the sequencer (overrides the config's [blobs]).
+        #[arg(long)]
+        blob_dir: Option<PathBuf>,
     },
     /// Fleet mode: a prover worker that leases jobs from a coordinator.
     Worker {
@@ -195,9 +211,11 @@ impl DevnetArgs {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Devnet(args) => crate::node::devnet(args.into_config()?),
-        Command::Sequencer { config } => crate::node::sequencer(config.as_deref()),
-        Command::Coordinator { config, database_url, listen } => {
-            crate::node::coordinator(config.as_deref(), database_url, listen)
+        Command::Sequencer { config, database_url, blob_dir } => {
+            crate::node::sequencer(config.as_deref(), database_url, blob_dir)
+        }
+        Command::Coordinator { config, database_url, listen, blob_dir } => {
+            crate::node::coordinator(config.as_deref(), database_url, listen, blob_dir)
         }
         Command::Worker { config, coordinator, token, backend } => {
             crate::node::worker(config.as_deref(), coordinator, &token, backend)
@@ -206,7 +224,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ProveBatch { txs, capacity, out, seed, all_kinds } => {
             prove_batch(txs, capacity.unwrap_or(txs), &out, seed, all_kinds)
         }
-        Command::Verify { proof } => verify(&proof),
+        Command::Verify { proof, max_capacity } => verify(&proof, max_capacity),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Contracts(cmd) => crate::contracts::run(cmd),
         Command::L1(cmd) => crate::l1::run(cmd),
@@ -307,10 +325,18 @@ fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
     std::fs::write(path, serde_json::to_string_pretty(v)? + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
-fn verify(path: &Path) -> Result<()> {
+fn verify(path: &Path, max_capacity: u32) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let file =
         ProofFile::from_bytes(&bytes).with_context(|| format!("{} is not a valid proof file", path.display()))?;
+    if file.capacity > max_capacity {
+        bail!(
+            "{} names a batch circuit of capacity {}, above --max-capacity {max_capacity}; pass a larger \
+             --max-capacity to build that circuit and check it",
+            path.display(),
+            file.capacity
+        );
+    }
     let circuit = phase(&format!("building the batch circuit (capacity {})", file.capacity), || {
         BatchCircuit::build(file.capacity as usize)
     });

@@ -1,12 +1,13 @@
 //! The node commands: devnet and the three fleet roles. Runs them on a runtime with signal handling and prints
 //! what they report.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
+use zkr_blobs::BlobConfig;
 use zkr_prover::devnet::{self, DevnetConfig};
 use zkr_prover::fleet::{self, CoordinatorConfig, NodeEvent, SequencerNodeConfig, WorkerNodeConfig};
 
@@ -116,8 +117,14 @@ fn console_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
 
-pub fn sequencer(config: Option<&Path>) -> Result<()> {
-    let cfg: SequencerNodeConfig = config::load(config, "ZKR_SEQUENCER")?;
+pub fn sequencer(config: Option<&Path>, database_url: Option<String>, blob_dir: Option<PathBuf>) -> Result<()> {
+    let mut cfg: SequencerNodeConfig = config::load(config, "ZKR_SEQUENCER")?;
+    if let Some(u) = database_url {
+        cfg.database_url = u;
+    }
+    if let Some(dir) = blob_dir {
+        cfg.blobs = BlobConfig::Fs { dir };
+    }
     runtime()?.block_on(async move { fleet::run_sequencer(cfg, shutdown_on_signals(), &print_event).await })
 }
 
@@ -125,10 +132,14 @@ pub fn coordinator(
     config: Option<&Path>,
     database_url: Option<String>,
     listen: Option<std::net::SocketAddr>,
+    blob_dir: Option<PathBuf>,
 ) -> Result<()> {
     let mut cfg: CoordinatorConfig = config::load(config, "ZKR_COORDINATOR")?;
     if let Some(u) = database_url {
         cfg.database_url = u;
+    }
+    if let Some(dir) = blob_dir {
+        cfg.blobs = BlobConfig::Fs { dir };
     }
     if let Some(l) = listen {
         cfg.listen = l;

@@ -1,7 +1,7 @@
 //! `zkr queue`: an operator's view of the job queue (list, show) and its one repair (requeue a dead job).
 
 use anyhow::{bail, Context, Result};
-use zkr_queue::{Job, JobId, JobState, Queue, QueueConfig};
+use zkr_queue::{Job, JobEvent, JobId, JobState, Queue, QueueConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct QueueArgs {
@@ -25,9 +25,11 @@ pub enum QueueCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// One job in full: kind, batches, state, attempts, the worker that last held it, its last error, dependencies.
+    /// One job in full: kind, batches, state, attempts and lost leases, the worker that last held it, its last error,
+    /// dependencies, and its history (every lease, failure with its error, lost lease, completion, requeue).
     Show { id: JobId },
-    /// Queue a dead job again with its attempts reset (after fixing what killed it). Refused unless it is dead.
+    /// Queue a dead job again with its attempts and lost leases reset (after fixing what killed it). Refused unless it
+    /// is dead.
     Requeue { id: JobId },
 }
 
@@ -60,10 +62,13 @@ pub fn run(args: QueueArgs) -> Result<()> {
             QueueCommand::Show { id } => {
                 let job = queue.get(id).await.context("reading the job")?;
                 let job = job.with_context(|| format!("no job {id} in the queue"))?;
+                let history = queue.history(id).await.context("reading the job's history")?;
                 if args.json {
-                    serde_json::to_string_pretty(&job)?
+                    let mut v = serde_json::to_value(&job)?;
+                    v["history"] = serde_json::to_value(&history)?;
+                    serde_json::to_string_pretty(&v)?
                 } else {
-                    detail(&job)
+                    format!("{}\nhistory:\n{}", detail(&job), events(&history))
                 }
             }
             QueueCommand::Requeue { id } => {
@@ -77,7 +82,7 @@ pub fn run(args: QueueArgs) -> Result<()> {
                 if args.json {
                     serde_json::to_string_pretty(&job)?
                 } else {
-                    format!("job {id} queued again (attempts reset)\n{}", line(&job))
+                    format!("job {id} queued again (attempts and lost leases reset)\n{}", line(&job))
                 }
             }
         };
@@ -99,22 +104,36 @@ fn batches(j: &Job) -> String {
 fn line(j: &Job) -> String {
     let error = j.last_error.as_deref().map(|e| format!("  last error: {e}")).unwrap_or_default();
     format!(
-        "{:>6}  {:<11} level {:<2} {:<18} {:<7} attempts {}/{}{error}",
+        "{:>6}  {:<11} level {:<2} {:<18} {:<7} attempts {}/{} lost leases {}{error}",
         j.id,
         j.kind,
         j.level,
         batches(j),
         j.state,
         j.attempts,
-        j.max_attempts
+        j.max_attempts,
+        j.lost_leases
     )
 }
 
-fn detail(j: &Job) -> String {
-    let ms = |t: i64| {
-        let secs = t.div_euclid(1000);
-        format!("{secs}.{:03} (unix s)", t.rem_euclid(1000))
+fn unix_s(t: i64) -> String {
+    format!("{}.{:03} (unix s)", t.div_euclid(1000), t.rem_euclid(1000))
+}
+
+fn events(history: &[JobEvent]) -> String {
+    if history.is_empty() {
+        return "  (none recorded)".to_string();
+    }
+    let line = |e: &JobEvent| {
+        let who = e.worker.as_deref().map(|w| format!(" by {w}")).unwrap_or_default();
+        let what = e.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+        format!("  {}  {}{who}{what}", unix_s(e.at), e.event)
     };
+    history.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
+fn detail(j: &Job) -> String {
+    let ms = unix_s;
     let deps = if j.deps.is_empty() {
         "none".to_string()
     } else {
@@ -123,7 +142,8 @@ fn detail(j: &Job) -> String {
     [
         format!("job {}: {} level {}, {}", j.id, j.kind, j.level, batches(j)),
         format!("state: {}", j.state),
-        format!("attempts: {} of {}", j.attempts, j.max_attempts),
+        format!("attempts: {} of {} (failed proving or refused proofs)", j.attempts, j.max_attempts),
+        format!("lost leases: {} (workers that crashed or vanished holding it)", j.lost_leases),
         format!("last held by: {}", j.picked_by.as_deref().unwrap_or("nobody")),
         format!("last error: {}", j.last_error.as_deref().unwrap_or("none")),
         format!("input: {}", if j.input_key.is_empty() { "its dependencies' proofs" } else { &j.input_key }),

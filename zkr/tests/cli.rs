@@ -51,6 +51,24 @@ fn prove_verify_and_refuse_damaged_proofs() {
         std::fs::write(&bad, &b).unwrap();
         assert_refused(&bad, &format!("byte {pos} flipped"));
     }
+    // trailing bytes after a valid proof: a partial field element, and a whole one
+    for extra in [1usize, 8] {
+        let mut b = bytes.clone();
+        b.extend(std::iter::repeat_n(0u8, extra));
+        std::fs::write(&bad, &b).unwrap();
+        assert_refused(&bad, &format!("{extra} trailing bytes"));
+    }
+    // a header asking for a huge circuit is refused before anything is built: with a few bytes
+    // after it, and with a plausible length but a capacity above --max-capacity
+    let mut header = bytes[..46].to_vec();
+    header[10..14].copy_from_slice(&1024u32.to_le_bytes());
+    std::fs::write(&bad, [header.clone(), vec![0; 10]].concat()).unwrap();
+    assert_refused(&bad, "56-byte file naming capacity 1024");
+    assert!(stderr(&zkr(&["verify", bad.to_str().unwrap()])).contains("every batch proof has at least"));
+    std::fs::write(&bad, [header, bytes[46..].to_vec()].concat()).unwrap();
+    let o = zkr(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("above --max-capacity 64") && !stderr(&o).contains("building"), "{}", stderr(&o));
     // a foreign file
     std::fs::write(&bad, b"{\"not\": \"a proof\"}").unwrap();
     assert_refused(&bad, "foreign file");
@@ -85,7 +103,9 @@ fn queue_commands_find_and_requeue_a_dead_job() {
     let url = format!("sqlite://{}", dir.path().join("queue.db").display());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (dead, live) = rt.block_on(async {
-        let q = Queue::connect(&url, QueueConfig { lease_ms: 30_000, max_attempts: 1 }).await.unwrap();
+        let q = Queue::connect(&url, QueueConfig { lease_ms: 30_000, max_attempts: 1, ..QueueConfig::default() })
+            .await
+            .unwrap();
         let job = |b| NewJob {
             kind: JobKind::ProveBatch,
             batch_start: b,
@@ -113,6 +133,8 @@ fn queue_commands_find_and_requeue_a_dead_job() {
     let o = q(&["show", &dead.to_string()]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("state: dead") && text.contains("last held by: w"), "{text}");
+    assert!(text.contains("failed; dead: attempts exhausted by w: witness generation failed"), "{text}");
+    assert!(text.contains("leased by w: attempt 1"), "{text}");
     let o = q(&["requeue", &live.to_string()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not dead"), "{}", stderr(&o));

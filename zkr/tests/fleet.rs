@@ -98,6 +98,7 @@ impl Fleet {
             blobs: self.blobs.clone(),
             plan: EpochPlan { height: 1 },
             wake: None,
+            fence: None,
         };
         let keys = demo::keys(5, 4);
         let mut state = demo::genesis(&keys);
@@ -139,7 +140,7 @@ impl Fleet {
         let listen = self.coordinator_addr().to_string();
         let mut env = vec![
             ("ZKR_WORKER_TOKENS", format!("other-token, {TOKEN}")),
-            ("ZKR_COORDINATOR_CAPACITY", self.capacity.to_string()),
+            ("ZKR_COORDINATOR_BATCH_CAPACITY", self.capacity.to_string()),
             ("ZKR_COORDINATOR_EPOCH_HEIGHT", "1".to_string()),
             ("ZKR_COORDINATOR_LEASE_MS", lease_ms.to_string()),
             ("ZKR_COORDINATOR_METRICS_LISTEN", format!("127.0.0.1:{}", self.metrics_port)),
@@ -160,15 +161,60 @@ impl Fleet {
     }
 
     fn start_worker(&mut self, id: &str) {
+        self.start_worker_with(id, &[]);
+    }
+
+    /// A worker whose environment `extra` overrides (a later entry wins).
+    fn start_worker_with(&mut self, id: &str, extra: &[(&str, String)]) {
         let url = format!("http://{}", self.coordinator_addr());
-        let env = [
+        let mut env = vec![
             ("ZKR_WORKER_TOKEN", TOKEN.to_string()),
-            ("ZKR_WORKER_CAPACITY", self.capacity.to_string()),
+            ("ZKR_WORKER_BATCH_CAPACITY", self.capacity.to_string()),
             ("ZKR_WORKER_EPOCH_HEIGHT", "1".to_string()),
             ("ZKR_WORKER_ID", id.to_string()),
             ("ZKR_WORKER_POLL_MS", "200".to_string()),
         ];
+        env.extend(extra.iter().cloned());
         self.spawn(id, &["worker", "--coordinator", &url], &env);
+    }
+
+    /// `zkr sequencer` on the shared queue and blob store, with its own data dir under the test's.
+    fn start_sequencer(&mut self, name: &str, data_dir: &str, lease_ms: u64) {
+        let mut env = vec![
+            ("ZKR_SEQUENCER_DATABASE_URL", Self::queue_url_in(self.dir.path())),
+            ("ZKR_SEQUENCER_SEQUENCER__DATA_DIR", self.dir.path().join(data_dir).display().to_string()),
+            ("ZKR_SEQUENCER_SEQUENCER__LISTEN", format!("127.0.0.1:{}", free_port())),
+            ("ZKR_SEQUENCER_SEQUENCER__BATCH_CAPACITY", self.capacity.to_string()),
+            ("ZKR_SEQUENCER_METRICS_LISTEN", format!("127.0.0.1:{}", free_port())),
+            ("ZKR_SEQUENCER_WRITER_LEASE_MS", lease_ms.to_string()),
+        ];
+        let blob_env: Vec<(String, String)> =
+            self.blob_env.iter().map(|(k, v)| (format!("ZKR_SEQUENCER_BLOBS__{k}"), v.clone())).collect();
+        env.extend(blob_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        self.spawn(name, &["sequencer"], &env);
+    }
+
+    /// Waits until `name`'s log contains `text` (failing if it exits first, or after `limit`).
+    async fn wait_log(&mut self, name: &str, text: &str, limit: Duration) {
+        let t = Instant::now();
+        while !self.log(name).contains(text) {
+            if let Some(status) = self.exited(name) {
+                panic!("{name} exited ({status}) before logging {text:?}:\n{}", self.log(name));
+            }
+            assert!(t.elapsed() < limit, "{name} did not log {text:?} within {limit:?}:\n{}", self.log(name));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for `name` to exit with a failure whose log names `why`.
+    async fn refused(&mut self, name: &str, why: &str) {
+        self.proc(name).live = false;
+        let status = self.wait_exit(name, Duration::from_secs(30)).await;
+        let log = self.log(name);
+        assert!(!status.success(), "{name} was not refused:\n{log}");
+        assert!(log.contains(why), "{name}'s refusal does not say {why:?}:\n{log}");
+        assert!(!log.contains("panicked"), "{name} panicked:\n{log}");
+        assert!(!log.contains('\u{1b}'), "colour codes in a log file:\n{log}");
     }
 
     fn proc(&mut self, name: &str) -> &mut Proc {
@@ -329,8 +375,9 @@ async fn killed_worker_job_completes_elsewhere() {
         assert_eq!(j.picked_by.as_deref(), Some("worker-b"), "{j:?}");
         assert!(j.result_key.is_some());
         if j.id == victim.id {
-            // worker-a's claim (lost with the process, requeued when the lease expired) and worker-b's
-            assert_eq!(j.attempts, 2, "{j:?}");
+            // worker-a's claim was lost with the process: requeued when the lease expired, counted as a lost lease,
+            // not as an attempt; worker-b's is the one attempt
+            assert_eq!((j.attempts, j.lost_leases), (1, 1), "{j:?}");
             assert_eq!(j.last_error.as_deref(), Some("lease expired"), "{j:?}");
         } else {
             assert_eq!((j.attempts, j.last_error.as_deref()), (1, None), "{j:?}");
@@ -349,7 +396,8 @@ async fn killed_worker_job_completes_elsewhere() {
     assert!(f.wait_exit("worker-b", Duration::from_secs(20)).await.success());
     assert_eq!(
         worker_stats(&f.log("worker-b")),
-        "worker stopped: WorkerStats { proven: 4, accepted: 4, duplicates: 0, failed: 0, released: 0 }"
+        "worker stopped: WorkerStats { proven: 4, accepted: 4, duplicates: 0, failed: 0, released: 0, resubmitted: 0, \
+         stopped_by: None }"
     );
     // the coordinator verified the epoch proof
     let t2 = Instant::now();
@@ -408,6 +456,7 @@ async fn coordinator_settles_verified_epochs_on_l1() {
     assert!(!finalized.contains(0).await.unwrap());
     let l1 = [
         ("ZKR_COORDINATOR_L1__MODE", "in_process".to_string()),
+        ("ZKR_COORDINATOR_THROWAWAY_L1", "true".to_string()),
         ("ZKR_COORDINATOR_GENESIS__DEMO_SEED", "5".to_string()),
         ("ZKR_COORDINATOR_GENESIS__DEMO_ACCOUNTS", "4".to_string()),
     ];
@@ -422,6 +471,11 @@ async fn coordinator_settles_verified_epochs_on_l1() {
     }
     assert!(f.log("coordinator").contains("L1 (chain "), "the deployment is reported:\n{}", f.log("coordinator"));
     assert!(finalized.contains(0).await.unwrap(), "finality is recorded where the sequencer reads it");
+    let record = String::from_utf8(f.blobs.get("l1/finalized-0").await.unwrap()).unwrap();
+    assert!(
+        record.contains("epoch = 0\nbatches = [0, 1]\nold_root = "),
+        "the record names what it finalized: {record}"
+    );
     assert!(!finalized.contains(1).await.unwrap());
     eprintln!("coordinator_settles_verified_epochs_on_l1: {:.1} s", t.elapsed().as_secs_f64());
 }
@@ -449,7 +503,8 @@ async fn sigterm_returns_the_lease() {
     assert_eq!((j.state, j.attempts, j.last_error.as_deref()), (JobState::Queued, 0, None), "{j:?}");
     assert_eq!(
         worker_stats(&f.log("worker-t")),
-        "worker stopped: WorkerStats { proven: 0, accepted: 0, duplicates: 0, failed: 0, released: 1 }"
+        "worker stopped: WorkerStats { proven: 0, accepted: 0, duplicates: 0, failed: 0, released: 1, resubmitted: 0, \
+         stopped_by: None }"
     );
     // how fast is measured, not asserted: the queued job with no attempt shows the lease was returned
     eprintln!("worker exited {:.0} ms after SIGTERM", took.as_secs_f64() * 1000.0);
@@ -524,4 +579,96 @@ fn worker_with_cuda_backend_is_a_clear_error() {
     assert!(last.starts_with("error: ") && last.contains("--backend cuda was asked for"), "{err}");
     assert!(last.contains("no CUDA device can be used"), "the error says why: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A worker started before its coordinator waits for it; a finished proof the coordinator could not take (it was
+/// killed) is kept and submitted again once it is back, so no proof is thrown away and no attempt is used up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_waits_for_its_coordinator_and_keeps_finished_proofs() {
+    let _serial = SERIAL.lock().await;
+    let t = Instant::now();
+    let mut f = Fleet::new(2).await;
+    f.seal_batches(2).await;
+    f.start_worker("worker-w");
+    f.wait_log("worker-w", "waiting for the coordinator at", Duration::from_secs(30)).await;
+    f.start_coordinator(3000).await;
+    let victim = f
+        .wait_job("leased by worker-w", Duration::from_secs(90), |j| {
+            j.state == JobState::Leased && j.picked_by.as_deref() == Some("worker-w")
+        })
+        .await;
+    f.kill9("coordinator");
+    // The proof (about a second at capacity 2) finishes while nobody answers.
+    f.wait_log("worker-w", "could not submit the proof; keeping it", Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    f.start_coordinator(3000).await;
+    let jobs = f.wait_all_done(Duration::from_secs(120)).await;
+    let j = jobs.iter().find(|j| j.id == victim.id).unwrap();
+    assert_eq!(j.picked_by.as_deref(), Some("worker-w"), "{j:?}");
+    assert!(j.attempts <= 1, "the kept proof used up no attempt: {j:?}");
+    f.sigterm("worker-w");
+    assert!(f.wait_exit("worker-w", Duration::from_secs(20)).await.success());
+    let stats = worker_stats(&f.log("worker-w"));
+    assert!(!stats.contains("resubmitted: 0,"), "{stats}");
+    assert!(stats.contains("failed: 0,"), "{stats}");
+    eprintln!("{stats}");
+    eprintln!("worker_waits_for_its_coordinator_and_keeps_finished_proofs: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Roles started with the wrong settings stop at once with the reason, logged on both sides: a worker whose
+/// circuits differ from the coordinator's, one with a wrong token, and a coordinator asked to settle on a chain
+/// that dies with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misconfigured_roles_are_refused_with_the_reason() {
+    let _serial = SERIAL.lock().await;
+    let mut f = Fleet::new(2).await;
+    f.start_coordinator(30_000).await;
+    f.start_worker_with("wrong-capacity", &[("ZKR_WORKER_BATCH_CAPACITY", "4".into())]);
+    f.refused("wrong-capacity", "batch capacity 4 and epoch height 1, this coordinator's are capacity 2").await;
+    f.start_worker_with("height-0", &[("ZKR_WORKER_EPOCH_HEIGHT", "0".into())]);
+    f.refused("height-0", "epoch height 0").await;
+    f.start_worker_with("bad-token", &[("ZKR_WORKER_TOKEN", "not-a-token".into())]);
+    f.refused("bad-token", "unknown worker token").await;
+    let log = f.log("coordinator");
+    assert!(log.contains("refused a worker call: unknown token"), "{log}");
+    assert!(log.contains("refused a worker"), "{log}");
+    assert!(!log.contains("not-a-token"), "a token was logged:\n{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a log file:\n{log}");
+    assert!(f.jobs().await.is_empty());
+    f.check_live();
+
+    // In-process L1 on a fleet coordinator: refused unless asked for a throw-away chain.
+    f.kill9("coordinator");
+    f.grpc_port = free_port();
+    let url = Fleet::queue_url_in(f.dir.path());
+    let listen = f.coordinator_addr().to_string();
+    f.spawn(
+        "coordinator-l1",
+        &["coordinator", "--database-url", &url, "--listen", &listen],
+        &[("ZKR_WORKER_TOKENS", TOKEN.to_string()), ("ZKR_COORDINATOR_L1__MODE", "in_process".to_string())],
+    );
+    f.refused("coordinator-l1", "throwaway_l1").await;
+}
+
+/// One sequencer per queue: a second one is refused while the first holds the writer lease, and one with another
+/// data dir is refused even after that lease ran out, since the queue's batches are not its history; the first
+/// one's restart (same data dir) takes the lease back at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sequencer_per_queue() {
+    let _serial = SERIAL.lock().await;
+    let mut f = Fleet::new(2).await;
+    f.start_sequencer("seq-a", "seq-a", 1500);
+    f.wait_log("seq-a", "holds the queue's writer lease", Duration::from_secs(30)).await;
+    f.start_sequencer("seq-b", "seq-b", 1500);
+    f.refused("seq-b", "the sequencer lease is held by").await;
+
+    // seq-a's batches are in the queue (sealed here in its name), then it dies without a word.
+    f.seal_batches(2).await;
+    f.kill9("seq-a");
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    f.start_sequencer("seq-b", "seq-b", 1500);
+    f.refused("seq-b", "the queue's batches were written by another sequencer").await;
+    f.start_sequencer("seq-a", "seq-a", 1500);
+    f.wait_log("seq-a", "holds the queue's writer lease", Duration::from_secs(30)).await;
+    f.check_live();
 }

@@ -54,6 +54,18 @@ pub enum QueueError {
     #[error("worker {worker:?} does not hold the lease of job {id}: the job is {state}, last picked by {holder:?}")]
     NotLeaseHolder { id: JobId, worker: String, state: JobState, holder: Option<String> },
 
+    #[error(
+        "the {name} lease is held by {holder} for another {remaining_ms} ms: only one {name} may write to this queue \
+         (stop the other one, or wait for its lease to run out if it died)"
+    )]
+    WriterHeld { name: String, holder: String, remaining_ms: i64 },
+
+    #[error(
+        "fenced: this {name} (token {token}) no longer holds the writer lease ({current}); another one took over, so \
+         nothing more is accepted from this one"
+    )]
+    Fenced { name: String, token: i64, current: String },
+
     #[error("job {id}: column {column} holds {value:?}: expected {expected}")]
     CorruptRow { id: JobId, column: &'static str, value: String, expected: String },
 }

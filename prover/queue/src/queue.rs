@@ -18,11 +18,11 @@ use sqlx::{ConnectOptions, Connection, Database, Postgres, Sqlite, Transaction};
 use tracing::{debug, info, warn};
 
 use crate::error::QueueError;
-use crate::types::{Completion, Job, JobId, JobKind, JobState, NewJob, QueueConfig};
+use crate::types::{Completion, Fence, Job, JobEvent, JobId, JobKind, JobState, NewJob, QueueConfig};
 
 /// Columns of `jobs`, in [`JobRow`] order.
 const COLS: &str = "id, kind, batch_start, batch_end, level, state, input_key, result_key, attempts, max_attempts, \
-                    picked_by, lease_deadline, last_error, created_at, updated_at";
+                    lost_leases, picked_by, lease_deadline, last_error, created_at, updated_at";
 
 /// Most ids bound in one `IN (…)` list.
 const IN_CHUNK: usize = 500;
@@ -126,6 +126,7 @@ struct JobRow {
     result_key: Option<String>,
     attempts: i64,
     max_attempts: i64,
+    lost_leases: i64,
     picked_by: Option<String>,
     lease_deadline: Option<i64>,
     last_error: Option<String>,
@@ -157,6 +158,7 @@ impl JobRow {
             result_key: self.result_key,
             attempts: u32_col("attempts", self.attempts)?,
             max_attempts: u32_col("max_attempts", self.max_attempts)?,
+            lost_leases: u32_col("lost_leases", self.lost_leases)?,
             picked_by: self.picked_by,
             lease_deadline: self.lease_deadline,
             last_error: self.last_error,
@@ -173,6 +175,18 @@ fn to_i64(field: &'static str, v: u64) -> Result<i64, QueueError> {
         value: v.to_string(),
         expected: "a value at most i64::MAX (9223372036854775807)",
     })
+}
+
+fn check_fence(f: &Fence, current: Option<(String, i64)>) -> Result<(), QueueError> {
+    match current {
+        Some((_, token)) if token == f.token => Ok(()),
+        Some((holder, token)) => Err(QueueError::Fenced {
+            name: f.name.clone(),
+            token: f.token,
+            current: format!("{holder} holds it with token {token}"),
+        }),
+        None => Err(QueueError::Fenced { name: f.name.clone(), token: f.token, current: "nobody holds it".into() }),
+    }
 }
 
 /// Placeholders `$first, …, $(first+n-1)`.
@@ -194,6 +208,9 @@ impl Queue {
         }
         if cfg.max_attempts == 0 {
             return Err(QueueError::InvalidConfig { field: "max_attempts", value: 0, expected: "at least 1" });
+        }
+        if cfg.max_lost_leases == 0 {
+            return Err(QueueError::InvalidConfig { field: "max_lost_leases", value: 0, expected: "at least 1" });
         }
         let shown = redact_url(url);
         let connect_err = |source| QueueError::Connect { url: shown.clone(), source };
@@ -267,6 +284,17 @@ impl Queue {
         fields(kind = %job.kind, batch_start = job.batch_start, batch_end = job.batch_end, level = job.level)
     )]
     pub async fn enqueue(&self, job: NewJob) -> Result<JobId, QueueError> {
+        self.enqueue_fenced(job, None).await
+    }
+
+    /// [`Queue::enqueue`] by the holder of `fence`: refused with [`QueueError::Fenced`] once another writer took the
+    /// lease over (checked in the enqueue's own transaction, so no write slips in after a takeover).
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(kind = %job.kind, batch_start = job.batch_start, batch_end = job.batch_end, level = job.level)
+    )]
+    pub async fn enqueue_fenced(&self, job: NewJob, fence: Option<&Fence>) -> Result<JobId, QueueError> {
         let start = to_i64("batch_start", job.batch_start)?;
         let end = to_i64("batch_end", job.batch_end)?;
         if job.batch_end < job.batch_start {
@@ -289,6 +317,20 @@ impl Queue {
 
         dispatch!(self, |pool, pg| {
             let mut tx = pool.begin_write().await.map_err(db("starting the enqueue transaction"))?;
+            if let Some(f) = fence {
+                // FOR SHARE holds off a takeover until this enqueue commits (SQLite's write lock does the same).
+                let sql = if pg {
+                    "SELECT holder, token FROM writers WHERE name = $1 FOR SHARE"
+                } else {
+                    "SELECT holder, token FROM writers WHERE name = $1"
+                };
+                let row: Option<(String, i64)> = sqlx::query_as(sql)
+                    .bind(&f.name)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("checking the writer lease"))?;
+                check_fence(f, row)?;
+            }
             let existing: Option<i64> = sqlx::query_scalar(select_existing)
                 .bind(job.kind.as_str())
                 .bind(start)
@@ -415,6 +457,7 @@ impl Queue {
             job_id = job.id, kind = %job.kind, batch_start = job.batch_start, batch_end = job.batch_end,
             level = job.level, attempt = job.attempts, worker, "job leased"
         );
+        self.record(job.id, "leased", Some(worker), Some(&format!("attempt {}", job.attempts))).await;
         Ok(Some(job))
     }
 
@@ -447,6 +490,14 @@ impl Queue {
     /// jobs waiting on it whose dependencies are now all done become queued, in the same transaction.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn complete(&self, id: JobId, worker: &str, result_key: &str) -> Result<Completion, QueueError> {
+        let done = self.complete_once(id, worker, result_key).await?;
+        if done == Completion::Accepted {
+            self.record(id, "done", Some(worker), Some(result_key)).await;
+        }
+        Ok(done)
+    }
+
+    async fn complete_once(&self, id: JobId, worker: &str, result_key: &str) -> Result<Completion, QueueError> {
         let now = now_ms();
         dispatch!(self, |pool, pg| {
             let mut tx = pool.begin_write().await.map_err(db("starting the completion transaction"))?;
@@ -543,8 +594,10 @@ impl Queue {
                 let state = parse_state(id, &s)?;
                 if state == JobState::Dead {
                     warn!(job_id = id, worker, error, "job dead: attempts exhausted");
+                    self.record(id, "failed; dead: attempts exhausted", Some(worker), Some(error)).await;
                 } else {
                     warn!(job_id = id, worker, error, "job attempt failed: queued again");
+                    self.record(id, "failed", Some(worker), Some(error)).await;
                 }
                 Ok(state)
             }
@@ -570,26 +623,41 @@ impl Queue {
         });
         if n > 0 {
             info!(job_id = id, worker, "lease returned: job queued again");
+            self.record(id, "released", Some(worker), None).await;
         }
         Ok(n > 0)
     }
 
-    /// Requeues every job whose lease has expired (dead, with last error "lease expired", if its attempts are
-    /// exhausted). Returns how many jobs it moved.
+    /// Requeues every job whose lease has expired. The worker crashed or vanished: that is not the job's failure, so
+    /// the attempt is given back and the loss counted in `lost_leases` instead; only a job that lost
+    /// `max_lost_leases` leases goes dead (something kills every worker that takes it). Returns how many jobs it
+    /// moved.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn requeue_expired(&self) -> Result<u64, QueueError> {
         let now = now_ms();
-        let sql = "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-                   last_error = 'lease expired', lease_deadline = NULL, updated_at = $1 \
-                   WHERE state = 'leased' AND lease_deadline < $1 RETURNING id, state, picked_by";
-        let rows: Vec<(i64, String, Option<String>)> = dispatch!(self, |pool, pg| {
-            sqlx::query_as(sql).bind(now).fetch_all(pool).await.map_err(db("requeueing expired leases"))?
+        // Every right-hand side reads the row as it was before this update.
+        let sql = "UPDATE jobs SET state = CASE WHEN lost_leases + 1 >= $2 THEN 'dead' ELSE 'queued' END, \
+                   attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, lost_leases = lost_leases + 1, \
+                   last_error = CASE WHEN lost_leases + 1 >= $2 THEN 'lease expired too many times: every worker \
+                   that took this job crashed or vanished before finishing it' ELSE 'lease expired' END, \
+                   lease_deadline = NULL, updated_at = $1 \
+                   WHERE state = 'leased' AND lease_deadline < $1 RETURNING id, state, picked_by, lost_leases";
+        let rows: Vec<(i64, String, Option<String>, i64)> = dispatch!(self, |pool, pg| {
+            sqlx::query_as(sql)
+                .bind(now)
+                .bind(i64::from(self.cfg.max_lost_leases))
+                .fetch_all(pool)
+                .await
+                .map_err(db("requeueing expired leases"))?
         });
-        for (id, state, worker) in &rows {
+        for (id, state, worker, lost) in &rows {
+            let detail = format!("lost leases: {lost}");
             if state == JobState::Dead.as_str() {
-                warn!(job_id = id, worker = ?worker, "lease expired: job dead, attempts exhausted");
+                warn!(job_id = id, worker = ?worker, lost_leases = lost, "lease expired: job dead, too many leases lost");
+                self.record(*id, "lease expired; dead: too many leases lost", worker.as_deref(), Some(&detail)).await;
             } else {
-                warn!(job_id = id, worker = ?worker, "lease expired: job queued again");
+                warn!(job_id = id, worker = ?worker, lost_leases = lost, "lease expired: job queued again");
+                self.record(*id, "lease expired", worker.as_deref(), Some(&detail)).await;
             }
         }
         Ok(rows.len() as u64)
@@ -601,8 +669,8 @@ impl Queue {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn requeue_dead(&self, id: JobId) -> Result<bool, QueueError> {
         let now = now_ms();
-        let sql = "UPDATE jobs SET state = 'queued', attempts = 0, lease_deadline = NULL, updated_at = $2 \
-                   WHERE id = $1 AND state = 'dead'";
+        let sql = "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, lease_deadline = NULL, \
+                   updated_at = $2 WHERE id = $1 AND state = 'dead'";
         let n = dispatch!(self, |pool, pg| {
             sqlx::query(sql)
                 .bind(id)
@@ -614,8 +682,158 @@ impl Queue {
         });
         if n > 0 {
             info!(job_id = id, "dead job queued again by an operator");
+            self.record(id, "requeued by an operator", None, None).await;
         }
         Ok(n > 0)
+    }
+
+    /// Takes the single-writer lease `name` for `holder` for `ttl_ms`: granted when nobody holds it, when the
+    /// holder's lease ran out, or to the same holder again (a restart); refused with [`QueueError::WriterHeld`]
+    /// otherwise. Every grant gets a new, larger fencing token.
+    pub async fn acquire_writer(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<Fence, QueueError> {
+        let now = now_ms();
+        let until = now.saturating_add(ttl_ms.min(i64::MAX as u64 / 4) as i64);
+        let previous: Option<(String, i64)> = dispatch!(self, |pool, pg| {
+            sqlx::query_as("SELECT holder, expires_at FROM writers WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(db("reading the writer lease"))?
+        });
+        let sql = "INSERT INTO writers (name, holder, token, expires_at) VALUES ($1, $2, 1, $3) \
+                   ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = writers.token + 1, \
+                   expires_at = excluded.expires_at WHERE writers.expires_at < $4 OR writers.holder = excluded.holder \
+                   RETURNING token";
+        let token: Option<i64> = dispatch!(self, |pool, pg| {
+            sqlx::query_scalar(sql)
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+                .map_err(db("taking the writer lease"))?
+        });
+        match token {
+            Some(token) => {
+                info!(name, holder, token, "writer lease taken");
+                Ok(Fence {
+                    name: name.to_string(),
+                    holder: holder.to_string(),
+                    token,
+                    previous_holder: previous.map(|(h, _)| h),
+                })
+            }
+            None => {
+                let (holder, expires_at) = dispatch!(self, |pool, pg| {
+                    sqlx::query_as::<_, (String, i64)>("SELECT holder, expires_at FROM writers WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(pool)
+                        .await
+                        .map_err(db("reading the writer lease"))?
+                });
+                Err(QueueError::WriterHeld { name: name.to_string(), holder, remaining_ms: (expires_at - now).max(0) })
+            }
+        }
+    }
+
+    /// The holder of the writer lease `name` (expired or not) and the unix milliseconds its lease runs until.
+    pub async fn writer(&self, name: &str) -> Result<Option<(String, i64)>, QueueError> {
+        Ok(dispatch!(self, |pool, pg| {
+            sqlx::query_as("SELECT holder, expires_at FROM writers WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(db("reading the writer lease"))?
+        }))
+    }
+
+    /// Extends a held writer lease by `ttl_ms` from now; [`QueueError::Fenced`] if another writer took it over.
+    pub async fn renew_writer(&self, fence: &Fence, ttl_ms: u64) -> Result<(), QueueError> {
+        let until = now_ms().saturating_add(ttl_ms.min(i64::MAX as u64 / 4) as i64);
+        let n = dispatch!(self, |pool, pg| {
+            sqlx::query("UPDATE writers SET expires_at = $3 WHERE name = $1 AND token = $2")
+                .bind(&fence.name)
+                .bind(fence.token)
+                .bind(until)
+                .execute(pool)
+                .await
+                .map_err(db("renewing the writer lease"))?
+                .rows_affected()
+        });
+        if n == 1 {
+            return Ok(());
+        }
+        self.check_writer(fence).await.and(Err(QueueError::Fenced {
+            name: fence.name.clone(),
+            token: fence.token,
+            current: "it changed hands".into(),
+        }))
+    }
+
+    /// [`QueueError::Fenced`] unless `fence` is still the current holder's.
+    pub async fn check_writer(&self, fence: &Fence) -> Result<(), QueueError> {
+        let row: Option<(String, i64)> = dispatch!(self, |pool, pg| {
+            sqlx::query_as("SELECT holder, token FROM writers WHERE name = $1")
+                .bind(&fence.name)
+                .fetch_optional(pool)
+                .await
+                .map_err(db("checking the writer lease"))?
+        });
+        check_fence(fence, row)
+    }
+
+    /// Gives a writer lease up (a clean stop), so that another writer need not wait for it to run out.
+    pub async fn release_writer(&self, fence: &Fence) -> Result<(), QueueError> {
+        dispatch!(self, |pool, pg| {
+            sqlx::query("UPDATE writers SET expires_at = 0 WHERE name = $1 AND token = $2")
+                .bind(&fence.name)
+                .bind(fence.token)
+                .execute(pool)
+                .await
+                .map_err(db("releasing the writer lease"))?;
+        });
+        Ok(())
+    }
+
+    /// Whether any batch was ever handed to this queue (a prove job exists).
+    pub async fn has_batches(&self) -> Result<bool, QueueError> {
+        let n: i64 = dispatch!(self, |pool, pg| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'prove_batch'")
+                .fetch_one(pool)
+                .await
+                .map_err(db("counting batches"))?
+        });
+        Ok(n > 0)
+    }
+
+    /// Appends to a job's history. Best effort: the history is for people, and a job's state never depends on it.
+    async fn record(&self, id: JobId, event: &str, worker: Option<&str>, detail: Option<&str>) {
+        let sql = "INSERT INTO job_events (job_id, at, event, worker, detail) VALUES ($1, $2, $3, $4, $5)";
+        let r = dispatch!(self, |pool, pg| {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(now_ms())
+                .bind(event)
+                .bind(worker)
+                .bind(detail)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        });
+        if let Err(e) = r {
+            warn!(job_id = id, event, error = %e, "could not record a job event");
+        }
+    }
+
+    /// What happened to a job, oldest first (leases, failures with their error text, lost leases, completion,
+    /// operators' requeues).
+    pub async fn history(&self, id: JobId) -> Result<Vec<JobEvent>, QueueError> {
+        let sql = "SELECT at, event, worker, detail FROM job_events WHERE job_id = $1 ORDER BY id";
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = dispatch!(self, |pool, pg| {
+            sqlx::query_as(sql).bind(id).fetch_all(pool).await.map_err(db("reading a job's history"))?
+        });
+        Ok(rows.into_iter().map(|(at, event, worker, detail)| JobEvent { at, event, worker, detail }).collect())
     }
 
     /// The job with this id.

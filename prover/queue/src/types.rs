@@ -131,9 +131,12 @@ pub struct Job {
     pub input_key: String,
     /// Blob key of the accepted result, once done.
     pub result_key: Option<String>,
-    /// Claims counted so far (a released claim is not counted).
+    /// Claims counted so far (a released claim, or one whose lease expired, is not counted).
     pub attempts: u32,
     pub max_attempts: u32,
+    /// Leases that expired in a worker's hands (it crashed or vanished); bounded by
+    /// [`QueueConfig::max_lost_leases`], apart from the attempts.
+    pub lost_leases: u32,
     /// The worker that last claimed the job (or that delivered its result).
     pub picked_by: Option<String>,
     /// Unix milliseconds; set while leased.
@@ -147,19 +150,47 @@ pub struct Job {
     pub updated_at: i64,
 }
 
+/// A held single-writer lease ([`crate::Queue::acquire_writer`]): pass it to the writes it fences.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    /// The role, e.g. `sequencer`.
+    pub name: String,
+    pub holder: String,
+    /// Grows at every acquisition; a write carrying an older token is refused.
+    pub token: i64,
+    /// Who held the lease before (`None` the first time): a new holder may not own the queue's history.
+    pub previous_holder: Option<String>,
+}
+
+/// One entry of a job's history ([`crate::Queue::history`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobEvent {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// What happened: `leased`, `done`, `failed`, `released`, `lease expired`, `requeued by an operator`, …
+    pub event: String,
+    pub worker: Option<String>,
+    /// The attempt number, the error text, the result key or the lost-lease count.
+    pub detail: Option<String>,
+}
+
 /// Queue settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QueueConfig {
     /// How long a claim (or a heartbeat) holds a job, in milliseconds.
     pub lease_ms: u64,
-    /// Claims a job gets before it is dead-lettered (stored per job at enqueue time).
+    /// Failed attempts (a proving error, a refused proof) a job gets before it is dead-lettered (stored per job at
+    /// enqueue time).
     pub max_attempts: u32,
+    /// Expired leases a job may lose before it is dead-lettered: a crashed or vanished worker is not the job's
+    /// fault, so this bound is much higher than `max_attempts`.
+    pub max_lost_leases: u32,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { lease_ms: 30_000, max_attempts: 3 }
+        QueueConfig { lease_ms: 30_000, max_attempts: 3, max_lost_leases: 20 }
     }
 }
 

@@ -5,7 +5,9 @@ use tonic::Code;
 use zkr_prover::proto;
 use zkr_queue::JobState;
 
-use crate::common::{authed, lease_req, submit_req, Coordinator, OTHER_TOKEN, TOKEN};
+use zkr_prover::source::RemoteSource;
+
+use crate::common::{authed, lease_req, submit_req, Coordinator, CAPACITY, HEIGHT, OTHER_TOKEN, TOKEN};
 
 /// How a request may carry (or not) its credentials.
 #[derive(Clone, Copy, Debug)]
@@ -47,7 +49,14 @@ async fn unknown_or_missing_tokens_are_unauthenticated_for_every_rpc() {
     let id = first.id;
 
     for creds in [Creds::Missing, Creds::Unknown, Creds::Empty, Creds::WrongScheme] {
+        let hello = proto::HelloRequest {
+            worker_id: "w1".into(),
+            backend: "cpu".into(),
+            capacity: CAPACITY as u32,
+            epoch_height: HEIGHT,
+        };
         let codes = [
+            ("hello", client.hello(req(hello, creds)).await.map(|_| ()).err()),
             ("lease", client.lease(req(lease_req("w1"), creds)).await.map(|_| ()).err()),
             (
                 "heartbeat",
@@ -95,5 +104,37 @@ async fn unknown_or_missing_tokens_are_unauthenticated_for_every_rpc() {
         assert!(leased.job.is_some(), "lease with token {t}");
         assert_eq!(leased.lease_ms, 30_000);
     }
+    c.shutdown().await;
+}
+
+/// The handshake refuses a worker whose circuits are not the coordinator's (a wrong capacity or epoch height would
+/// lease and release for ever, or fail every aggregation it takes) and a wrong token, each as a fatal refusal that
+/// names the reason; a matching worker is welcomed with the lease length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handshake_refuses_mismatched_circuits_and_wrong_tokens() {
+    let c = Coordinator::start(None).await;
+    let ok = RemoteSource::new(&c.url(), TOKEN, "cpu", CAPACITY, HEIGHT).unwrap();
+    let welcome = ok.hello("good").await.unwrap();
+    assert_eq!((welcome.capacity, welcome.epoch_height, welcome.lease_ms), (CAPACITY as u32, HEIGHT, 30_000));
+
+    for (capacity, height) in [(CAPACITY * 2, HEIGHT), (CAPACITY, 0), (CAPACITY, HEIGHT + 1)] {
+        let src = RemoteSource::new(&c.url(), TOKEN, "cpu", capacity, height).unwrap();
+        let e = src.hello("mismatched").await.unwrap_err();
+        let zkr_prover::source::SourceError::Rpc { status } = &e else { panic!("{e}") };
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        let want = format!("batch capacity {capacity} and epoch height {height}");
+        assert!(status.message().contains(&want), "{}", status.message());
+        assert!(!e.is_transient(), "a mismatch is not retried");
+    }
+    let e = RemoteSource::new(&c.url(), "wrong", "cpu", CAPACITY, HEIGHT).unwrap().hello("w").await.unwrap_err();
+    assert!(e.is_fatal() && !e.is_transient(), "{e}");
+    // Nothing answers on a closed port: transient (the worker waits for its coordinator).
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let e = RemoteSource::new(&format!("http://{free}"), TOKEN, "cpu", CAPACITY, HEIGHT)
+        .unwrap()
+        .hello("early")
+        .await
+        .unwrap_err();
+    assert!(e.is_transient() && !e.is_fatal(), "{e}");
     c.shutdown().await;
 }

@@ -72,7 +72,9 @@ impl Coordinator {
         let dir = tempfile::tempdir().unwrap();
         let url =
             url.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}", dir.path().join("queue.db").display()));
-        let queue = Queue::connect(&url, QueueConfig { lease_ms: 30_000, max_attempts: 3 }).await.unwrap();
+        let queue = Queue::connect(&url, QueueConfig { lease_ms: 30_000, max_attempts: 3, ..QueueConfig::default() })
+            .await
+            .unwrap();
         let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")).unwrap());
         let circuits = circuits().await;
         let metrics = Arc::new(ProverMetrics::register(&prometheus::Registry::new()).unwrap());
@@ -110,6 +112,7 @@ impl Coordinator {
             blobs: self.blobs.clone(),
             plan: EpochPlan { height: HEIGHT },
             wake: None,
+            fence: None,
         }
     }
 

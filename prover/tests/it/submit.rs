@@ -171,3 +171,29 @@ async fn release_returns_the_lease_without_counting_and_fail_keeps_the_error() {
     assert_eq!((j.state, j.attempts, j.last_error.as_deref()), (JobState::Queued, 1, Some("out of memory")), "{j:?}");
     c.shutdown().await;
 }
+
+/// A trace the coordinator cannot find (sequencer and coordinator on different blob stores) is a configuration
+/// error: the worker is told so (UNAVAILABLE, it asks again later), the job stays queued with no attempt used, and
+/// once the trace is where it belongs the job is leased as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_trace_is_a_configuration_error_not_a_dead_job() {
+    let c = Coordinator::start(None).await;
+    c.seal_batches().await;
+    let key = zkr_prover::source::trace_key(0);
+    let path = c.blobs.root().join(&key);
+    let saved = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut client = c.client().await;
+    for _ in 0..5 {
+        let e = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+        assert!(e.message().contains("must share one blob store"), "{}", e.message());
+    }
+    let jobs = c.queue.list(None, 10).await.unwrap();
+    let j = jobs.iter().find(|j| j.kind == JobKind::ProveBatch && j.batch_start == 0).unwrap();
+    assert_eq!((j.state, j.attempts), (JobState::Queued, 0), "{j:?}");
+    std::fs::write(&path, saved).unwrap();
+    let leased = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner();
+    assert_eq!(leased.job.unwrap().batch_start, 0);
+    c.shutdown().await;
+}

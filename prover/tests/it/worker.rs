@@ -12,7 +12,7 @@ use zkr_prover::source::{JobSource, Leased, RemoteSource, SourceError, Submitted
 use zkr_prover::worker::{run_worker, WorkerConfig, WorkerStats};
 use zkr_queue::{JobId, JobState};
 
-use crate::common::{Coordinator, CAPACITY, TOKEN};
+use crate::common::{Coordinator, CAPACITY, HEIGHT, TOKEN};
 
 /// A source whose lease answers arrive late (a slow network): the job is leased in the queue well before the
 /// worker hears of it.
@@ -49,7 +49,7 @@ impl JobSource for SlowLease {
 async fn shutdown_while_a_lease_is_granted_gives_the_job_back() {
     let c = Coordinator::start(None).await;
     c.seal_batches().await;
-    let inner = RemoteSource::connect(&c.url(), TOKEN, "cpu", CAPACITY).await.unwrap();
+    let inner = RemoteSource::new(&c.url(), TOKEN, "cpu", CAPACITY, HEIGHT).unwrap();
     let source = Arc::new(SlowLease { inner, delay: Duration::from_millis(800) });
     let stop = CancellationToken::new();
     let cfg = WorkerConfig { id: "slow-1".into(), backend: ProvingBackend::cpu(), poll_ms: 100, wake: None };
@@ -78,7 +78,7 @@ async fn shutdown_while_a_lease_is_granted_gives_the_job_back() {
 async fn shutdown_while_proving_gives_the_job_back() {
     let c = Coordinator::start(None).await;
     c.seal_batches().await;
-    let source = Arc::new(RemoteSource::connect(&c.url(), TOKEN, "cpu", CAPACITY).await.unwrap());
+    let source = Arc::new(RemoteSource::new(&c.url(), TOKEN, "cpu", CAPACITY, HEIGHT).unwrap());
     let stop = CancellationToken::new();
     let cfg = WorkerConfig { id: "stop-1".into(), backend: ProvingBackend::cpu(), poll_ms: 100, wake: None };
     let worker = tokio::spawn(run_worker(source, c.circuits.clone(), cfg, None, stop.clone()));

@@ -332,7 +332,9 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
         }
         assert_eq!(n.root().await, root, "{what}: state changed");
     }
-    // The refusal carries a machine-readable reason.
+    // Every refusal carries a machine-readable reason, tonic's size refusal included.
+    let e = n.submit_bytes(vec![1; 100 * 1024]).await.unwrap_err();
+    assert_eq!(e.metadata().get("zkr-reason").map(|v| v.to_str().unwrap()), Some("too_large"));
     let e = n.submit(&transfer(&k, 0, 1, 6, 0)).await.unwrap_err();
     assert_eq!(e.metadata().get("zkr-reason").unwrap(), "nonce_too_low");
     // Exact resubmission of an accepted transaction.
@@ -346,6 +348,7 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
     assert_eq!(e.code(), Code::NotFound);
     let e = n.client.stream_status(proto::StreamStatusRequest { tx_hashes: vec![vec![0; 5]] }).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(e.metadata().get("zkr-reason").map(|v| v.to_str().unwrap()), Some("malformed"));
 
     let info = n.seq.info().await.unwrap();
     assert_eq!((info.mempool, info.open_batch_txs, info.batches_sealed), (0, 1, 0));
@@ -549,10 +552,15 @@ async fn restart_restores_state_and_reemits_unhanded_batches() {
     let root2 = n.root().await;
     n.stop().await;
 
-    // Life 3: nothing to re-emit; same root.
+    // Life 3: nothing to re-emit; same root; the batch counters describe the chain, not this process.
     let sink3 = Arc::new(TestSink::default());
-    let n = Node::start(&cfg, sink3.clone(), progress).await;
+    let registry = prometheus::Registry::new();
+    let seq = Sequencer::open(&cfg, sink3.clone(), progress, &registry).await.expect("open");
+    let n = Node::serve(seq).await;
     assert_eq!(n.root().await, root2);
+    let text = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap();
+    assert!(text.contains("zkr_sequencer_batches_sealed_total 3"), "{text}");
+    assert!(text.contains("zkr_sequencer_batches_handed_off_total 3"), "{text}");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(sink3.numbers().is_empty(), "re-emitted {:?}", sink3.numbers());
     n.stop().await;
@@ -568,6 +576,56 @@ async fn restart_restores_state_and_reemits_unhanded_batches() {
     .await
     .unwrap_err();
     assert!(matches!(e, SequencerError::GenesisMismatch { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn status_streams_are_bounded_and_unknown_hashes_end_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys();
+    let cfg =
+        SequencerConfig { max_status_streams: 3, max_status_streams_per_client: 2, ..config(dir.path(), 4, 60_000) };
+    let mut n = Node::start(&cfg, Arc::new(TestSink::default()), Arc::new(TestProgress::default())).await;
+    let reason = |e: &tonic::Status| e.metadata().get("zkr-reason").map(|v| v.to_str().unwrap().to_string());
+
+    // Only unknown hashes: refused at once instead of a stream that never ends (and holds no slot).
+    let unknown = vec![vec![7; 32], vec![8; 32]];
+    for _ in 0..5 {
+        let e = n.client.stream_status(proto::StreamStatusRequest { tx_hashes: unknown.clone() }).await.unwrap_err();
+        assert_eq!(e.code(), Code::NotFound, "{}", e.message());
+        assert_eq!(reason(&e).as_deref(), Some("unknown_tx"));
+        assert!(e.message().contains("none of the 2 requested transactions is known"), "{}", e.message());
+    }
+
+    // A known hash beside an unknown one: the stream follows the known one.
+    let t0 = transfer(&k, 0, 1, 100, 0);
+    n.submit(&t0).await.unwrap();
+    let req = || proto::StreamStatusRequest { tx_hashes: vec![vec![7; 32], hash(&t0).0.to_vec()] };
+    let mut a = n.client.stream_status(req()).await.unwrap().into_inner();
+    let u = a.message().await.unwrap().unwrap();
+    assert_eq!(u.tx_hash, hash(&t0).0.to_vec());
+    let b = n.client.stream_status(req()).await.unwrap().into_inner();
+    // The third stream from this client is refused; closing one frees its slot.
+    let e = n.client.stream_status(req()).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+    assert_eq!(reason(&e).as_deref(), Some("too_many_streams"));
+    assert!(e.message().contains("limit per client"), "{}", e.message());
+    drop(b);
+    let mut freed = None;
+    for _ in 0..200 {
+        match n.client.stream_status(req()).await {
+            Ok(s) => {
+                freed = Some(s.into_inner());
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    assert!(freed.is_some(), "a closed stream gives its slot back");
+    drop(a);
+    n.stop().await;
 }
 
 #[tokio::test]

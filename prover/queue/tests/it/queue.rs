@@ -39,6 +39,7 @@ backend_tests!(
     enqueue_is_idempotent,
     unknown_dependency_is_refused,
     reconnect_keeps_jobs,
+    one_writer_at_a_time_and_fenced_writes,
 );
 
 fn prove(batch: u64) -> NewJob {
@@ -64,7 +65,7 @@ fn aggregate(start: u64, end: u64, level: u32, deps: Vec<i64>) -> NewJob {
 }
 
 async fn connect(url: &str, lease_ms: u64, max_attempts: u32) -> Queue {
-    Queue::connect(url, QueueConfig { lease_ms, max_attempts }).await.unwrap()
+    Queue::connect(url, QueueConfig { lease_ms, max_attempts, max_lost_leases: 2 }).await.unwrap()
 }
 
 async fn state_of(q: &Queue, id: i64) -> JobState {
@@ -137,10 +138,12 @@ async fn expired_lease_is_requeued_and_late_result_counted_once(url: String) {
     assert_eq!(job.state, JobState::Queued);
     assert_eq!(job.last_error.as_deref(), Some("lease expired"));
     assert_eq!(job.lease_deadline, None);
+    // The crashed worker's claim is not the job's failure: the attempt is given back, the lost lease counted.
+    assert_eq!((job.attempts, job.lost_leases), (0, 1));
 
     let second = q.claim("fast", &JobKind::ALL).await.unwrap().unwrap();
     assert_eq!(second.id, id);
-    assert_eq!(second.attempts, 2);
+    assert_eq!((second.attempts, second.lost_leases), (1, 1));
     assert!(!q.heartbeat(id, "slow").await.unwrap(), "the expired worker lost the lease");
     assert!(!q.release(id, "slow").await.unwrap());
     match q.fail(id, "slow", "late failure").await {
@@ -162,7 +165,7 @@ async fn expired_lease_is_requeued_and_late_result_counted_once(url: String) {
     let job = q.get(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Done);
     assert_eq!(job.result_key.as_deref(), Some("proofs/slow"));
-    assert_eq!(job.attempts, 2);
+    assert_eq!(job.attempts, 1);
     assert!(!q.heartbeat(id, "fast").await.unwrap());
     assert!(q.claim("fast", &JobKind::ALL).await.unwrap().is_none());
     q.close().await;
@@ -185,17 +188,45 @@ async fn max_attempts_dead_letters_with_error_text(url: String) {
     assert!(q.claim("w", &JobKind::ALL).await.unwrap().is_none());
     assert!(matches!(q.complete(id, "w", "proofs/x").await, Err(QueueError::JobDead { .. })));
     assert_eq!(q.list(Some(JobState::Dead), 10).await.unwrap().len(), 1);
+    // Its history says what happened, in order, with the error texts.
+    let h: Vec<(String, Option<String>)> =
+        q.history(id).await.unwrap().into_iter().map(|e| (e.event, e.detail)).collect();
+    let d = |s: &str| Some(s.to_string());
+    assert_eq!(
+        h,
+        vec![
+            ("leased".into(), d("attempt 1")),
+            ("failed".into(), d("witness generation failed")),
+            ("leased".into(), d("attempt 2")),
+            ("failed; dead: attempts exhausted".into(), d("prover ran out of memory at row 4096")),
+        ]
+    );
 
-    // An expired lease on the last attempt dead-letters too.
+    // An expired lease on the last attempt does not use it up: crashed workers are counted apart, and only
+    // max_lost_leases (2 here) of them make the job dead.
     let id2 = q.enqueue(prove(2)).await.unwrap();
     q.claim("w", &JobKind::ALL).await.unwrap().unwrap();
     q.fail(id2, "w", "transient").await.unwrap();
-    q.claim("w", &JobKind::ALL).await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(q.requeue_expired().await.unwrap(), 1);
+    for lost in 1..=2 {
+        let j = q.claim("w", &JobKind::ALL).await.unwrap().unwrap();
+        assert_eq!((j.id, j.attempts), (id2, 2), "the last attempt, again");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(q.requeue_expired().await.unwrap(), 1);
+        let job = q.get(id2).await.unwrap().unwrap();
+        assert_eq!((job.attempts, job.lost_leases), (1, lost), "{job:?}");
+        if lost == 1 {
+            assert_eq!((job.state, job.last_error.as_deref()), (JobState::Queued, Some("lease expired")));
+        } else {
+            assert_eq!(job.state, JobState::Dead);
+            assert!(job.last_error.as_deref().unwrap().contains("lease expired too many times"), "{job:?}");
+        }
+    }
+    let last: Vec<String> = q.history(id2).await.unwrap().into_iter().map(|e| e.event).rev().take(2).collect();
+    assert_eq!(last, ["lease expired; dead: too many leases lost", "leased"]);
+    // An operator's requeue starts both counts afresh.
+    assert!(q.requeue_dead(id2).await.unwrap());
     let job = q.get(id2).await.unwrap().unwrap();
-    assert_eq!(job.state, JobState::Dead);
-    assert_eq!(job.last_error.as_deref(), Some("lease expired"));
+    assert_eq!((job.state, job.attempts, job.lost_leases), (JobState::Queued, 0, 0));
     q.close().await;
 }
 
@@ -372,8 +403,12 @@ async fn unreachable_database_is_a_connect_error() {
         Err(QueueError::UnsupportedUrl { .. })
     ));
     assert!(matches!(
-        Queue::connect("sqlite::memory:", QueueConfig { lease_ms: 0, max_attempts: 3 }).await,
+        Queue::connect("sqlite::memory:", QueueConfig { lease_ms: 0, ..QueueConfig::default() }).await,
         Err(QueueError::InvalidConfig { field: "lease_ms", .. })
+    ));
+    assert!(matches!(
+        Queue::connect("sqlite::memory:", QueueConfig { max_lost_leases: 0, ..QueueConfig::default() }).await,
+        Err(QueueError::InvalidConfig { field: "max_lost_leases", .. })
     ));
 }
 
@@ -413,5 +448,47 @@ async fn dead_job_requeued_by_an_operator_is_proven_again(url: String) {
     assert_eq!((job.id, job.attempts), (a, 1));
     q.complete(a, "w2", "proofs/0").await.unwrap();
     assert_eq!(q.claim("w2", &JobKind::ALL).await.unwrap().unwrap().id, root);
+    q.close().await;
+}
+
+/// The single-writer lease: a second holder is refused while it runs; after it runs out a new holder gets a larger
+/// token, and the old holder's writes and renewals are refused (fenced) from then on.
+async fn one_writer_at_a_time_and_fenced_writes(url: String) {
+    let q = connect(&url, 30_000, 3).await;
+    assert!(!q.has_batches().await.unwrap());
+    let a = q.acquire_writer("sequencer", "seq-a", 300).await.unwrap();
+    assert_eq!(a.previous_holder, None);
+    match q.acquire_writer("sequencer", "seq-b", 300).await {
+        Err(QueueError::WriterHeld { holder, remaining_ms, .. }) => {
+            assert_eq!(holder, "seq-a");
+            assert!(remaining_ms <= 300, "{remaining_ms}");
+        }
+        other => panic!("expected WriterHeld, got {other:?}"),
+    }
+    q.renew_writer(&a, 300).await.unwrap();
+    q.enqueue_fenced(prove(1), Some(&a)).await.unwrap();
+    assert!(q.has_batches().await.unwrap());
+    // The same holder again (a restart of the same sequencer) gets it at once, with a new token.
+    let a2 = q.acquire_writer("sequencer", "seq-a", 300).await.unwrap();
+    assert!(a2.token > a.token);
+    assert!(matches!(q.check_writer(&a).await, Err(QueueError::Fenced { .. })));
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let b = q.acquire_writer("sequencer", "seq-b", 30_000).await.unwrap();
+    assert_eq!(b.previous_holder.as_deref(), Some("seq-a"));
+    assert!(b.token > a2.token);
+    for stale in [&a, &a2] {
+        match q.enqueue_fenced(prove(2), Some(stale)).await {
+            Err(QueueError::Fenced { current, .. }) => assert!(current.contains("seq-b"), "{current}"),
+            other => panic!("expected Fenced, got {other:?}"),
+        }
+        assert!(matches!(q.renew_writer(stale, 300).await, Err(QueueError::Fenced { .. })));
+    }
+    assert!(q.find(JobKind::ProveBatch, 2, 2, 0).await.unwrap().is_none(), "a fenced enqueue wrote nothing");
+    q.enqueue_fenced(prove(2), Some(&b)).await.unwrap();
+    // A clean stop hands the lease over at once.
+    q.release_writer(&b).await.unwrap();
+    let c = q.acquire_writer("sequencer", "seq-c", 30_000).await.unwrap();
+    assert_eq!(c.previous_holder.as_deref(), Some("seq-b"));
     q.close().await;
 }
