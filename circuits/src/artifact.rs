@@ -20,9 +20,10 @@ pub const KIND_BATCH: u8 = 1;
 const HEADER_LEN: usize = 8 + 1 + 1 + 4 + 32;
 /// Largest capacity a proof file may name (keeps a hostile header from asking for a huge circuit).
 pub const MAX_CAPACITY: u32 = 1024;
-/// Fewer proof bytes than any batch proof has (the smallest, capacity 1, has PROOF_BYTES_CAP1;
-/// a test keeps this below it). Checked before a reader builds the circuit the header names, so
-/// a few bytes cannot make it build one.
+/// Fewer proof bytes than any batch proof has (the smallest, capacity 1, takes 103,532 bytes;
+/// `zkr verify` of a capacity-1 proof in the CLI tests fails if this ever rises above it).
+/// Checked before a reader builds the circuit the header names, so that a few bytes cannot make
+/// it build one.
 pub const MIN_PROOF_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Error)]
