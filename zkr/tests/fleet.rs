@@ -16,9 +16,12 @@ use rand_chacha::ChaCha20Rng;
 use tokio::sync::Mutex;
 use zkr_blobs::{BlobConfig, BlobStore};
 use zkr_circuits::demo;
+use zkr_circuits::tx::{Transfer, Tx};
 use zkr_prover::pipeline::{EpochPlan, QueueSink};
 use zkr_prover::settlement::Finalized;
 use zkr_queue::{Job, JobKind, JobState, Queue, QueueConfig};
+use zkr_sequencer::proto::wallet_client::WalletClient;
+use zkr_sequencer::proto::{self, GetAccountRequest, GetTxStatusRequest, SubmitTxRequest};
 use zkr_sequencer::BatchSink;
 
 const TOKEN: &str = "fleet-test-token";
@@ -41,6 +44,8 @@ struct Proc {
 /// A temp dir with the shared queue and blobs, and the child processes of one test (killed on drop).
 struct Fleet {
     dir: tempfile::TempDir,
+    /// The shared queue: a SQLite file in `dir`, or a Postgres database.
+    queue_url: String,
     queue: Queue,
     blobs: Arc<dyn BlobStore>,
     /// The coordinator's `[blobs]` section as `ZKR_COORDINATOR_BLOBS__*` overrides.
@@ -61,14 +66,27 @@ impl Fleet {
     }
 
     async fn with_blobs(dir: tempfile::TempDir, capacity: usize, config: BlobConfig) -> Fleet {
+        let url = Self::queue_url_in(dir.path());
+        Self::with_queue(dir, url, capacity, config).await
+    }
+
+    /// A fleet on the queue at `queue_url` (Postgres for the chaos test), blobs in a shared directory.
+    async fn on_queue(queue_url: String, capacity: usize) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobConfig::Fs { dir: dir.path().join("blobs") };
+        Self::with_queue(dir, queue_url, capacity, blobs).await
+    }
+
+    async fn with_queue(dir: tempfile::TempDir, queue_url: String, capacity: usize, config: BlobConfig) -> Fleet {
         // The test's own handle; the coordinator applies the lease length of its config to claims.
-        let queue = Queue::connect(&Self::queue_url_in(dir.path()), QueueConfig::default()).await.unwrap();
+        let queue = Queue::connect(&queue_url, QueueConfig::default()).await.unwrap();
         let blobs = config.open().await.unwrap();
         let toml::Value::Table(t) = toml::Value::try_from(&config).unwrap() else { panic!("a table") };
         let blob_env =
             t.iter().map(|(k, v)| (k.to_uppercase(), v.as_str().map_or(v.to_string(), str::to_string))).collect();
         Fleet {
             dir,
+            queue_url,
             queue,
             blobs,
             blob_env,
@@ -136,7 +154,7 @@ impl Fleet {
     }
 
     async fn start_coordinator_with(&mut self, lease_ms: u64, extra: &[(&str, String)]) {
-        let url = Self::queue_url_in(self.dir.path());
+        let url = self.queue_url.clone();
         let listen = self.coordinator_addr().to_string();
         let mut env = vec![
             ("ZKR_WORKER_TOKENS", format!("other-token, {TOKEN}")),
@@ -180,10 +198,16 @@ impl Fleet {
 
     /// `zkr sequencer` on the shared queue and blob store, with its own data dir under the test's.
     fn start_sequencer(&mut self, name: &str, data_dir: &str, lease_ms: u64) {
+        self.start_sequencer_on(name, data_dir, lease_ms, free_port());
+    }
+
+    /// [`Fleet::start_sequencer`] with its wallet API on `wallet_port`.
+    fn start_sequencer_on(&mut self, name: &str, data_dir: &str, lease_ms: u64, wallet_port: u16) {
         let mut env = vec![
-            ("ZKR_SEQUENCER_DATABASE_URL", Self::queue_url_in(self.dir.path())),
+            ("ZKR_SEQUENCER_DATABASE_URL", self.queue_url.clone()),
             ("ZKR_SEQUENCER_SEQUENCER__DATA_DIR", self.dir.path().join(data_dir).display().to_string()),
-            ("ZKR_SEQUENCER_SEQUENCER__LISTEN", format!("127.0.0.1:{}", free_port())),
+            ("ZKR_SEQUENCER_SEQUENCER__LISTEN", format!("127.0.0.1:{wallet_port}")),
+            ("ZKR_SEQUENCER_EPOCH_TIMEOUT_MS", "3000".to_string()),
             ("ZKR_SEQUENCER_SEQUENCER__BATCH_CAPACITY", self.capacity.to_string()),
             ("ZKR_SEQUENCER_METRICS_LISTEN", format!("127.0.0.1:{}", free_port())),
             ("ZKR_SEQUENCER_WRITER_LEASE_MS", lease_ms.to_string()),
@@ -640,7 +664,7 @@ async fn misconfigured_roles_are_refused_with_the_reason() {
     // In-process L1 on a fleet coordinator: refused unless asked for a throw-away chain.
     f.kill9("coordinator");
     f.grpc_port = free_port();
-    let url = Fleet::queue_url_in(f.dir.path());
+    let url = f.queue_url.clone();
     let listen = f.coordinator_addr().to_string();
     f.spawn(
         "coordinator-l1",
@@ -671,4 +695,209 @@ async fn one_sequencer_per_queue() {
     f.start_sequencer("seq-a", "seq-a", 1500);
     f.wait_log("seq-a", "holds the queue's writer lease", Duration::from_secs(30)).await;
     f.check_live();
+}
+
+/// Transfers among the sequencer's genesis accounts, each sent until the sequencer acknowledges it: through an
+/// outage the same bytes go again, and ALREADY_EXISTS for them ("already submitted") means an earlier try was
+/// stored. Acknowledged transactions are kept in the order the sequencer executed them (one at a time, no gaps).
+struct Load {
+    keys: Vec<zkr_circuits::schnorr::SecretKey>,
+    nonces: Vec<u32>,
+    sent: u32,
+    acked: Vec<zkr_circuits::tx::SignedTx>,
+    url: String,
+}
+
+impl Load {
+    fn new(wallet_port: u16) -> Load {
+        let keys = demo::keys(1, 8);
+        Load { nonces: vec![0; 8], keys, sent: 0, acked: Vec::new(), url: format!("http://127.0.0.1:{wallet_port}") }
+    }
+
+    async fn client(&self) -> Option<WalletClient<tonic::transport::Channel>> {
+        let endpoint = tonic::transport::Endpoint::from_shared(self.url.clone()).ok()?;
+        endpoint.connect_timeout(Duration::from_secs(2)).connect().await.ok().map(WalletClient::new)
+    }
+
+    async fn submit(&mut self, n: usize) {
+        for _ in 0..n {
+            let from = (self.sent % 8) as usize;
+            let to = (self.sent + 3) % 8;
+            self.sent += 1;
+            let transfer = Transfer { from: from as u32, to, amount: u64::from(self.sent), nonce: self.nonces[from] };
+            let tx = Tx::Transfer(transfer).sign(&self.keys[from]);
+            let bytes = tx.to_bytes();
+            let t = Instant::now();
+            loop {
+                assert!(t.elapsed() < Duration::from_secs(120), "transaction {} never acknowledged", self.sent);
+                let Some(mut c) = self.client().await else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                };
+                match c.submit_tx(SubmitTxRequest { tx: bytes.clone() }).await {
+                    Ok(_) => break,
+                    Err(s) if s.code() == tonic::Code::AlreadyExists && s.message().contains("already submitted") => {
+                        break
+                    }
+                    Err(s)
+                        if matches!(
+                            s.code(),
+                            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+                        ) =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(s) => panic!("transaction {} refused: {s:?}", self.sent),
+                }
+            }
+            self.nonces[from] += 1;
+            self.acked.push(tx);
+        }
+    }
+
+    /// The stages of the acknowledged transactions (None where the sequencer does not answer).
+    async fn stages(&self) -> Option<Vec<i32>> {
+        let mut c = self.client().await?;
+        let mut out = Vec::new();
+        for tx in &self.acked {
+            let hash = zkr_sequencer::TxHash::of(&tx.tx.id()).0.to_vec();
+            out.push(c.get_tx_status(GetTxStatusRequest { tx_hash: hash }).await.ok()?.into_inner().stage);
+        }
+        Some(out)
+    }
+}
+
+/// The fleet chaos test: real processes on Postgres (sequencer, coordinator settling on a hardhat JSON-RPC chain, two
+/// workers) under a load of signed transfers, while the workers holding one job are killed three times over, the
+/// sequencer is killed mid-load and restarted, a second sequencer tries to join, and the coordinator is killed in
+/// the middle of a settlement and restarted. It ends with every acknowledged transaction finalized, no job dead,
+/// every job done once, and the same state root in the sequencer, on L1 and in a fault-free native replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_fleet_on_postgres_finalizes_every_acknowledged_transaction() {
+    let _serial = SERIAL.lock().await;
+    zkr_queue::test_utils::with_postgres(chaos).await;
+}
+
+async fn chaos(url: String) {
+    use zkr_settle::hardhat::{HardhatNode, HARDHAT_KEY_0};
+    let t = Instant::now();
+    let node = Arc::new(HardhatNode::start().expect("hardhat starts (npm ci --prefix verifier-contracts)"));
+    let miner = node.mine_every(Duration::from_millis(250));
+    let mut f = Fleet::on_queue(url, 4).await;
+    let record = f.dir.path().join("l1.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
+        .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)
+        .args(["l1", "deploy", "--rpc-url", node.url(), "--private-key-env", "ZKR_TEST_L1_KEY", "--out"])
+        .arg(&record)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "zkr l1 deploy: {}", String::from_utf8_lossy(&o.stderr));
+    let l1 = vec![
+        ("ZKR_COORDINATOR_L1__MODE", "rpc".to_string()),
+        ("ZKR_COORDINATOR_L1__URL", node.url().to_string()),
+        ("ZKR_COORDINATOR_L1__PRIVATE_KEY_ENV", "ZKR_TEST_L1_KEY".to_string()),
+        ("ZKR_COORDINATOR_L1__DEPLOYMENT", record.display().to_string()),
+        ("ZKR_TEST_L1_KEY", HARDHAT_KEY_0.to_string()),
+    ];
+    let wallet_port = free_port();
+    f.start_sequencer_on("seq-a", "seq-a", 3000, wallet_port);
+    f.wait_log("seq-a", "holds the queue's writer lease", Duration::from_secs(30)).await;
+    f.start_coordinator_with(3000, &l1).await;
+    f.start_worker("w-1");
+    f.start_worker("w-2");
+    let mut load = Load::new(wallet_port);
+    load.submit(8).await;
+
+    // A second sequencer on the same queue is refused.
+    f.start_sequencer("seq-b", "seq-b", 3000);
+    f.refused("seq-b", "the sequencer lease is held by").await;
+
+    // Kill whichever worker holds the first prove job, three times over.
+    let target = f.wait_job("leased", Duration::from_secs(120), |j| j.state == JobState::Leased).await.id;
+    let mut kills = 0;
+    while kills < 3 {
+        let j = f
+            .wait_job("the target leased again, or done", Duration::from_secs(120), |j| {
+                j.id == target && matches!(j.state, JobState::Leased | JobState::Done)
+            })
+            .await;
+        if j.state == JobState::Done {
+            break;
+        }
+        let holder = j.picked_by.clone().unwrap();
+        if f.exited(&holder).is_some() {
+            // still leased to the worker killed last round, until its lease expires
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        f.kill9(&holder);
+        kills += 1;
+        eprintln!("chaos: killed {holder} holding job {target} (kill {kills})");
+        f.start_worker(&format!("w-{}", kills + 2));
+    }
+
+    // Kill the sequencer in the middle of the load, then restart it on its data dir.
+    load.submit(3).await;
+    f.kill9("seq-a");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    f.start_sequencer_on("seq-a", "seq-a", 3000, wallet_port);
+    load.submit(5).await;
+
+    // Kill the coordinator between the commit and the execute of an epoch, then restart it.
+    f.wait_log("coordinator", "committed on L1", Duration::from_secs(300)).await;
+    f.kill9("coordinator");
+    eprintln!("chaos: killed the coordinator mid-settlement");
+    load.submit(4).await;
+    f.start_coordinator_with(3000, &l1).await;
+
+    // Every acknowledged transaction ends FINALIZED.
+    let t2 = Instant::now();
+    loop {
+        let stages = load.stages().await;
+        if stages.as_ref().is_some_and(|s| s.iter().all(|&st| st == proto::TxStage::Finalized as i32)) {
+            break;
+        }
+        f.check_live();
+        assert!(t2.elapsed() < Duration::from_secs(600), "not all finalized: {stages:?}\n{}", f.all_logs());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(miner);
+
+    // No job dead, every job done once; the target survived its killed workers.
+    let jobs = f.jobs().await;
+    assert!(!jobs.iter().any(|j| j.state == JobState::Dead), "{jobs:#?}");
+    let target = jobs.iter().find(|j| j.id == target).unwrap();
+    assert_eq!(target.state, JobState::Done, "{target:?}");
+    assert!(kills >= 1, "no worker was caught holding the target");
+    assert!(target.lost_leases >= 1 && target.attempts <= 1, "lost leases are not attempts: {target:?}");
+    let mut accepted = 0;
+    for j in &jobs {
+        let done = f.queue.history(j.id).await.unwrap().iter().filter(|e| e.event == "done").count();
+        assert!(done <= 1, "job {} completed {done} times", j.id);
+        accepted += done;
+    }
+
+    // One root: the sequencer's, L1's executed root, and a native replay of the acknowledged transactions.
+    let mut state = demo::genesis(&demo::keys(1, 8));
+    for tx in &load.acked {
+        state.apply(tx).expect("the acknowledged transactions replay");
+    }
+    let native = zkr_sequencer::types::digest_to_bytes(&state.root());
+    let mut c = load.client().await.unwrap();
+    let seq_root = c.get_account(GetAccountRequest { account: 0, proven: false }).await.unwrap().into_inner().root;
+    assert_eq!(seq_root, native.to_vec(), "the sequencer's root is the fault-free one");
+    let rt_l1 = zkr_settle::RpcL1::connect_with_signer(node.url(), HARDHAT_KEY_0.parse().unwrap()).await.unwrap();
+    let deployed = zkr_settle::Deployment::load(&record).unwrap();
+    let p = zkr_settle::RollupProgress::read(&rt_l1, deployed.rollup).await.unwrap();
+    assert_eq!(p.executed_root, zkr_rollup::pack_digest(&state.root()), "L1's executed root: {p:?}");
+    eprintln!(
+        "chaos: {} transactions acknowledged and finalized, {} jobs ({} accepted once each), {kills} kills of the \
+         target's holders, target job lost {} leases, {} epochs executed on L1, {:.1} s",
+        load.acked.len(),
+        jobs.len(),
+        accepted,
+        target.lost_leases,
+        p.executed,
+        t.elapsed().as_secs_f64()
+    );
 }
