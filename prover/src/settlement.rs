@@ -245,6 +245,8 @@ impl EpochSettler {
             L1Mode::Off => return Ok(None),
             L1Mode::InProcess => (Arc::new(InProcessL1::new()), None, SettlerConfig::default()),
             L1Mode::Rpc { url, private_key_env, deployment, confirmations, confirmation_timeout_s } => {
+                // The epoch offset is written there at the first settlement; a missing directory must not fail it.
+                std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
                 let l1 = RpcL1::connect(url, private_key_env).await.with_context(|| format!("connecting to {url}"))?;
                 let deployment = deployment.clone().unwrap_or_else(|| data_dir.join("l1.toml"));
                 let offset = data_dir.join("l1-epochs.toml");
