@@ -611,17 +611,21 @@ fn worker_with_cuda_backend_is_a_clear_error() {
 async fn worker_waits_for_its_coordinator_and_keeps_finished_proofs() {
     let _serial = SERIAL.lock().await;
     let t = Instant::now();
-    let mut f = Fleet::new(2).await;
+    // Capacity 4: a proof takes long enough (seconds) for the kill to land while it runs.
+    let mut f = Fleet::new(4).await;
     f.seal_batches(2).await;
     f.start_worker("worker-w");
     f.wait_log("worker-w", "waiting for the coordinator at", Duration::from_secs(30)).await;
     f.start_coordinator(3000).await;
-    let victim = f
-        .wait_job("leased by worker-w", Duration::from_secs(90), |j| {
-            j.state == JobState::Leased && j.picked_by.as_deref() == Some("worker-w")
-        })
-        .await;
+    // The worker's own word that it holds a job (the queue's "leased" comes before the answer reaches it).
+    f.wait_log("worker-w", "zkr_prover::worker: leased", Duration::from_secs(120)).await;
     f.kill9("coordinator");
+    let victim = f
+        .jobs()
+        .await
+        .into_iter()
+        .find(|j| j.picked_by.as_deref() == Some("worker-w"))
+        .expect("the job worker-w holds");
     // The proof (about a second at capacity 2) finishes while nobody answers.
     f.wait_log("worker-w", "could not submit the proof; keeping it", Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -672,6 +676,16 @@ async fn misconfigured_roles_are_refused_with_the_reason() {
         &[("ZKR_WORKER_TOKENS", TOKEN.to_string()), ("ZKR_COORDINATOR_L1__MODE", "in_process".to_string())],
     );
     f.refused("coordinator-l1", "throwaway_l1").await;
+
+    // Fleet roles without the queue they share: refused, naming the setting (a default would be a queue of their own).
+    f.spawn("coordinator-no-queue", &["coordinator", "--listen", &listen], &[("ZKR_WORKER_TOKENS", TOKEN.to_string())]);
+    f.refused(
+        "coordinator-no-queue",
+        "no job queue: the sequencer and the coordinator must share one; set database_url",
+    )
+    .await;
+    f.spawn("sequencer-no-queue", &["sequencer"], &[]);
+    f.refused("sequencer-no-queue", "--database-url or ZKR_SEQUENCER_DATABASE_URL").await;
 }
 
 /// One sequencer per queue: a second one is refused while the first holds the writer lease, and one with another
