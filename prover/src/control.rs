@@ -28,10 +28,9 @@ pub struct EpochControl {
     to_settle: UnboundedSender<EpochProof>,
     outcomes: UnboundedReceiver<SettleOutcome>,
     verified: u64,
-    finalized: u64,
     /// Epochs handed to settlement (for the settlement lag).
     sent: u64,
-    /// Epochs counted in `finalized` (an epoch can be reported again after a restart).
+    /// Epochs finalized on L1 (a set: an epoch can be reported again after a restart).
     counted: std::collections::HashSet<u64>,
     finality: Finalized,
 }
@@ -84,7 +83,6 @@ impl EpochControl {
             to_settle,
             outcomes,
             verified,
-            finalized: counted.len() as u64,
             counted,
             finality: finalized,
         };
@@ -103,7 +101,7 @@ impl EpochControl {
 
     /// Epochs finalized on L1, earlier runs included where finality is recorded durably.
     pub fn finalized(&self) -> u64 {
-        self.finalized
+        self.counted.len() as u64
     }
 
     /// One round. Queue errors are logged and retried next tick; an epoch proof that fails verification is an error
@@ -130,14 +128,14 @@ impl EpochControl {
             // `settled: None` is an epoch executed by an earlier run (now recorded) or one before the rollup's genesis.
             if let SettleOutcome::Settled { epoch, settled } = &o {
                 let is_final = settled.is_some() || self.finality.contains(*epoch).await.unwrap_or(false);
-                if is_final && self.counted.insert(*epoch) {
-                    self.finalized += 1;
+                if is_final {
+                    self.counted.insert(*epoch);
                 }
             }
             settlement.push(o);
         }
-        self.metrics.epochs_finalized.set(self.finalized as i64);
-        let awaiting = if self.settling { self.sent.saturating_sub(self.finalized) } else { 0 };
+        self.metrics.epochs_finalized.set(self.finalized() as i64);
+        let awaiting = if self.settling { self.sent.saturating_sub(self.finalized()) } else { 0 };
         self.metrics.epochs_awaiting_settlement.set(awaiting as i64);
         Ok(Tick { verified, settlement })
     }

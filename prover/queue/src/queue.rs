@@ -693,13 +693,7 @@ impl Queue {
     pub async fn acquire_writer(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<Fence, QueueError> {
         let now = now_ms();
         let until = now.saturating_add(ttl_ms.min(i64::MAX as u64 / 4) as i64);
-        let previous: Option<(String, i64)> = dispatch!(self, |pool, pg| {
-            sqlx::query_as("SELECT holder, expires_at FROM writers WHERE name = $1")
-                .bind(name)
-                .fetch_optional(pool)
-                .await
-                .map_err(db("reading the writer lease"))?
-        });
+        let previous = self.writer(name).await?;
         let sql = "INSERT INTO writers (name, holder, token, expires_at) VALUES ($1, $2, 1, $3) \
                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = writers.token + 1, \
                    expires_at = excluded.expires_at WHERE writers.expires_at < $4 OR writers.holder = excluded.holder \
@@ -725,13 +719,8 @@ impl Queue {
                 })
             }
             None => {
-                let (holder, expires_at) = dispatch!(self, |pool, pg| {
-                    sqlx::query_as::<_, (String, i64)>("SELECT holder, expires_at FROM writers WHERE name = $1")
-                        .bind(name)
-                        .fetch_one(pool)
-                        .await
-                        .map_err(db("reading the writer lease"))?
-                });
+                // Read again: the holder refusing us may not be the one read before the upsert.
+                let (holder, expires_at) = self.writer(name).await?.unwrap_or_default();
                 Err(QueueError::WriterHeld { name: name.to_string(), holder, remaining_ms: (expires_at - now).max(0) })
             }
         }
