@@ -64,6 +64,22 @@ pub fn digest_hex(d: &Digest) -> String {
     d.elements.iter().map(|e| format!("{:016x}", e.to_canonical_u64())).collect()
 }
 
+/// The inverse of [`digest_hex`]: 64 hex digits, each group of 16 a canonical field element; `None` otherwise.
+pub fn digest_from_hex(s: &str) -> Option<Digest> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut elements = [F::ZERO; 4];
+    for (i, e) in elements.iter_mut().enumerate() {
+        let v = u64::from_str_radix(&s[16 * i..16 * i + 16], 16).ok()?;
+        if v >= F::ORDER {
+            return None;
+        }
+        *e = F::from_canonical_u64(v);
+    }
+    Some(Digest { elements })
+}
+
 impl ProofFile {
     pub fn new(circuit: &BatchCircuit, proof: &ProofWithPublicInputs<F, C, D>) -> Self {
         Self {

@@ -10,7 +10,7 @@
 //! epoch is the rollup's epoch 1 is kept in `l1-epochs.toml` beside the record, so a resumed devnet picks up each
 //! epoch at the step the contract's counters say it needs (commit, prove or execute).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,12 +19,13 @@ use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use zkr_blobs::BlobStore;
-use zkr_circuits::artifact::parse_proof_bytes;
+use zkr_circuits::artifact::{digest_from_hex, parse_proof_bytes};
 use zkr_circuits::batch::Batch;
 use zkr_circuits::state::State;
 use zkr_circuits::wrap::WrapCircuit;
 use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData};
-use zkr_sequencer::{BatchProgress, ProgressSource};
+use zkr_sequencer::types::{digest_to_bytes, root_hex};
+use zkr_sequencer::{BatchProgress, Finality, ProgressSource};
 use zkr_settle::{
     deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupProgress, RollupSetup, RpcL1,
     SettleEvent, Settler, SettlerConfig, Stage, ZkrRollupCalls, L1,
@@ -94,11 +95,12 @@ pub struct SettledEpoch {
     pub gas_execute: u64,
 }
 
-/// Which epochs are finalized on L1, shared with the sequencer's progress source. With a blob store each one is
-/// also recorded there (`l1/finalized-<epoch>`), so a sequencer in another process sharing the store sees it.
+/// Which epochs are finalized on L1, with what each finalized, shared with the sequencer's progress source. With a
+/// blob store each one is also recorded there (`l1/finalized-<epoch>`), so a sequencer in another process sharing
+/// the store sees it; the sequencer takes it only if the record's roots are those of its own batches.
 #[derive(Clone, Debug, Default)]
 pub struct Finalized {
-    seen: Arc<Mutex<HashSet<u64>>>,
+    seen: Arc<Mutex<HashMap<u64, Finality>>>,
     store: Option<Arc<dyn BlobStore>>,
 }
 
@@ -107,53 +109,89 @@ pub fn finalized_key(epoch: u64) -> String {
     format!("l1/finalized-{epoch}")
 }
 
+/// The finality record as stored (TOML): an operator reads which batches and roots it names.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FinalityRecord {
+    epoch: u64,
+    batches: [u64; 2],
+    old_root: String,
+    new_root: String,
+}
+
+impl FinalityRecord {
+    fn parse(epoch: u64, bytes: &[u8]) -> Result<Finality> {
+        let key = finalized_key(epoch);
+        let text = std::str::from_utf8(bytes).with_context(|| format!("finality record {key} is not UTF-8"))?;
+        let r: FinalityRecord = toml::from_str(text).with_context(|| format!("finality record {key} is malformed"))?;
+        if r.epoch != epoch || r.batches[0] > r.batches[1] {
+            bail!("finality record {key} names epoch {} and batches {:?}; expected epoch {epoch}", r.epoch, r.batches);
+        }
+        let root = |name: &str, hex: &str| {
+            digest_from_hex(hex)
+                .map(|d| digest_to_bytes(&d))
+                .with_context(|| format!("finality record {key}: {name} {hex:?} is not a digest (64 hex digits)"))
+        };
+        Ok(Finality {
+            batches: (r.batches[0], r.batches[1]),
+            old_root: root("old_root", &r.old_root)?,
+            new_root: root("new_root", &r.new_root)?,
+        })
+    }
+}
+
 impl Finalized {
     /// Finality recorded in (and read from) `store`.
     pub fn shared(store: Arc<dyn BlobStore>) -> Self {
         Finalized { seen: Arc::default(), store: Some(store) }
     }
 
-    /// Records `epoch` as finalized, with no account of its contents (see [`Finalized::record`]).
-    pub async fn insert(&self, epoch: u64) -> Result<()> {
-        self.put(epoch, "finalized on L1\n".to_string()).await
-    }
-
-    /// Records `ep` as finalized, naming what it finalized: its batches and the roots it went from and to, so an
-    /// operator (or a check) can tell which history the record belongs to.
+    /// Records `ep` as finalized, naming what it finalized: its batches and the roots it went from and to.
     pub async fn record(&self, ep: &EpochProof) -> Result<()> {
-        let hex = zkr_circuits::artifact::digest_hex;
-        let text = format!(
-            "# finalized on L1\nepoch = {}\nbatches = [{}, {}]\nold_root = \"{}\"\nnew_root = \"{}\"\n",
-            ep.epoch,
-            ep.batches.0,
-            ep.batches.1,
-            hex(&ep.public.old_root),
-            hex(&ep.public.new_root)
-        );
-        self.put(ep.epoch, text).await
+        let finality = Finality {
+            batches: ep.batches,
+            old_root: digest_to_bytes(&ep.public.old_root),
+            new_root: digest_to_bytes(&ep.public.new_root),
+        };
+        self.put(ep.epoch, finality).await
     }
 
-    async fn put(&self, epoch: u64, text: String) -> Result<()> {
+    /// Records that `epoch` finalized `finality` (what [`Finalized::record`] writes for an epoch proof).
+    pub async fn put(&self, epoch: u64, finality: Finality) -> Result<()> {
         if let Some(store) = &self.store {
+            let record = FinalityRecord {
+                epoch,
+                batches: [finality.batches.0, finality.batches.1],
+                old_root: root_hex(&finality.old_root),
+                new_root: root_hex(&finality.new_root),
+            };
+            let text = format!("# finalized on L1\n{}", toml::to_string(&record)?);
             store.put(&finalized_key(epoch), text.as_bytes()).await.context("recording L1 finality")?;
         }
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, finality);
         Ok(())
     }
 
-    /// Whether `epoch` is finalized; an unreadable store is an error, never a "no".
+    /// What `epoch` finalized, if it is finalized; an unreadable store or a malformed record is an error, never a
+    /// "no".
+    pub async fn get(&self, epoch: u64) -> Result<Option<Finality>> {
+        if let Some(f) = self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(&epoch) {
+            return Ok(Some(*f));
+        }
+        let Some(store) = &self.store else { return Ok(None) };
+        let key = finalized_key(epoch);
+        if !store.exists(&key).await.context("reading L1 finality")? {
+            return Ok(None);
+        }
+        let bytes = store.get(&key).await.context("reading L1 finality")?;
+        let f = FinalityRecord::parse(epoch, &bytes)?;
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, f);
+        Ok(Some(f))
+    }
+
+    /// Whether `epoch` is finalized (see [`Finalized::get`]).
     pub async fn contains(&self, epoch: u64) -> Result<bool> {
-        if self.seen.lock().unwrap_or_else(|p| p.into_inner()).contains(&epoch) {
-            return Ok(true);
-        }
-        let recorded = match &self.store {
-            Some(s) => s.exists(&finalized_key(epoch)).await.context("reading L1 finality")?,
-            None => false,
-        };
-        if recorded {
-            self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch);
-        }
-        Ok(recorded)
+        Ok(self.get(epoch).await?.is_some())
     }
 }
 
@@ -172,6 +210,10 @@ impl ProgressSource for SettledProgress {
             p.finalized = true;
         }
         Ok(p.normalized())
+    }
+
+    async fn finality(&self, number: u64) -> Result<Option<Finality>> {
+        self.finalized.get(self.queue.plan.epoch_of(number)).await
     }
 }
 
@@ -592,13 +634,51 @@ mod tests {
         let settler_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
         let sequencer_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
         assert!(!sequencer_side.contains(3).await.unwrap());
-        settler_side.insert(3).await.unwrap();
-        assert!(sequencer_side.contains(3).await.unwrap());
+        let f = Finality { batches: (6, 7), old_root: root(1), new_root: root(2) };
+        settler_side.put(3, f).await.unwrap();
+        assert_eq!(sequencer_side.get(3).await.unwrap(), Some(f), "the record carries its batches and roots");
         assert!(!sequencer_side.contains(4).await.unwrap());
         // in memory only: nothing is shared
         let local = Finalized::default();
-        local.insert(4).await.unwrap();
+        local.put(4, f).await.unwrap();
         assert!(local.contains(4).await.unwrap() && !sequencer_side.contains(4).await.unwrap());
+    }
+
+    /// A root as `digest_to_bytes` writes it, distinct per `seed`.
+    fn root(seed: u64) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        for i in 0..4 {
+            b[8 * i..8 * i + 8].copy_from_slice(&(seed * 1000 + i as u64).to_le_bytes());
+        }
+        b
+    }
+
+    #[tokio::test]
+    async fn a_malformed_finality_record_is_an_error_not_a_no() {
+        use zkr_blobs::MemBlobStore;
+        let store: Arc<dyn BlobStore> = Arc::new(MemBlobStore::default());
+        let f = Finalized::shared(store.clone());
+        let good = format!(
+            "epoch = 2\nbatches = [4, 5]\nold_root = \"{}\"\nnew_root = \"{}\"\n",
+            root_hex(&root(1)),
+            root_hex(&root(2))
+        );
+        store.put(&finalized_key(2), good.as_bytes()).await.unwrap();
+        assert_eq!(f.get(2).await.unwrap(), Some(Finality { batches: (4, 5), old_root: root(1), new_root: root(2) }));
+        let bad = [
+            "finalized on L1\n".to_string(),                    // the old contentless form
+            good.replace("epoch = 2", "epoch = 9"),             // another epoch's record
+            good.replace("[4, 5]", "[5, 4]"),                   // an empty range
+            good.replace(&root_hex(&root(2)), &"f".repeat(64)), // not a field element
+            good.replace(&root_hex(&root(2)), &format!("+{}", &root_hex(&root(2))[1..])), // not hex digits
+        ];
+        for (i, text) in bad.iter().enumerate() {
+            let epoch = 10 + i as u64;
+            let text = text.replace("epoch = 2", &format!("epoch = {epoch}"));
+            store.put(&finalized_key(epoch), text.as_bytes()).await.unwrap();
+            let e = f.get(epoch).await.expect_err(&text);
+            assert!(format!("{e:#}").contains(&finalized_key(epoch)), "{e:#}");
+        }
     }
 
     /// A transaction's batch reports `finalized` only once its epoch is proven, aggregated and finalized on L1.
@@ -631,16 +711,18 @@ mod tests {
         };
         let stages = |p: BatchProgress| (p.proven, p.aggregated, p.finalized);
         // finality recorded early does not skip the proving stages
-        progress.finalized.insert(0).await.unwrap();
+        let f = Finality { batches: (0, 1), old_root: root(1), new_root: root(2) };
+        progress.finalized.put(0, f).await.unwrap();
         assert_eq!(stages(progress.batch_progress(0).await.unwrap()), (false, false, false));
         // every job done: epoch 0 (batches 0, 1) aggregated, batch 2 proven only
         while let Some(job) = queue.claim("w", &JobKind::ALL).await.unwrap() {
             queue.complete(job.id, "w", &format!("result-{}", job.id)).await.unwrap();
         }
         assert_eq!(stages(progress.batch_progress(1).await.unwrap()), (true, true, true));
+        assert_eq!(progress.finality(1).await.unwrap(), Some(f), "the sequencer gets the record to check");
         assert_eq!(stages(progress.batch_progress(2).await.unwrap()), (true, false, false));
         // epoch 1 finalized by another process (a coordinator) would still wait for its aggregation
-        Finalized::shared(blobs).insert(1).await.unwrap();
+        Finalized::shared(blobs).put(1, f).await.unwrap();
         assert_eq!(stages(progress.batch_progress(2).await.unwrap()), (true, false, false));
     }
 

@@ -6,7 +6,7 @@
 //! and the updates and batches released. So an acknowledgement always follows the commit
 //! (group commit: one fsync serves every submission that arrived meanwhile).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +23,9 @@ use zkr_circuits::tx::{SignedTx, Tx};
 use crate::error::{tx_error_label, SequencerError, SubmitError};
 use crate::metrics::Metrics;
 use crate::store::{self, BatchRow, TxRow, Write, TX_EXECUTED, TX_PENDING, TX_REJECTED};
-use crate::types::{digest_to_bytes, AccountView, BatchProgress, StatusUpdate, Submitted, TxHash, TxStage, TxStatus};
+use crate::types::{
+    digest_to_bytes, root_hex, AccountView, BatchProgress, Finality, StatusUpdate, Submitted, TxHash, TxStage, TxStatus,
+};
 
 /// Most commands handled (and committed) together.
 const MAX_GROUP: usize = 512;
@@ -60,6 +62,8 @@ pub(crate) enum Cmd {
     Progress {
         number: u64,
         progress: BatchProgress,
+        /// The record behind a reported finality (checked against this sequencer's roots).
+        finality: Option<Finality>,
     },
     /// Sealed batches that are not finalized yet, with their known progress.
     Unfinished {
@@ -161,6 +165,11 @@ pub(crate) struct Core {
     txs: HashMap<TxHash, Rec>,
     /// Progress of every sealed batch, by number.
     progress: Vec<BatchProgress>,
+    /// The state root after every sealed batch, by number, and before the first: what a finality record must name.
+    roots: Vec<[u8; 32]>,
+    genesis_root: [u8; 32],
+    /// Batches whose finality was refused already (logged once each).
+    refused_finality: HashSet<u64>,
     /// Transactions of sealed batches that are not finalized (to announce their progress).
     batch_txs: HashMap<u64, Vec<TxHash>>,
     proven: State,
@@ -192,6 +201,7 @@ impl Core {
         let batches = store::load_batches(conn).await?;
         let rows = store::load_txs(conn).await?;
         let capacity = params.capacity;
+        let genesis_root = digest_to_bytes(&genesis.root());
         let mut core = Core {
             params,
             proven: genesis.clone(),
@@ -206,6 +216,9 @@ impl Core {
             mempool_len: 0,
             txs: HashMap::new(),
             progress: Vec::new(),
+            roots: Vec::new(),
+            genesis_root,
+            refused_finality: HashSet::new(),
             batch_txs: HashMap::new(),
             proven_batches: 0,
             unproven: BTreeMap::new(),
@@ -282,6 +295,7 @@ impl Core {
             }
             core.open_number += 1;
             core.progress.push(progress.normalized());
+            core.roots.push(new_root);
             if !progress.finalized {
                 core.batch_txs.insert(number, hashes);
             }
@@ -549,6 +563,7 @@ impl Core {
         let txs: Vec<SignedTx> = batch.slots.iter().filter_map(|s| s.tx.clone()).collect();
         info!(batch = number, txs = txs.len(), capacity, "batch sealed");
         self.progress.push(BatchProgress::default());
+        self.roots.push(new_root);
         self.batch_txs.insert(number, hashes);
         self.unproven.insert(number, Unproven { txs, new_root });
         fx.sealed.push((number, Arc::new(batch)));
@@ -562,11 +577,53 @@ impl Core {
         self.open_first.map(|t| t + self.params.max_wait)
     }
 
-    fn on_progress(&mut self, number: u64, reported: BatchProgress, fx: &mut Effects) -> Result<(), String> {
+    /// Why `claim` cannot finalize batch `number` of this history, if it cannot.
+    fn finality_mismatch(&self, number: u64, claim: Option<&Finality>) -> Option<String> {
+        let Some(c) = claim else {
+            return Some("the progress source reported it finalized without a record of what was finalized".into());
+        };
+        let (first, last) = c.batches;
+        if !(first..=last).contains(&number) {
+            return Some(format!("the finality record covers batches {first}..={last}, not this one"));
+        }
+        let before = if first == 0 { Some(&self.genesis_root) } else { self.roots.get(first as usize - 1) };
+        let Some(after) = self.roots.get(last as usize) else {
+            return Some(format!("the finality record ends at batch {last}, which this sequencer has not sealed"));
+        };
+        if before != Some(&c.old_root) || after != &c.new_root {
+            return Some(format!(
+                "the finality record goes from root {} to {}, this sequencer's batches {first}..={last} from {} to {}",
+                root_hex(&c.old_root),
+                root_hex(&c.new_root),
+                before.map_or_else(|| "?".into(), root_hex),
+                root_hex(after)
+            ));
+        }
+        None
+    }
+
+    fn on_progress(
+        &mut self,
+        number: u64,
+        mut reported: BatchProgress,
+        finality: Option<Finality>,
+        fx: &mut Effects,
+    ) -> Result<(), String> {
         let Some(known) = self.progress.get(number as usize).copied() else {
             warn!(batch = number, "progress reported for a batch that is not sealed; ignored");
             return Ok(());
         };
+        if reported.finalized && !known.finalized {
+            if let Some(why) = self.finality_mismatch(number, finality.as_ref()) {
+                // Another history's record (or none): the batch stays unfinalized. Proven/aggregated still count,
+                // they come from the fenced queue.
+                if self.refused_finality.insert(number) {
+                    error!(batch = number, reason = %why, "finality refused: the record is not of this chain");
+                    self.metrics.finality_refused.inc();
+                }
+                reported.finalized = false;
+            }
+        }
         let merged = known.merge(reported);
         if merged == known {
             return Ok(());
@@ -622,8 +679,8 @@ impl Core {
                 self.handed_off += 1;
                 fx.writes.push(Write::HandedOff { number });
             }
-            Cmd::Progress { number, progress } => {
-                if let Err(e) = self.on_progress(number, progress, fx) {
+            Cmd::Progress { number, progress, finality } => {
+                if let Err(e) = self.on_progress(number, progress, finality, fx) {
                     error!(error = %e, "the proven state is inconsistent");
                     self.failed = Some(e);
                 }

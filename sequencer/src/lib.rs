@@ -21,7 +21,8 @@
 //!   and batches not marked are re-emitted by the next `open` (at-least-once).
 //! - **Progress.** The [`ProgressSource`] is polled for sealed, unfinalized batches (or progress
 //!   is pushed with [`Sequencer::report_progress`]); changes are stored and broadcast, and the
-//!   proven state advances over the proven prefix of batches.
+//!   proven state advances over the proven prefix of batches. Finality is taken only with a record
+//!   ([`Finality`]) whose batch range covers the batch and whose roots are the sequencer's own.
 //! - **Background work** starts in [`Sequencer::open`] and stops with
 //!   [`Sequencer::shutdown`] (or [`Sequencer::shutdown_token`], or when the last handle drops).
 
@@ -39,7 +40,7 @@ pub use error::{SequencerError, SubmitError};
 pub use executor::Info;
 pub use grpc::{proto, serve, serve_with_listener, wallet_service};
 pub use sequencer::Sequencer;
-pub use types::{AccountView, BatchProgress, StatusUpdate, Submitted, TxHash, TxStage, TxStatus};
+pub use types::{AccountView, BatchProgress, Finality, StatusUpdate, Submitted, TxHash, TxStage, TxStatus};
 
 use async_trait::async_trait;
 
@@ -55,6 +56,12 @@ pub trait BatchSink: Send + Sync {
 #[async_trait]
 pub trait ProgressSource: Send + Sync {
     async fn batch_progress(&self, number: u64) -> anyhow::Result<BatchProgress>;
+
+    /// The finality record covering `number`, asked when [`ProgressSource::batch_progress`] reports it finalized.
+    /// The sequencer checks the record's roots against its own batches and refuses finality without one.
+    async fn finality(&self, _number: u64) -> anyhow::Result<Option<Finality>> {
+        Ok(None)
+    }
 }
 
 /// A sink that accepts and drops every batch (for tools and tests).

@@ -27,6 +27,7 @@ pub(crate) struct Metrics {
     pub sealed: IntCounter,
     pub handed_off: IntCounter,
     pub proven: IntGauge,
+    pub finality_refused: IntCounter,
 }
 
 impl Metrics {
@@ -57,6 +58,10 @@ impl Metrics {
             sealed: IntCounter::new("zkr_sequencer_batches_sealed_total", "Sealed batches")?,
             handed_off: IntCounter::new("zkr_sequencer_batches_handed_off_total", "Batches accepted by the sink")?,
             proven: IntGauge::new("zkr_sequencer_proven_batches", "Batches in the proven prefix")?,
+            finality_refused: IntCounter::new(
+                "zkr_sequencer_finality_refused_total",
+                "Batches whose reported finality named roots other than this sequencer's (another chain's record)",
+            )?,
         };
         registry.register(Box::new(m.received.clone()))?;
         registry.register(Box::new(m.accepted.clone()))?;
@@ -68,6 +73,7 @@ impl Metrics {
         registry.register(Box::new(m.sealed.clone()))?;
         registry.register(Box::new(m.handed_off.clone()))?;
         registry.register(Box::new(m.proven.clone()))?;
+        registry.register(Box::new(m.finality_refused.clone()))?;
         Ok(m)
     }
 }

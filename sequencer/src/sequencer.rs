@@ -16,7 +16,7 @@ use crate::error::{SequencerError, SubmitError};
 use crate::executor::{Cmd, Core, Info, Params};
 use crate::metrics::Metrics;
 use crate::types::{AccountView, BatchProgress, StatusUpdate, Submitted, TxHash, TxStatus};
-use crate::{store, BatchSink, ProgressSource};
+use crate::{store, BatchSink, Finality, ProgressSource};
 
 /// Commands waiting for the executor; submitters wait (back-pressure) beyond this.
 const COMMAND_QUEUE: usize = 8192;
@@ -186,9 +186,15 @@ impl Sequencer {
     }
 
     /// Reports progress of a sealed batch directly (in addition to polling the
-    /// [`ProgressSource`]); progress only moves forward.
-    pub async fn report_progress(&self, number: u64, progress: BatchProgress) -> Result<(), SequencerError> {
-        self.inner.cmd.send(Cmd::Progress { number, progress }).await.map_err(|_| SequencerError::ShutDown)
+    /// [`ProgressSource`]); progress only moves forward. Finality needs the record that covers the batch, checked
+    /// as a polled one is.
+    pub async fn report_progress(
+        &self,
+        number: u64,
+        progress: BatchProgress,
+        finality: Option<Finality>,
+    ) -> Result<(), SequencerError> {
+        self.inner.cmd.send(Cmd::Progress { number, progress, finality }).await.map_err(|_| SequencerError::ShutDown)
     }
 
     /// Status changes from now on (a lagging receiver gets `RecvError::Lagged`).
@@ -293,9 +299,21 @@ async fn progress_task(
                 _ = cancel.cancelled() => return,
                 r = source.batch_progress(number) => r,
             };
+            let r = match r {
+                Ok(p) if p.finalized && !known.finalized => {
+                    let f = tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => return,
+                        f = source.finality(number) => f,
+                    };
+                    f.map(|f| (p, f))
+                }
+                Ok(p) => Ok((p, None)),
+                Err(e) => Err(e),
+            };
             match r {
-                Ok(p) if known.merge(p) != known => {
-                    if cmd.send(Cmd::Progress { number, progress: p }).await.is_err() {
+                Ok((p, finality)) if known.merge(p) != known => {
+                    if cmd.send(Cmd::Progress { number, progress: p, finality }).await.is_err() {
                         return;
                     }
                 }

@@ -16,6 +16,12 @@ pub fn digest_to_bytes(d: &Digest) -> [u8; 32] {
     out
 }
 
+/// A root in [`digest_to_bytes`] form written as `zkr_circuits::artifact::digest_hex` writes the digest (each
+/// element as 16 hex digits), so logs and records compare by eye.
+pub fn root_hex(b: &[u8; 32]) -> String {
+    b.chunks_exact(8).map(|c| format!("{:016x}", u64::from_le_bytes(c.try_into().expect("8 bytes")))).collect()
+}
+
 /// The inverse of [`digest_to_bytes`]; `None` if an element is not canonical (≥ p).
 pub fn digest_from_bytes(b: &[u8; 32]) -> Option<Digest> {
     let mut elements = [F::ZERO; 4];
@@ -160,6 +166,18 @@ pub struct AccountView {
     pub proof: MerkleProof,
     /// Number of sealed batches included in this state.
     pub batches: u64,
+}
+
+/// What a finality record says it finalized: a range of batches and the state roots before the first and after the
+/// last (bytes as [`digest_to_bytes`] writes them). The sequencer takes a batch as finalized only when such a record
+/// covers it and both roots are those of its own history, so a record written for another chain (a store shared by
+/// mistake, a stale bucket) can never make its transactions `FINALIZED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finality {
+    /// First and last batch, inclusive.
+    pub batches: (u64, u64),
+    pub old_root: [u8; 32],
+    pub new_root: [u8; 32],
 }
 
 /// How far a sealed batch got, as reported by the [`crate::ProgressSource`].

@@ -54,7 +54,55 @@ struct Fleet {
     metrics_port: u16,
     /// Batch capacity of the circuits (coordinator and workers) and of the sealed batches.
     capacity: usize,
+    /// Start the roles with the README's fleet commands (see [`ReadmeFleet`]) instead of the test's own.
+    readme: Option<ReadmeFleet>,
     procs: Vec<Proc>,
+}
+
+/// The README's fleet-mode commands, as a user would paste them: each role's arguments and the environment it is
+/// started with (`export`s and `VAR=value` prefixes). Only what names this machine is replaced (the database URL,
+/// the blob directory, the coordinator's address); the flags are the README's.
+#[derive(Clone, Debug)]
+struct ReadmeFleet {
+    roles: Vec<(Vec<String>, Vec<(String, String)>)>,
+}
+
+impl ReadmeFleet {
+    /// Reads the code block under "## Fleet mode" in README.md, replacing the words in `subst`.
+    fn read(subst: &[(&str, String)]) -> ReadmeFleet {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let section = text.split("## Fleet mode").nth(1).expect("README has a fleet section");
+        let block = section.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block");
+        let mut exported = Vec::new();
+        let mut roles = Vec::new();
+        for line in block.lines() {
+            let line = line.split(" #").next().unwrap_or(line).trim();
+            let words: Vec<String> = line
+                .split_whitespace()
+                .map(|w| subst.iter().fold(w.to_string(), |w, (from, to)| w.replace(from, to)))
+                .collect();
+            let assignment = |w: &String| w.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()));
+            match words.first().map(String::as_str) {
+                Some("export") => exported.extend(words[1..].iter().filter_map(assignment)),
+                Some(_) => {
+                    let n = words.iter().take_while(|w| w.contains('=') && !w.starts_with('-')).count();
+                    if words.get(n).map(String::as_str) == Some("zkr") {
+                        let mut env = exported.clone();
+                        env.extend(words[..n].iter().filter_map(assignment));
+                        roles.push((words[n + 1..].to_vec(), env));
+                    }
+                }
+                None => {}
+            }
+        }
+        ReadmeFleet { roles }
+    }
+
+    /// The command for `role` (`sequencer`, `coordinator`, `worker`).
+    fn role(&self, role: &str) -> (Vec<String>, Vec<(String, String)>) {
+        self.roles.iter().find(|(a, _)| a[0] == role).cloned().unwrap_or_else(|| panic!("no `zkr {role}` in README"))
+    }
 }
 
 impl Fleet {
@@ -93,7 +141,37 @@ impl Fleet {
             grpc_port: free_port(),
             metrics_port: free_port(),
             capacity,
+            readme: None,
             procs: Vec::new(),
+        }
+    }
+
+    /// From now on, roles start with the README's fleet commands; the test's environment (lease lengths, capacity,
+    /// ports the README leaves at their defaults) still applies where the README says nothing.
+    fn use_readme_commands(&mut self) {
+        let blob_dir = self.dir.path().join("blobs").display().to_string();
+        assert!(
+            self.blob_env.iter().any(|(k, v)| k == "DIR" && *v == blob_dir),
+            "README commands need the fleet's blobs in {blob_dir}"
+        );
+        self.readme = Some(ReadmeFleet::read(&[
+            ("postgres://postgres@127.0.0.1/zkr", self.queue_url.clone()),
+            ("/srv/zkr/blobs", blob_dir),
+            ("0.0.0.0:50052", self.coordinator_addr().to_string()),
+            ("COORDINATOR:50052", self.coordinator_addr().to_string()),
+        ]));
+    }
+
+    /// The README's command for `role` when [`Fleet::use_readme_commands`] is on, else `args`; `env` gets the
+    /// README's assignments last (they win).
+    fn role_command(&self, role: &str, args: &[&str], env: &mut Vec<(String, String)>) -> Vec<String> {
+        match &self.readme {
+            Some(r) => {
+                let (args, readme_env) = r.role(role);
+                env.extend(readme_env);
+                args
+            }
+            None => args.iter().map(|a| a.to_string()).collect(),
         }
     }
 
@@ -144,6 +222,12 @@ impl Fleet {
         self.procs.push(Proc { name: name.to_string(), child, live: true });
     }
 
+    fn spawn_owned(&mut self, name: &str, args: &[String], env: &[(String, String)]) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        self.spawn(name, &args, &env);
+    }
+
     fn coordinator_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.grpc_port))
     }
@@ -167,7 +251,10 @@ impl Fleet {
             self.blob_env.iter().map(|(k, v)| (format!("ZKR_COORDINATOR_BLOBS__{k}"), v.clone())).collect();
         env.extend(blob_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
         env.extend(extra.iter().cloned());
-        self.spawn("coordinator", &["coordinator", "--database-url", &url, "--listen", &listen], &env);
+        let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let args =
+            self.role_command("coordinator", &["coordinator", "--database-url", &url, "--listen", &listen], &mut env);
+        self.spawn_owned("coordinator", &args, &env);
         let t = Instant::now();
         while TcpStream::connect(self.coordinator_addr()).is_err() {
             if let Some(status) = self.exited("coordinator") {
@@ -193,7 +280,9 @@ impl Fleet {
             ("ZKR_WORKER_POLL_MS", "200".to_string()),
         ];
         env.extend(extra.iter().cloned());
-        self.spawn(id, &["worker", "--coordinator", &url], &env);
+        let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let args = self.role_command("worker", &["worker", "--coordinator", &url], &mut env);
+        self.spawn_owned(id, &args, &env);
     }
 
     /// `zkr sequencer` on the shared queue and blob store, with its own data dir under the test's.
@@ -215,7 +304,9 @@ impl Fleet {
         let blob_env: Vec<(String, String)> =
             self.blob_env.iter().map(|(k, v)| (format!("ZKR_SEQUENCER_BLOBS__{k}"), v.clone())).collect();
         env.extend(blob_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        self.spawn(name, &["sequencer"], &env);
+        let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let args = self.role_command("sequencer", &["sequencer"], &mut env);
+        self.spawn_owned(name, &args, &env);
     }
 
     /// Waits until `name`'s log contains `text` (failing if it exits first, or after `limit`).
@@ -785,7 +876,8 @@ impl Load {
 /// workers) under a load of signed transfers, while the workers holding one job are killed three times over, the
 /// sequencer is killed mid-load and restarted, a second sequencer tries to join, and the coordinator is killed in
 /// the middle of a settlement and restarted. It ends with every acknowledged transaction finalized, no job dead,
-/// every job done once, and the same state root in the sequencer, on L1 and in a fault-free native replay.
+/// every job done once, and the same state root in the sequencer, on L1 and in a fault-free native replay. The roles
+/// are started with the README's fleet commands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_fleet_on_postgres_finalizes_every_acknowledged_transaction() {
     let _serial = SERIAL.lock().await;
@@ -798,6 +890,8 @@ async fn chaos(url: String) {
     let node = Arc::new(HardhatNode::start().expect("hardhat starts (npm ci --prefix verifier-contracts)"));
     let miner = node.mine_every(Duration::from_millis(250));
     let mut f = Fleet::on_queue(url, 4).await;
+    // Every role starts as the README shows it (only the addresses and paths of this machine replaced).
+    f.use_readme_commands();
     let record = f.dir.path().join("l1.toml");
     let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
         .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)

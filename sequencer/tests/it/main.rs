@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::proto::{self, TxStage as PStage};
 use zkr_sequencer::types::{digest_from_bytes, digest_to_bytes};
 use zkr_sequencer::{
-    BatchProgress, BatchSink, ProgressSource, Sequencer, SequencerConfig, SequencerError, TxHash, TxStage,
+    BatchProgress, BatchSink, Finality, ProgressSource, Sequencer, SequencerConfig, SequencerError, TxHash, TxStage,
 };
 
 mod crash;
@@ -65,20 +65,45 @@ impl TestSink {
     }
 }
 
-/// Progress set by the test.
+/// Progress and finality records set by the test.
 #[derive(Default)]
-struct TestProgress(Mutex<HashMap<u64, BatchProgress>>);
+struct TestProgress {
+    progress: Mutex<HashMap<u64, BatchProgress>>,
+    records: Mutex<HashMap<u64, Finality>>,
+    /// How often the sequencer asked for a finality record.
+    asked: AtomicU32,
+}
 
 #[async_trait]
 impl ProgressSource for TestProgress {
     async fn batch_progress(&self, number: u64) -> anyhow::Result<BatchProgress> {
-        Ok(self.0.lock().unwrap().get(&number).copied().unwrap_or_default())
+        Ok(self.progress.lock().unwrap().get(&number).copied().unwrap_or_default())
+    }
+
+    async fn finality(&self, number: u64) -> anyhow::Result<Option<Finality>> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.records.lock().unwrap().get(&number).copied())
     }
 }
 
 impl TestProgress {
     fn set(&self, n: u64, p: BatchProgress) {
-        self.0.lock().unwrap().insert(n, p);
+        self.progress.lock().unwrap().insert(n, p);
+    }
+
+    fn record(&self, n: u64, f: Option<Finality>) {
+        let mut r = self.records.lock().unwrap();
+        match f {
+            Some(f) => r.insert(n, f),
+            None => r.remove(&n),
+        };
+    }
+
+    /// Waits until the sequencer has asked for finality records twice more: the answer to the first is then
+    /// handled (the poller's report goes through the same ordered channel as the next query).
+    async fn asked_twice_more(&self) {
+        let from = self.asked.load(Ordering::SeqCst);
+        eventually("two more finality polls", || async { self.asked.load(Ordering::SeqCst) >= from + 2 }).await;
     }
 }
 
@@ -669,8 +694,28 @@ async fn progress_reaches_statuses_streams_and_the_proven_state() {
     assert_eq!(p.root, n.root().await.to_vec());
     assert_eq!(n.seq.info().await.unwrap().proven_batches, 2);
 
-    // Finalized: the per-hash stream delivers it and ends.
+    // Finality needs a record whose roots are this sequencer's: none, another history's, or one that does not
+    // cover the batch leaves it PROVEN.
+    let natives = native_batches(&[(1, vec![t0.clone()]), (1, vec![t1.clone()])]);
+    let roots =
+        |b: &Batch| (digest_to_bytes(&b.public_inputs().old_root), digest_to_bytes(&b.public_inputs().new_root));
+    let ((old0, new0), (_, new1)) = (roots(&natives[0]), roots(&natives[1]));
     progress.set(0, FINALIZED);
+    let forged = [
+        None,
+        Some(Finality { batches: (0, 0), old_root: old0, new_root: new1 }),
+        Some(Finality { batches: (0, 0), old_root: new0, new_root: new0 }),
+        Some(Finality { batches: (1, 1), old_root: new0, new_root: new1 }),
+        Some(Finality { batches: (0, 5), old_root: old0, new_root: new0 }),
+    ];
+    for f in forged {
+        progress.record(0, f);
+        progress.asked_twice_more().await;
+        assert_eq!(stage(&n.status(hash(&t0)).await.unwrap()), PStage::Proven, "finality taken from {f:?}");
+    }
+
+    // Finalized: the per-hash stream delivers it and ends.
+    progress.record(0, Some(Finality { batches: (0, 0), old_root: old0, new_root: new0 }));
     let u = one.message().await.unwrap().unwrap();
     assert_eq!(stage(u.status.as_ref().unwrap()), PStage::Finalized);
     assert!(one.message().await.unwrap().is_none(), "the stream ends once every hash is final");
