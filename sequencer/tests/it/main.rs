@@ -695,7 +695,7 @@ async fn progress_reaches_statuses_streams_and_the_proven_state() {
     assert_eq!(n.seq.info().await.unwrap().proven_batches, 2);
 
     // Finality needs a record whose roots are this sequencer's: none, another history's, or one that does not
-    // cover the batch leaves it PROVEN.
+    // cover the batch leaves it AGGREGATED (what the queue says), never FINALIZED.
     let natives = native_batches(&[(1, vec![t0.clone()]), (1, vec![t1.clone()])]);
     let roots =
         |b: &Batch| (digest_to_bytes(&b.public_inputs().old_root), digest_to_bytes(&b.public_inputs().new_root));
@@ -711,8 +711,10 @@ async fn progress_reaches_statuses_streams_and_the_proven_state() {
     for f in forged {
         progress.record(0, f);
         progress.asked_twice_more().await;
-        assert_eq!(stage(&n.status(hash(&t0)).await.unwrap()), PStage::Proven, "finality taken from {f:?}");
+        assert_eq!(stage(&n.status(hash(&t0)).await.unwrap()), PStage::Aggregated, "finality taken from {f:?}");
     }
+    let u = one.message().await.unwrap().unwrap();
+    assert_eq!(stage(u.status.as_ref().unwrap()), PStage::Aggregated);
 
     // Finalized: the per-hash stream delivers it and ends.
     progress.record(0, Some(Finality { batches: (0, 0), old_root: old0, new_root: new0 }));
