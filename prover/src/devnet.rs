@@ -227,6 +227,10 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
+        if let Some(e) = seq.halt_reason() {
+            // the sequencer refuses all work now (another history in the blob store): stop, saying why
+            anyhow::bail!("the sequencer stopped: {e}");
+        }
         let round = control.tick().await?;
         report.epochs.extend(round.verified);
         for o in round.settlement {

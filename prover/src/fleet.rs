@@ -302,17 +302,21 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
             }
         }
     });
-    let (stop, lost) = (shutdown.clone(), fenced.clone());
+    let (stop, lost, s) = (shutdown.clone(), fenced.clone(), seq.clone());
     zkr_sequencer::serve_with_listener(seq.clone(), listener, async move {
         tokio::select! {
             _ = stop.cancelled() => {}
             _ = lost.cancelled() => {}
+            _ = s.halted() => {}
         }
     })
     .await?;
     seq.shutdown().await;
     if fenced.is_cancelled() {
         anyhow::bail!("another sequencer took over this queue's writer lease; this one stopped and wrote nothing more");
+    }
+    if let Some(e) = seq.halt_reason() {
+        anyhow::bail!("the sequencer stopped: {e}");
     }
     queue.release_writer(&fence).await.ok();
     drop(identity);

@@ -1,21 +1,21 @@
-//! zkr prover side: proving backends, the circuits a worker needs, workers (local and
-//! remote), the coordinator gRPC service and its control loop (epoch verification and
-//! settlement), and the devnet and fleet roles that compose them with the sequencer.
+//! zkr's coordinator side and the composition of nodes: the job [`hub`] (queue + blob store + proof checks), the
+//! coordinator gRPC service, the epoch control loop (verification and L1 settlement), and the devnet and fleet roles
+//! that wire them with the sequencer and the workers of `zkr-worker`.
+//!
+//! The worker's modules are re-exported under their old paths so callers name one crate for a whole node.
 
-pub mod backend;
 pub mod control;
 pub mod coordinator;
 pub mod devnet;
-pub mod exec;
 pub mod fleet;
-pub mod metrics;
+pub mod hub;
 pub mod pipeline;
 pub mod settlement;
-pub mod source;
-pub mod worker;
 
-/// Generated gRPC types of `proto/zkr/prover/v1/coordinator.proto`.
-pub mod proto {
-    #![allow(clippy::all, missing_docs)]
-    tonic::include_proto!("zkr.prover.v1");
+pub use zkr_worker::{backend, exec, metrics, proto, worker};
+
+/// The worker's job sources and the coordinator's [`hub::Hub`].
+pub mod source {
+    pub use crate::hub::Hub;
+    pub use zkr_worker::source::*;
 }

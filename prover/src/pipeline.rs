@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use zkr_blobs::{BlobError, BlobStore};
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
-use zkr_queue::{Fence, JobKind, JobState, NewJob, Queue};
-use zkr_sequencer::{BatchProgress, BatchSink, ProgressSource};
+use zkr_queue::{Fence, JobKind, JobState, NewJob, Queue, QueueError};
+use zkr_sequencer::{BatchProgress, BatchSink, HookError, ProgressSource};
 
 use crate::exec::Circuits;
 use crate::source::{proof_key, trace_key};
@@ -58,15 +57,14 @@ impl std::fmt::Debug for QueueSink {
 
 impl QueueSink {
     /// Enqueues the aggregation nodes of `epoch` (its prove jobs must exist).
-    pub async fn plan_epoch(&self, epoch: u64) -> anyhow::Result<()> {
+    pub async fn plan_epoch(&self, epoch: u64) -> Result<(), HookError> {
         let (start, end) = self.plan.range(epoch);
         let mut ids = Vec::new();
         for b in start..=end {
-            let job = self
-                .queue
-                .find(JobKind::ProveBatch, b, b, 0)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("epoch {epoch}: no prove job for batch {b}"))?;
+            let job =
+                self.queue.find(JobKind::ProveBatch, b, b, 0).await.map_err(queue_hook_error)?.ok_or_else(|| {
+                    HookError::Conflict { reason: format!("epoch {epoch}: the queue has no prove job for batch {b}") }
+                })?;
             ids.push(job.id);
         }
         for level in 1..=self.plan.height {
@@ -82,7 +80,7 @@ impl QueueSink {
                     input_key: String::new(),
                     deps: pair.to_vec(),
                 };
-                let id = self.queue.enqueue_fenced(job, self.fence.as_ref()).await?;
+                let id = self.queue.enqueue_fenced(job, self.fence.as_ref()).await.map_err(queue_hook_error)?;
                 next.push(id);
             }
             ids = next;
@@ -94,11 +92,11 @@ impl QueueSink {
 
 #[async_trait]
 impl BatchSink for QueueSink {
-    async fn sealed(&self, number: u64, batch: &Batch) -> anyhow::Result<()> {
+    async fn sealed(&self, number: u64, batch: &Batch) -> Result<(), HookError> {
         let key = trace_key(number);
         if let Some(f) = &self.fence {
             // Before the trace is written: a sequencer that lost its lease leaves the blob store alone too.
-            self.queue.check_writer(f).await?;
+            self.queue.check_writer(f).await.map_err(queue_hook_error)?;
         }
         // Written once: the same batch handed over again is fine, another batch under the same number (a second
         // sequencer on this queue) is refused instead of replacing a trace that may be proven already.
@@ -108,17 +106,20 @@ impl BatchSink for QueueSink {
             Err(BlobError::Mismatch { .. }) => {
                 // One exception: a trace that no job refers to was left by a writer fenced between its trace and
                 // its enqueue. The lease holder's batch replaces it; anything already queued is never replaced.
-                let queued = self.queue.find(JobKind::ProveBatch, number, number, 0).await?.is_some();
+                let queued =
+                    self.queue.find(JobKind::ProveBatch, number, number, 0).await.map_err(queue_hook_error)?.is_some();
                 if queued || self.fence.is_none() {
-                    anyhow::bail!(
-                        "batch {number}: the blob store holds another trace under {key}, already handed to the \
-                         queue; refusing to replace it (is a second sequencer writing to this queue?)"
-                    );
+                    return Err(HookError::Conflict {
+                        reason: format!(
+                            "batch {number}: the blob store holds another trace under {key}, already handed to the \
+                             queue; refusing to replace it (is a second sequencer writing to this queue?)"
+                        ),
+                    });
                 }
                 tracing::warn!(batch = number, %key, "replacing a trace no job refers to (left by a fenced writer)");
-                self.blobs.put(&key, &bytes).await.with_context(|| format!("storing the trace of batch {number}"))?;
+                self.blobs.put(&key, &bytes).await.map_err(|e| blob_hook_error(number, e))?;
             }
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("storing the trace of batch {number}"))),
+            Err(e) => return Err(blob_hook_error(number, e)),
         }
         let job = NewJob {
             kind: JobKind::ProveBatch,
@@ -128,7 +129,7 @@ impl BatchSink for QueueSink {
             input_key: key,
             deps: vec![],
         };
-        self.queue.enqueue_fenced(job, self.fence.as_ref()).await?;
+        self.queue.enqueue_fenced(job, self.fence.as_ref()).await.map_err(queue_hook_error)?;
         tracing::info!(batch = number, txs = batch.num_txs(), "prove job enqueued");
         if (number + 1).is_multiple_of(self.plan.batches()) {
             self.plan_epoch(self.plan.epoch_of(number)).await?;
@@ -138,6 +139,30 @@ impl BatchSink for QueueSink {
         }
         Ok(())
     }
+}
+
+/// `e` with its sources, one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// A queue error as the sequencer's hooks report it: a lost writer lease is final, anything else may pass.
+pub fn queue_hook_error(e: QueueError) -> HookError {
+    match e {
+        QueueError::Fenced { .. } | QueueError::WriterHeld { .. } => HookError::Fenced { reason: chain(&e) },
+        e => HookError::Unavailable { what: "job queue", reason: chain(&e) },
+    }
+}
+
+fn blob_hook_error(number: u64, e: BlobError) -> HookError {
+    HookError::Unavailable { what: "blob store", reason: format!("storing the trace of batch {number}: {}", chain(&e)) }
 }
 
 /// Reads proof progress of batches from the queue.
@@ -154,12 +179,12 @@ impl std::fmt::Debug for QueueProgress {
 }
 
 impl QueueProgress {
-    async fn done(&self, kind: JobKind, start: u64, end: u64, level: u32) -> anyhow::Result<bool> {
+    async fn done(&self, kind: JobKind, start: u64, end: u64, level: u32) -> Result<bool, QueueError> {
         Ok(self.queue.find(kind, start, end, level).await?.is_some_and(|j| j.state == JobState::Done))
     }
 
     /// Whether the epoch's final proof exists.
-    pub async fn epoch_done(&self, epoch: u64) -> anyhow::Result<bool> {
+    pub async fn epoch_done(&self, epoch: u64) -> Result<bool, QueueError> {
         let (start, end) = self.plan.range(epoch);
         let kind = if self.plan.height == 0 { JobKind::ProveBatch } else { JobKind::Aggregate };
         self.done(kind, start, end, self.plan.height).await
@@ -168,9 +193,9 @@ impl QueueProgress {
 
 #[async_trait]
 impl ProgressSource for QueueProgress {
-    async fn batch_progress(&self, number: u64) -> anyhow::Result<BatchProgress> {
-        let proven = self.done(JobKind::ProveBatch, number, number, 0).await?;
-        let aggregated = proven && self.epoch_done(self.plan.epoch_of(number)).await?;
+    async fn batch_progress(&self, number: u64) -> Result<BatchProgress, HookError> {
+        let proven = self.done(JobKind::ProveBatch, number, number, 0).await.map_err(queue_hook_error)?;
+        let aggregated = proven && self.epoch_done(self.plan.epoch_of(number)).await.map_err(queue_hook_error)?;
         Ok(BatchProgress { proven, aggregated, finalized: false })
     }
 }
@@ -289,7 +314,8 @@ mod tests {
         sink.sealed(0, &first).await.unwrap();
         sink.sealed(0, &first).await.expect("the same batch again is accepted");
         let err = sink.sealed(0, &other).await.expect_err("another batch under number 0 is refused");
-        assert!(format!("{err:#}").contains("another trace"), "{err:#}");
+        assert!(matches!(&err, HookError::Conflict { reason } if reason.contains("another trace")), "{err:?}");
+        assert!(err.is_fatal(), "the sequencer must stop, not retry");
         assert_eq!(blobs.get(&trace_key(0)).unwrap(), first.to_bytes(), "the stored trace is unchanged");
         assert_eq!(queue.list(None, 10).await.unwrap().len(), 1, "one prove job");
     }

@@ -25,7 +25,7 @@ use zkr_circuits::state::State;
 use zkr_circuits::wrap::WrapCircuit;
 use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_sequencer::types::{digest_to_bytes, root_hex};
-use zkr_sequencer::{BatchProgress, Finality, ProgressSource};
+use zkr_sequencer::{BatchProgress, Finality, HookError, ProgressSource};
 use zkr_settle::{
     deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupProgress, RollupSetup, RpcL1,
     SettleEvent, Settler, SettlerConfig, Stage, ZkrRollupCalls, L1,
@@ -174,23 +174,28 @@ impl Finalized {
 
     /// What `epoch` finalized, if it is finalized; an unreadable store or a malformed record is an error, never a
     /// "no".
-    pub async fn get(&self, epoch: u64) -> Result<Option<Finality>> {
+    pub async fn get(&self, epoch: u64) -> Result<Option<Finality>, HookError> {
         if let Some(f) = self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(&epoch) {
             return Ok(Some(*f));
         }
         let Some(store) = &self.store else { return Ok(None) };
         let key = finalized_key(epoch);
-        if !store.exists(&key).await.context("reading L1 finality")? {
+        let unavailable = |e: zkr_blobs::BlobError| HookError::Unavailable {
+            what: "blob store",
+            reason: format!("reading the L1 finality record {key}: {e}"),
+        };
+        if !store.exists(&key).await.map_err(unavailable)? {
             return Ok(None);
         }
-        let bytes = store.get(&key).await.context("reading L1 finality")?;
-        let f = FinalityRecord::parse(epoch, &bytes)?;
+        let bytes = store.get(&key).await.map_err(unavailable)?;
+        let f = FinalityRecord::parse(epoch, &bytes)
+            .map_err(|e| HookError::Corrupt { what: "L1 finality record", reason: format!("{e:#}") })?;
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, f);
         Ok(Some(f))
     }
 
     /// Whether `epoch` is finalized (see [`Finalized::get`]).
-    pub async fn contains(&self, epoch: u64) -> Result<bool> {
+    pub async fn contains(&self, epoch: u64) -> Result<bool, HookError> {
         Ok(self.get(epoch).await?.is_some())
     }
 }
@@ -204,7 +209,7 @@ pub struct SettledProgress {
 
 #[async_trait]
 impl ProgressSource for SettledProgress {
-    async fn batch_progress(&self, number: u64) -> Result<BatchProgress> {
+    async fn batch_progress(&self, number: u64) -> Result<BatchProgress, HookError> {
         let mut p = self.queue.batch_progress(number).await?;
         if p.aggregated && self.finalized.contains(self.queue.plan.epoch_of(number)).await? {
             p.finalized = true;
@@ -212,7 +217,7 @@ impl ProgressSource for SettledProgress {
         Ok(p.normalized())
     }
 
-    async fn finality(&self, number: u64) -> Result<Option<Finality>> {
+    async fn finality(&self, number: u64) -> Result<Option<Finality>, HookError> {
         self.finalized.get(self.queue.plan.epoch_of(number)).await
     }
 }

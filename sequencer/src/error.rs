@@ -43,7 +43,7 @@ pub enum SubmitError {
     /// Any other refusal by the state transition (e.g. the recipient's balance would overflow).
     #[error("transaction refused: {0}")]
     Refused(#[source] TxError),
-    /// The sequencer is shut down or stopped after a storage failure: nothing was stored.
+    /// The sequencer is shut down, or stopped after a storage failure or a fatal hook error: nothing was stored.
     #[error("sequencer unavailable: {0}")]
     Unavailable(String),
 }
@@ -153,8 +153,37 @@ pub enum SequencerError {
     Transport(#[from] tonic::transport::Error),
     #[error("the sequencer has shut down")]
     ShutDown,
-    #[error("the sequencer stopped after a storage failure (restart it to recover from its store): {0}")]
+    /// After a storage failure (restart it to recover from its store) or a fatal [`HookError`].
+    #[error("the sequencer stopped: {0}")]
     Failed(String),
+}
+
+/// Why a hook — the [`crate::BatchSink`] or the [`crate::ProgressSource`] — could not do its part. The sequencer
+/// decides by the variant, the same in every composition: a hand-off that failed with [`HookError::Unavailable`]
+/// or [`HookError::Corrupt`] is retried with backoff; [`HookError::Fenced`] and [`HookError::Conflict`] stop the
+/// sequencer (retrying cannot help and writing on would split the history). A failed progress poll is logged and
+/// tried again at the next poll, whatever its variant.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum HookError {
+    /// The store behind the hook (queue database, blob store) did not answer or failed.
+    #[error("{what} is unavailable: {reason}")]
+    Unavailable { what: &'static str, reason: String },
+    /// Something the hook read does not parse (a damaged record); an operator can repair it.
+    #[error("{what} is corrupt: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    /// Another sequencer holds the shared queue's writer lease: this one may write nothing more.
+    #[error("fenced off the queue: {reason}")]
+    Fenced { reason: String },
+    /// The queue or the blob store holds another history under this batch's number.
+    #[error("conflicting history: {reason}")]
+    Conflict { reason: String },
+}
+
+impl HookError {
+    /// Whether the sequencer must stop instead of retrying.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, HookError::Fenced { .. } | HookError::Conflict { .. })
+    }
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ pub(crate) enum Cmd {
         /// The record behind a reported finality (checked against this sequencer's roots).
         finality: Option<Finality>,
     },
+    /// A hook failed fatally: refuse all work from now on, with this reason.
+    Halt {
+        reason: String,
+    },
     /// Sealed batches that are not finalized yet, with their known progress.
     Unfinished {
         limit: usize,
@@ -679,6 +683,9 @@ impl Core {
                 self.handed_off += 1;
                 fx.writes.push(Write::HandedOff { number });
             }
+            Cmd::Halt { reason } => {
+                self.failed = Some(reason);
+            }
             Cmd::Progress { number, progress, finality } => {
                 if let Err(e) = self.on_progress(number, progress, finality, fx) {
                     error!(error = %e, "the proven state is inconsistent");
@@ -783,7 +790,7 @@ impl Core {
     }
 }
 
-/// Answers a command after a storage failure.
+/// Answers a command after a storage failure or a fatal hook error.
 fn fail(cmd: Cmd, why: &str) {
     let err = || SequencerError::Failed(why.to_string());
     match cmd {
@@ -805,7 +812,7 @@ fn fail(cmd: Cmd, why: &str) {
         Cmd::Unfinished { reply, .. } => {
             let _ = reply.send(Err(err()));
         }
-        Cmd::HandedOff { .. } | Cmd::Progress { .. } => {}
+        Cmd::HandedOff { .. } | Cmd::Progress { .. } | Cmd::Halt { .. } => {}
     }
 }
 

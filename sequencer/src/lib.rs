@@ -36,7 +36,7 @@ mod store;
 pub mod types;
 
 pub use config::{GenesisConfig, SequencerConfig};
-pub use error::{SequencerError, SubmitError};
+pub use error::{HookError, SequencerError, SubmitError};
 pub use executor::Info;
 pub use grpc::{proto, serve, serve_with_listener, wallet_service};
 pub use sequencer::Sequencer;
@@ -46,20 +46,20 @@ use async_trait::async_trait;
 
 /// Where sealed batches go (the job queue). Called in batch order, one at a time, after the
 /// batch is durable; a batch may be delivered again after an error or a restart, so an
-/// implementation must be idempotent in `number`.
+/// implementation must be idempotent in `number`. What the sequencer does with each error is [`HookError`]'s to say.
 #[async_trait]
 pub trait BatchSink: Send + Sync {
-    async fn sealed(&self, number: u64, batch: &zkr_circuits::batch::Batch) -> anyhow::Result<()>;
+    async fn sealed(&self, number: u64, batch: &zkr_circuits::batch::Batch) -> Result<(), HookError>;
 }
 
 /// Where proving progress comes from (the job queue / L1 watcher).
 #[async_trait]
 pub trait ProgressSource: Send + Sync {
-    async fn batch_progress(&self, number: u64) -> anyhow::Result<BatchProgress>;
+    async fn batch_progress(&self, number: u64) -> Result<BatchProgress, HookError>;
 
     /// The finality record covering `number`, asked when [`ProgressSource::batch_progress`] reports it finalized.
     /// The sequencer checks the record's roots against its own batches and refuses finality without one.
-    async fn finality(&self, _number: u64) -> anyhow::Result<Option<Finality>> {
+    async fn finality(&self, _number: u64) -> Result<Option<Finality>, HookError> {
         Ok(None)
     }
 }
@@ -70,7 +70,7 @@ pub struct NullSink;
 
 #[async_trait]
 impl BatchSink for NullSink {
-    async fn sealed(&self, _number: u64, _batch: &zkr_circuits::batch::Batch) -> anyhow::Result<()> {
+    async fn sealed(&self, _number: u64, _batch: &zkr_circuits::batch::Batch) -> Result<(), HookError> {
         Ok(())
     }
 }
@@ -81,7 +81,7 @@ pub struct NoProgress;
 
 #[async_trait]
 impl ProgressSource for NoProgress {
-    async fn batch_progress(&self, _number: u64) -> anyhow::Result<BatchProgress> {
+    async fn batch_progress(&self, _number: u64) -> Result<BatchProgress, HookError> {
         Ok(BatchProgress::default())
     }
 }

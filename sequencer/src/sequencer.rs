@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 use zkr_circuits::artifact::digest_hex;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::config::Digest;
@@ -16,7 +16,7 @@ use crate::error::{SequencerError, SubmitError};
 use crate::executor::{Cmd, Core, Info, Params};
 use crate::metrics::Metrics;
 use crate::types::{AccountView, BatchProgress, StatusUpdate, Submitted, TxHash, TxStatus};
-use crate::{store, BatchSink, Finality, ProgressSource};
+use crate::{store, BatchSink, Finality, HookError, ProgressSource};
 
 /// Commands waiting for the executor; submitters wait (back-pressure) beyond this.
 const COMMAND_QUEUE: usize = 8192;
@@ -49,6 +49,8 @@ struct Inner {
     cancel: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     metrics: Metrics,
+    /// Set once when a hook fails fatally ([`HookError::is_fatal`]).
+    halted: watch::Receiver<Option<HookError>>,
 }
 
 impl Drop for Inner {
@@ -94,6 +96,7 @@ impl Sequencer {
 
         let (cmd, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
         let cancel = CancellationToken::new();
+        let (halt, halted) = watch::channel(None);
         let tasks = vec![
             tokio::spawn(core.run(conn, initial, cmd_rx, cancel.clone())),
             tokio::spawn(handoff_task(
@@ -103,6 +106,7 @@ impl Sequencer {
                 cancel.clone(),
                 Duration::from_millis(config.handoff_retry_ms),
                 metrics.clone(),
+                halt,
             )),
             tokio::spawn(progress_task(
                 progress,
@@ -112,8 +116,37 @@ impl Sequencer {
             )),
         ];
         Ok(Sequencer {
-            inner: Arc::new(Inner { config: config.clone(), cmd, updates, cancel, tasks: Mutex::new(tasks), metrics }),
+            inner: Arc::new(Inner {
+                config: config.clone(),
+                cmd,
+                updates,
+                cancel,
+                tasks: Mutex::new(tasks),
+                metrics,
+                halted,
+            }),
         })
+    }
+
+    /// Waits until a hook fails in a way retrying cannot mend (fenced off the queue, a conflicting history) and
+    /// returns why. From then on the sequencer refuses submissions with that reason; the process composing it
+    /// should stop. Never returns while the sequencer is healthy.
+    pub async fn halted(&self) -> HookError {
+        let mut rx = self.inner.halted.clone();
+        loop {
+            if let Some(e) = rx.borrow_and_update().clone() {
+                return e;
+            }
+            if rx.changed().await.is_err() {
+                // the hand-off task ended without halting (shut down): nothing more will come
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Why the sequencer halted, if it did (see [`Sequencer::halted`]).
+    pub fn halt_reason(&self) -> Option<HookError> {
+        self.inner.halted.borrow().clone()
     }
 
     pub fn config(&self) -> &SequencerConfig {
@@ -231,6 +264,7 @@ async fn handoff_task(
     cancel: CancellationToken,
     retry: Duration,
     metrics: Metrics,
+    halt: watch::Sender<Option<HookError>>,
 ) {
     loop {
         let next = tokio::select! {
@@ -255,13 +289,14 @@ async fn handoff_task(
                     }
                     break;
                 }
+                Err(e) if e.is_fatal() => {
+                    error!(batch = number, error = %e, "batch hand-off refused; the sequencer stops accepting work");
+                    let _ = cmd.send(Cmd::Halt { reason: e.to_string() }).await;
+                    let _ = halt.send(Some(e));
+                    return;
+                }
                 Err(e) => {
-                    warn!(
-                        batch = number,
-                        error = format!("{e:#}"),
-                        retry_in_ms = delay.as_millis() as u64,
-                        "batch hand-off failed"
-                    );
+                    warn!(batch = number, error = %e, retry_in_ms = delay.as_millis() as u64, "batch hand-off failed");
                     tokio::select! {
                         _ = cancel.cancelled() => return,
                         _ = tokio::time::sleep(delay) => {}
@@ -319,7 +354,7 @@ async fn progress_task(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    warn!(batch = number, error = format!("{e:#}"), "polling batch progress failed");
+                    warn!(batch = number, error = %e, "polling batch progress failed");
                     break;
                 }
             }

@@ -85,7 +85,7 @@ impl Workspace {
 }
 
 const SERVICES: &[&str] =
-    &["zkr-queue", "zkr-blobs", "zkr-sequencer", "zkr-prover", "zkr-settle", "zkr", "zkr-benches"];
+    &["zkr-queue", "zkr-blobs", "zkr-sequencer", "zkr-worker", "zkr-prover", "zkr-settle", "zkr", "zkr-benches"];
 const L1: &[&str] = &["zkr-evm", "zkr-settle"];
 
 #[test]
@@ -107,6 +107,11 @@ fn dependency_rules_hold() {
         "the sequencer knows no prover and no L1",
         &["zkr-sequencer"],
         &[&["zkr-prover"][..], L1].concat(),
+    ));
+    broken.extend(ws.forbid(
+        "a worker knows no sequencer, coordinator or L1 (it gets inputs and sends proofs over gRPC)",
+        &["zkr-worker"],
+        &[&["zkr-sequencer", "zkr-prover", "zkr-rollup", "zkr-generator"][..], L1].concat(),
     ));
     for lib in ws.libs.iter().filter(|l| *l != "zkr" && *l != "zkr-benches") {
         broken.extend(ws.forbid(

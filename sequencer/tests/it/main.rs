@@ -22,27 +22,32 @@ use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::proto::{self, TxStage as PStage};
 use zkr_sequencer::types::{digest_from_bytes, digest_to_bytes};
 use zkr_sequencer::{
-    BatchProgress, BatchSink, Finality, ProgressSource, Sequencer, SequencerConfig, SequencerError, TxHash, TxStage,
+    BatchProgress, BatchSink, Finality, HookError, ProgressSource, Sequencer, SequencerConfig, SequencerError, TxHash,
+    TxStage,
 };
 
 mod crash;
 
 // ---------------------------------------------------------------- fixtures
 
-/// Records every batch; fails while `failing` is set.
+/// Records every batch; fails while `failing` is set (with `fatal`, if set, instead of an unavailable store).
 #[derive(Default)]
 struct TestSink {
     failing: AtomicBool,
+    fatal: Mutex<Option<HookError>>,
     calls: Mutex<u32>,
     batches: Mutex<Vec<(u64, Vec<u8>)>>,
 }
 
 #[async_trait]
 impl BatchSink for TestSink {
-    async fn sealed(&self, number: u64, batch: &Batch) -> anyhow::Result<()> {
+    async fn sealed(&self, number: u64, batch: &Batch) -> Result<(), HookError> {
         *self.calls.lock().unwrap() += 1;
+        if let Some(e) = self.fatal.lock().unwrap().clone() {
+            return Err(e);
+        }
         if self.failing.load(Ordering::SeqCst) {
-            anyhow::bail!("test sink is failing");
+            return Err(HookError::Unavailable { what: "test sink", reason: "failing on purpose".into() });
         }
         self.batches.lock().unwrap().push((number, batch.to_bytes()));
         Ok(())
@@ -76,11 +81,11 @@ struct TestProgress {
 
 #[async_trait]
 impl ProgressSource for TestProgress {
-    async fn batch_progress(&self, number: u64) -> anyhow::Result<BatchProgress> {
+    async fn batch_progress(&self, number: u64) -> Result<BatchProgress, HookError> {
         Ok(self.progress.lock().unwrap().get(&number).copied().unwrap_or_default())
     }
 
-    async fn finality(&self, number: u64) -> anyhow::Result<Option<Finality>> {
+    async fn finality(&self, number: u64) -> Result<Option<Finality>, HookError> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         Ok(self.records.lock().unwrap().get(&number).copied())
     }
@@ -508,6 +513,38 @@ async fn batches_seal_on_capacity_and_max_wait_and_chain() {
     assert_eq!(expected.iter().map(|b| b.num_txs()).collect::<Vec<_>>(), vec![2, 1, 0, 1]);
     let info = n.seq.info().await.unwrap();
     assert_eq!((info.batches_sealed, info.batches_handed_off), (4, 4));
+    n.stop().await;
+}
+
+/// A hand-off refused for good (fenced off the queue, another history under the number) stops the sequencer at
+/// once: no retry, later submissions refused with the reason, and `halted` says why. An unavailable sink is retried.
+#[tokio::test]
+async fn a_fatal_hand_off_error_halts_the_sequencer() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys();
+    let sink = TestSink::failing();
+    let mut n = Node::start(&config(dir.path(), 1, 60_000), sink.clone(), Arc::new(TestProgress::default())).await;
+    n.submit(&transfer(&k, 0, 1, 5, 0)).await.unwrap();
+    let s = sink.clone();
+    eventually("the unavailable sink is retried", move || {
+        let s = s.clone();
+        async move { *s.calls.lock().unwrap() >= 3 }
+    })
+    .await;
+    assert_eq!(n.seq.halt_reason(), None, "an unavailable sink does not halt");
+
+    let fenced = HookError::Fenced { reason: "token 3 superseded by token 4".into() };
+    *sink.fatal.lock().unwrap() = Some(fenced.clone());
+    let halted = tokio::time::timeout(Duration::from_secs(10), n.seq.halted()).await.expect("halts");
+    assert_eq!(halted, fenced);
+    let calls = *sink.calls.lock().unwrap();
+    let e = n.submit(&transfer(&k, 0, 1, 5, 1)).await.expect_err("no work after a halt");
+    assert_eq!(e.code(), Code::Unavailable);
+    assert!(e.message().contains("fenced off the queue: token 3 superseded"), "{}", e.message());
+    let e = n.seq.info().await.expect_err("queries say why too");
+    assert!(e.to_string().contains("fenced"), "{e}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(*sink.calls.lock().unwrap(), calls, "a fatal error is not retried");
     n.stop().await;
 }
 
