@@ -59,12 +59,15 @@ struct Fleet {
     procs: Vec<Proc>,
 }
 
+/// One role's command line: its arguments and the environment variables it is started with.
+type RoleCommand = (Vec<String>, Vec<(String, String)>);
+
 /// The README's fleet-mode commands, as a user would paste them: each role's arguments and the environment it is
 /// started with (`export`s and `VAR=value` prefixes). Only what names this machine is replaced (the database URL,
 /// the blob directory, the coordinator's address); the flags are the README's.
 #[derive(Clone, Debug)]
 struct ReadmeFleet {
-    roles: Vec<(Vec<String>, Vec<(String, String)>)>,
+    roles: Vec<RoleCommand>,
 }
 
 impl ReadmeFleet {
@@ -100,7 +103,7 @@ impl ReadmeFleet {
     }
 
     /// The command for `role` (`sequencer`, `coordinator`, `worker`).
-    fn role(&self, role: &str) -> (Vec<String>, Vec<(String, String)>) {
+    fn role(&self, role: &str) -> RoleCommand {
         self.roles.iter().find(|(a, _)| a[0] == role).cloned().unwrap_or_else(|| panic!("no `zkr {role}` in README"))
     }
 }
