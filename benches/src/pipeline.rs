@@ -20,12 +20,10 @@ use zkr_circuits::batch::Batch;
 use zkr_circuits::tx::{Transfer, Tx};
 use zkr_prover::backend::ProvingBackend;
 use zkr_prover::exec::Circuits;
-use zkr_prover::pipeline::{EpochPlan, QueueProgress, QueueSink};
-use zkr_prover::source::Hub;
-use zkr_prover::worker::{run_worker, WorkerConfig};
-use zkr_queue::{FsBlobStore, JobKind, JobState, Queue, QueueConfig};
+use zkr_prover::node::{LocalNode, LocalNodeConfig};
+use zkr_queue::{JobKind, JobState};
 use zkr_sequencer::proto::wallet_client::WalletClient;
-use zkr_sequencer::{Sequencer, SequencerConfig, TxHash, TxStage};
+use zkr_sequencer::{SequencerConfig, TxHash, TxStage};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PipelineBenchConfig {
@@ -108,11 +106,10 @@ pub struct PipelineReport {
 /// Latency samples in milliseconds, shared between tasks.
 type Samples = Arc<Mutex<Vec<f64>>>;
 
+/// The devnet's node (the one builder) with its wallet API on a free port and a client of it: the load profile runs
+/// against this.
 struct Rig {
-    seq: Sequencer,
-    queue: Queue,
-    blobs: Arc<FsBlobStore>,
-    circuits: Arc<Circuits>,
+    node: LocalNode,
     client: WalletClient<tonic::transport::Channel>,
     keys: Vec<zkr_circuits::schnorr::SecretKey>,
     nonces: Arc<Mutex<HashMap<u32, u32>>>,
@@ -122,49 +119,27 @@ struct Rig {
 
 async fn rig(cfg: &PipelineBenchConfig, circuits: Arc<Circuits>) -> Result<Rig> {
     let dir = tempfile::tempdir()?;
-    let queue =
-        Queue::connect(&format!("sqlite://{}", dir.path().join("queue.db").display()), QueueConfig::default()).await?;
-    let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs"))?);
-    let plan = EpochPlan { height: cfg.epoch_height };
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let sink =
-        Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()), fence: None });
-    let progress = Arc::new(QueueProgress { queue: queue.clone(), plan });
-    let mut seq_cfg = SequencerConfig {
+    let mut sequencer = SequencerConfig {
         data_dir: dir.path().to_path_buf(),
         batch_capacity: cfg.capacity,
         max_wait_ms: 1000,
         progress_poll_ms: 100,
         ..SequencerConfig::default()
     };
-    seq_cfg.genesis.demo_accounts = 32;
-    let registry = prometheus::Registry::new();
-    let seq = Sequencer::open(&seq_cfg, sink, progress, &registry).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    tokio::spawn(zkr_sequencer::serve_with_listener(seq.clone(), listener, async move { s.cancelled().await }));
-    let client = WalletClient::connect(format!("http://{addr}")).await.context("connecting to the wallet API")?;
-    let hub = Hub {
-        queue: queue.clone(),
-        blobs: blobs.clone(),
-        circuits: circuits.clone(),
+    sequencer.genesis.demo_accounts = 32;
+    let node_cfg = LocalNodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        epoch_height: cfg.epoch_height,
         lease_ms: 30_000,
-        metrics: None,
-        wake: Some(wake.clone()),
+        sequencer,
     };
-    for i in 0..cfg.workers.max(1) {
-        let w = WorkerConfig {
-            id: format!("bench-{i}"),
-            backend: ProvingBackend::cpu(),
-            poll_ms: 500,
-            wake: Some(wake.clone()),
-        };
-        tokio::spawn(run_worker(Arc::new(hub.clone()), circuits.clone(), w, None, stop.clone()));
-    }
-    let keys = seq_cfg.genesis.keys();
-    Ok(Rig { seq, queue, blobs, circuits, client, keys, nonces: Arc::new(Mutex::new(HashMap::new())), stop, _dir: dir })
+    let node = LocalNode::open(node_cfg, Some(circuits)).await?;
+    let stop = CancellationToken::new();
+    let addr = node.serve_wallet_api("127.0.0.1:0".parse()?, &stop).await?;
+    let client = WalletClient::connect(format!("http://{addr}")).await.context("connecting to the wallet API")?;
+    node.spawn_workers(cfg.workers, "bench", &ProvingBackend::cpu(), &stop);
+    let keys = node.seq.config().genesis.keys();
+    Ok(Rig { node, client, keys, nonces: Arc::new(Mutex::new(HashMap::new())), stop, _dir: dir })
 }
 
 impl Rig {
@@ -192,7 +167,8 @@ impl Rig {
     }
 
     async fn depth(&self) -> u64 {
-        self.queue
+        self.node
+            .queue
             .depth()
             .await
             .map(|rows| {
@@ -214,7 +190,7 @@ async fn load_phase(
     depth: &Arc<Mutex<Vec<(f64, u64)>>>,
     t0: Instant,
 ) -> Result<LoadPhase> {
-    let mut updates = rig.seq.subscribe();
+    let mut updates = rig.node.seq.subscribe();
     let submitted_at: Arc<Mutex<HashMap<TxHash, Instant>>> = Arc::default();
     let acks: Arc<Mutex<Vec<f64>>> = Arc::default();
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -283,9 +259,9 @@ async fn load_phase(
     while Instant::now() < drain_end && aggregated.lock().await.len() < want {
         tokio::time::sleep(Duration::from_millis(250)).await;
         depth.lock().await.push((t0.elapsed().as_secs_f64(), rig.depth().await));
-        let info = rig.seq.info().await?;
+        let info = rig.node.seq.info().await?;
         if info.open_batch_txs > 0 || !info.batches_sealed.is_multiple_of(epoch_batches) {
-            let _ = rig.seq.seal_now(true).await;
+            let _ = rig.node.seq.seal_now(true).await;
         }
     }
     listen_stop.cancel();
@@ -321,13 +297,13 @@ async fn overhead(rig: &Rig, cfg: &PipelineBenchConfig) -> Result<Overhead> {
         // Both sides are measured on an otherwise idle machine: aggregation jobs of
         // finished epochs would compete with the batch being timed.
         wait_idle(rig).await;
-        let first = rig.seq.batches_sealed().await?;
+        let first = rig.node.seq.batches_sealed().await?;
         for _ in 0..cfg.capacity {
             rig.submit_random(rng.gen()).await.map_err(|e| anyhow::anyhow!("submit refused: {e}"))?;
         }
         // the batch seals on capacity; wait for its proof to be accepted
         let job = loop {
-            if let Some(j) = rig.queue.find(JobKind::ProveBatch, first, first, 0).await? {
+            if let Some(j) = rig.node.queue.find(JobKind::ProveBatch, first, first, 0).await? {
                 if j.state == JobState::Done {
                     break j;
                 }
@@ -336,8 +312,8 @@ async fn overhead(rig: &Rig, cfg: &PipelineBenchConfig) -> Result<Overhead> {
         };
         out.pipeline_ms.push((job.updated_at - job.created_at) as f64);
         wait_idle(rig).await;
-        let trace = rig.blobs.get(&job.input_key)?;
-        let circuits = rig.circuits.clone();
+        let trace = rig.node.blobs.get(&job.input_key).await?;
+        let circuits = rig.node.circuits.clone();
         let ms = tokio::task::spawn_blocking(move || -> Result<f64> {
             let batch = Batch::from_bytes(&trace)?;
             let t = Instant::now();
@@ -366,7 +342,7 @@ pub async fn run(cfg: PipelineBenchConfig, mut log: impl FnMut(&str)) -> Result<
     let r = rig(&cfg, circuits.clone()).await?;
     report.overhead = overhead(&r, &cfg).await?;
     r.stop.cancel();
-    r.seq.shutdown().await;
+    r.node.shutdown().await;
 
     for (name, tps) in [("nominal", cfg.nominal_tps), ("burst", cfg.nominal_tps * cfg.burst_factor)] {
         log(&format!("{name}: {tps} tx/s for {} s, then drain …", cfg.phase_secs));
@@ -381,7 +357,7 @@ pub async fn run(cfg: PipelineBenchConfig, mut log: impl FnMut(&str)) -> Result<
         ));
         report.phases.push(phase);
         r.stop.cancel();
-        r.seq.shutdown().await;
+        r.node.shutdown().await;
     }
     report.queue_depth = depth.lock().await.clone();
     Ok(report)

@@ -12,19 +12,17 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use zkr_blobs::{BlobStore, FsBlobStore};
 use zkr_circuits::tx::{Transfer, Tx};
-use zkr_queue::{JobKind, JobState, Queue, QueueConfig};
+use zkr_queue::{JobKind, JobState, Queue};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
 use crate::backend::BackendChoice;
 use crate::control::EpochControl;
-use crate::exec::Circuits;
-use crate::metrics::{serve_metrics, ProverMetrics};
-use crate::pipeline::{EpochCloser, EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
-use crate::settlement::{Backoff, EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch, SettledProgress};
-use crate::source::Hub;
-use crate::worker::{run_worker, WorkerConfig, WorkerStats};
+use crate::metrics::serve_metrics;
+use crate::node::{LocalNode, LocalNodeConfig};
+use crate::pipeline::{EpochCloser, EpochProof, EpochWatcher};
+use crate::settlement::{Backoff, EpochSettler, L1Mode, SettleOutcome, SettledEpoch};
+use crate::worker::WorkerStats;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -123,87 +121,45 @@ pub async fn run(
 ) -> Result<DevnetReport> {
     let started = Instant::now();
     let backend = cfg.backend.resolve()?;
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
-    let queue_url = format!("sqlite://{}", cfg.data_dir.join("queue.db").display());
-    let queue = Queue::connect(&queue_url, QueueConfig { lease_ms: cfg.lease_ms, ..QueueConfig::default() })
-        .await
-        .context("opening the job queue")?;
-    let blobs: Arc<dyn BlobStore> =
-        Arc::new(FsBlobStore::new(cfg.data_dir.join("blobs")).context("opening the blob store")?);
-    let plan = EpochPlan { height: cfg.epoch_height };
+    let node = LocalNode::open(
+        LocalNodeConfig {
+            data_dir: cfg.data_dir.clone(),
+            epoch_height: cfg.epoch_height,
+            lease_ms: cfg.lease_ms,
+            sequencer: SequencerConfig {
+                data_dir: cfg.data_dir.clone(),
+                batch_capacity: cfg.capacity,
+                max_wait_ms: cfg.max_wait_ms,
+                ..SequencerConfig::default()
+            },
+        },
+        None,
+    )
+    .await?;
+    let (queue, seq, plan) = (node.queue.clone(), node.seq.clone(), node.plan);
+    let settler = EpochSettler::start(
+        &cfg.l1,
+        node.circuits.clone(),
+        node.blobs.clone(),
+        plan,
+        seq.config().genesis.state(),
+        &cfg.data_dir,
+    )
+    .await
+    .context("preparing L1 settlement")?;
 
-    let (capacity, height) = (cfg.capacity, cfg.epoch_height);
-    let circuits = Arc::new(
-        tokio::task::spawn_blocking(move || Circuits::build(capacity, height)).await.context("building circuits")?,
-    );
-    tracing::info!(capacity, height, "circuits built");
-
-    let registry = prometheus::Registry::new();
-    let metrics = Arc::new(ProverMetrics::register(&registry)?);
-    let seq_cfg = SequencerConfig {
-        data_dir: cfg.data_dir.clone(),
-        batch_capacity: cfg.capacity,
-        max_wait_ms: cfg.max_wait_ms,
-        ..SequencerConfig::default()
+    let grpc_addr = match cfg.grpc_listen {
+        Some(addr) => Some(node.serve_wallet_api(addr, &shutdown).await?),
+        None => None,
     };
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let sink =
-        Arc::new(QueueSink { queue: queue.clone(), blobs: blobs.clone(), plan, wake: Some(wake.clone()), fence: None });
-    let progress = QueueProgress { queue: queue.clone(), plan };
-    let finalized = Finalized::default();
-    let settled_progress = SettledProgress { queue: progress.clone(), finalized: finalized.clone() };
-    let settler =
-        EpochSettler::start(&cfg.l1, circuits.clone(), blobs.clone(), plan, seq_cfg.genesis.state(), &cfg.data_dir)
-            .await
-            .context("preparing L1 settlement")?;
-    let seq = Sequencer::open(&seq_cfg, sink, Arc::new(settled_progress), &registry)
-        .await
-        .context("opening the sequencer")?;
-
-    let mut grpc_addr = None;
-    if let Some(addr) = cfg.grpc_listen {
-        let listener =
-            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the wallet API to {addr}"))?;
-        grpc_addr = Some(listener.local_addr()?);
-        let s = seq.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(e) = zkr_sequencer::serve_with_listener(s, listener, async move { stop.cancelled().await }).await
-            {
-                tracing::error!(error = %e, "wallet API stopped");
-            }
-        });
-    }
     if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry.clone(), addr, shutdown.clone()).await?;
+        let a = serve_metrics(node.registry.clone(), addr, shutdown.clone()).await?;
         tracing::info!(%a, "metrics at http://{a}/metrics");
     }
 
-    let hub = Hub {
-        queue: queue.clone(),
-        blobs: blobs.clone(),
-        circuits: circuits.clone(),
-        lease_ms: cfg.lease_ms,
-        metrics: Some(metrics.clone()),
-        wake: Some(wake.clone()),
-    };
     let workers_stop = shutdown.child_token();
-    let mut worker_handles = Vec::new();
-    for i in 0..cfg.workers.max(1) {
-        let w = WorkerConfig {
-            id: format!("devnet-{}-{i}", std::process::id()),
-            backend: backend.clone(),
-            poll_ms: 500,
-            wake: Some(wake.clone()),
-        };
-        worker_handles.push(tokio::spawn(run_worker(
-            Arc::new(hub.clone()),
-            circuits.clone(),
-            w,
-            Some(metrics.clone()),
-            workers_stop.clone(),
-        )));
-    }
+    let worker_handles =
+        node.spawn_workers(cfg.workers, &format!("devnet-{}", std::process::id()), &backend, &workers_stop);
 
     let submitted = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
@@ -212,9 +168,21 @@ pub async fn run(
         tokio::spawn(load_generator(seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone(), load_stop.clone()));
     }
 
-    let watcher = EpochWatcher { progress, blobs: blobs.clone(), circuits: circuits.clone(), next_epoch: 0 };
-    let (mut control, earlier_epochs) =
-        EpochControl::start(queue.clone(), metrics.clone(), watcher, settler, finalized, Backoff::default()).await?;
+    let watcher = EpochWatcher {
+        progress: node.progress.clone(),
+        blobs: node.blobs.clone(),
+        circuits: node.circuits.clone(),
+        next_epoch: 0,
+    };
+    let (mut control, earlier_epochs) = EpochControl::start(
+        queue.clone(),
+        node.metrics.clone(),
+        watcher,
+        settler,
+        node.finalized.clone(),
+        Backoff::default(),
+    )
+    .await?;
     // Epochs finished in an earlier run count as done already.
     let earlier = earlier_epochs.len() as u64;
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
@@ -271,7 +239,7 @@ pub async fn run(
     for h in worker_handles {
         report.workers.push(h.await.unwrap_or_default());
     }
-    seq.shutdown().await;
+    node.shutdown().await;
     shutdown.cancel();
     Ok(report)
 }

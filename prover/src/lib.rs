@@ -9,6 +9,7 @@ pub mod coordinator;
 pub mod devnet;
 pub mod fleet;
 pub mod hub;
+pub mod node;
 pub mod pipeline;
 pub mod settlement;
 

@@ -712,7 +712,7 @@ async fn worker_waits_for_its_coordinator_and_keeps_finished_proofs() {
     f.wait_log("worker-w", "waiting for the coordinator at", Duration::from_secs(30)).await;
     f.start_coordinator(3000).await;
     // The worker's own word that it holds a job (the queue's "leased" comes before the answer reaches it).
-    f.wait_log("worker-w", "zkr_prover::worker: leased", Duration::from_secs(120)).await;
+    f.wait_log("worker-w", "zkr_worker::worker: leased", Duration::from_secs(120)).await;
     f.kill9("coordinator");
     let victim = f
         .jobs()

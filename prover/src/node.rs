@@ -1,0 +1,183 @@
+//! The one place that wires the roles of a node that runs in one process: an embedded SQLite queue and a blob
+//! directory under one data dir, the circuits, the sequencer handing its batches to the queue and reading its
+//! progress (and L1 finality) back from it, the job hub, and in-process workers. `zkr devnet` builds its node here and
+//! adds the epoch control loop (verification and settlement); `zkr bench pipeline` builds the same node and puts its
+//! load profile on it. A fleet runs one role per process (`fleet`), from the same parts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use zkr_blobs::{BlobStore, FsBlobStore};
+use zkr_queue::{Queue, QueueConfig};
+use zkr_sequencer::{Sequencer, SequencerConfig};
+
+use crate::backend::ProvingBackend;
+use crate::exec::Circuits;
+use crate::metrics::ProverMetrics;
+use crate::pipeline::{EpochPlan, QueueProgress, QueueSink};
+use crate::settlement::{Finalized, SettledProgress};
+use crate::source::Hub;
+use crate::worker::{run_worker, WorkerConfig, WorkerStats};
+
+/// What a one-process node is built from.
+#[derive(Clone, Debug)]
+pub struct LocalNodeConfig {
+    /// `queue.db` and `blobs/` go here, and the sequencer's store unless `sequencer.data_dir` says otherwise.
+    pub data_dir: PathBuf,
+    /// Epochs hold 2^epoch_height batches.
+    pub epoch_height: u32,
+    /// Job lease length of the queue and of the hub's leases.
+    pub lease_ms: u64,
+    /// The sequencer's settings; its `batch_capacity` is the circuits' capacity.
+    pub sequencer: SequencerConfig,
+}
+
+/// The roles of a one-process node, wired together. Dropping it stops nothing: call [`LocalNode::shutdown`].
+pub struct LocalNode {
+    pub queue: Queue,
+    pub blobs: Arc<dyn BlobStore>,
+    pub plan: EpochPlan,
+    pub circuits: Arc<Circuits>,
+    pub registry: prometheus::Registry,
+    pub metrics: Arc<ProverMetrics>,
+    /// Signalled on every enqueue, so idle in-process workers need not wait for their poll.
+    pub wake: Arc<Notify>,
+    pub seq: Sequencer,
+    /// The queue's view of proof progress (proven, aggregated).
+    pub progress: QueueProgress,
+    /// Epochs finalized on L1, as the settler records them and the sequencer reads them.
+    pub finalized: Finalized,
+    lease_ms: u64,
+}
+
+impl std::fmt::Debug for LocalNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalNode").field("plan", &self.plan).field("circuits", &self.circuits).finish_non_exhaustive()
+    }
+}
+
+impl LocalNode {
+    /// Opens (or resumes) the node under `cfg.data_dir`. `circuits` are built when not given (seconds); pass them to
+    /// reuse one build across nodes.
+    pub async fn open(cfg: LocalNodeConfig, circuits: Option<Arc<Circuits>>) -> Result<Self> {
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+        let queue_url = format!("sqlite://{}", cfg.data_dir.join("queue.db").display());
+        let queue = Queue::connect(&queue_url, QueueConfig { lease_ms: cfg.lease_ms, ..QueueConfig::default() })
+            .await
+            .context("opening the job queue")?;
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(FsBlobStore::new(cfg.data_dir.join("blobs")).context("opening the blob store")?);
+        let plan = EpochPlan { height: cfg.epoch_height };
+        let (capacity, height) = (cfg.sequencer.batch_capacity, cfg.epoch_height);
+        let circuits = match circuits {
+            Some(c) if (c.capacity(), c.height()) == (capacity, height) => c,
+            Some(c) => anyhow::bail!(
+                "the circuits given have capacity {} and epoch height {}, the node needs {capacity} and {height}",
+                c.capacity(),
+                c.height()
+            ),
+            None => {
+                let c = tokio::task::spawn_blocking(move || Circuits::build(capacity, height))
+                    .await
+                    .context("building circuits")?;
+                tracing::info!(capacity, height, "circuits built");
+                Arc::new(c)
+            }
+        };
+        let registry = prometheus::Registry::new();
+        let metrics = Arc::new(ProverMetrics::register(&registry)?);
+        let wake = Arc::new(Notify::new());
+        let sink = Arc::new(QueueSink {
+            queue: queue.clone(),
+            blobs: blobs.clone(),
+            plan,
+            wake: Some(wake.clone()),
+            fence: None,
+        });
+        let progress = QueueProgress { queue: queue.clone(), plan };
+        let finalized = Finalized::default();
+        let settled = SettledProgress { queue: progress.clone(), finalized: finalized.clone() };
+        let seq = Sequencer::open(&cfg.sequencer, sink, Arc::new(settled), &registry)
+            .await
+            .context("opening the sequencer")?;
+        Ok(Self {
+            queue,
+            blobs,
+            plan,
+            circuits,
+            registry,
+            metrics,
+            wake,
+            seq,
+            progress,
+            finalized,
+            lease_ms: cfg.lease_ms,
+        })
+    }
+
+    /// The job hub the in-process workers take their jobs from.
+    pub fn hub(&self) -> Hub {
+        Hub {
+            queue: self.queue.clone(),
+            blobs: self.blobs.clone(),
+            circuits: self.circuits.clone(),
+            lease_ms: self.lease_ms,
+            metrics: Some(self.metrics.clone()),
+            wake: Some(self.wake.clone()),
+        }
+    }
+
+    /// Starts `n` (at least one) in-process workers named `<name>-<i>`, until `stop` is cancelled.
+    pub fn spawn_workers(
+        &self,
+        n: usize,
+        name: &str,
+        backend: &ProvingBackend,
+        stop: &CancellationToken,
+    ) -> Vec<JoinHandle<WorkerStats>> {
+        let hub = Arc::new(self.hub());
+        (0..n.max(1))
+            .map(|i| {
+                let w = WorkerConfig {
+                    id: format!("{name}-{i}"),
+                    backend: backend.clone(),
+                    poll_ms: 500,
+                    wake: Some(self.wake.clone()),
+                };
+                tokio::spawn(run_worker(
+                    hub.clone(),
+                    self.circuits.clone(),
+                    w,
+                    Some(self.metrics.clone()),
+                    stop.clone(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Serves the wallet gRPC API on `addr` (port 0: any free port) until `stop` is cancelled; returns the address.
+    pub async fn serve_wallet_api(&self, addr: SocketAddr, stop: &CancellationToken) -> Result<SocketAddr> {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the wallet API to {addr}"))?;
+        let bound = listener.local_addr()?;
+        let (seq, stop) = (self.seq.clone(), stop.clone());
+        tokio::spawn(async move {
+            if let Err(e) =
+                zkr_sequencer::serve_with_listener(seq, listener, async move { stop.cancelled().await }).await
+            {
+                tracing::error!(error = %e, "wallet API stopped");
+            }
+        });
+        Ok(bound)
+    }
+
+    /// Stops the sequencer (its open batch stays in its store for the next run).
+    pub async fn shutdown(&self) {
+        self.seq.shutdown().await;
+    }
+}
