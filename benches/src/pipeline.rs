@@ -127,12 +127,7 @@ async fn rig(cfg: &PipelineBenchConfig, circuits: Arc<Circuits>) -> Result<Rig> 
         ..SequencerConfig::default()
     };
     sequencer.genesis.demo_accounts = 32;
-    let node_cfg = LocalNodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        epoch_height: cfg.epoch_height,
-        lease_ms: 30_000,
-        sequencer,
-    };
+    let node_cfg = LocalNodeConfig { epoch_height: cfg.epoch_height, lease_ms: 30_000, sequencer };
     let node = LocalNode::open(node_cfg, Some(circuits)).await?;
     let stop = CancellationToken::new();
     let addr = node.serve_wallet_api("127.0.0.1:0".parse()?, &stop).await?;

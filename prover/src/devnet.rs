@@ -123,7 +123,6 @@ pub async fn run(
     let backend = cfg.backend.resolve()?;
     let node = LocalNode::open(
         LocalNodeConfig {
-            data_dir: cfg.data_dir.clone(),
             epoch_height: cfg.epoch_height,
             lease_ms: cfg.lease_ms,
             sequencer: SequencerConfig {

@@ -5,7 +5,6 @@
 //! load profile on it. A fleet runs one role per process (`fleet`), from the same parts.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -27,13 +26,12 @@ use crate::worker::{run_worker, WorkerConfig, WorkerStats};
 /// What a one-process node is built from.
 #[derive(Clone, Debug)]
 pub struct LocalNodeConfig {
-    /// `queue.db` and `blobs/` go here, and the sequencer's store unless `sequencer.data_dir` says otherwise.
-    pub data_dir: PathBuf,
     /// Epochs hold 2^epoch_height batches.
     pub epoch_height: u32,
     /// Job lease length of the queue and of the hub's leases.
     pub lease_ms: u64,
-    /// The sequencer's settings; its `batch_capacity` is the circuits' capacity.
+    /// The sequencer's settings; its `batch_capacity` is the circuits' capacity, and its `data_dir` holds the
+    /// whole node (`sequencer.db`, `queue.db`, `blobs/`).
     pub sequencer: SequencerConfig,
 }
 
@@ -62,16 +60,17 @@ impl std::fmt::Debug for LocalNode {
 }
 
 impl LocalNode {
-    /// Opens (or resumes) the node under `cfg.data_dir`. `circuits` are built when not given (seconds); pass them to
-    /// reuse one build across nodes.
+    /// Opens (or resumes) the node under `cfg.sequencer.data_dir`. `circuits` are built when not given (seconds);
+    /// pass them to reuse one build across nodes.
     pub async fn open(cfg: LocalNodeConfig, circuits: Option<Arc<Circuits>>) -> Result<Self> {
-        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
-        let queue_url = format!("sqlite://{}", cfg.data_dir.join("queue.db").display());
+        let dir = &cfg.sequencer.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let queue_url = format!("sqlite://{}", dir.join("queue.db").display());
         let queue = Queue::connect(&queue_url, QueueConfig { lease_ms: cfg.lease_ms, ..QueueConfig::default() })
             .await
             .context("opening the job queue")?;
         let blobs: Arc<dyn BlobStore> =
-            Arc::new(FsBlobStore::new(cfg.data_dir.join("blobs")).context("opening the blob store")?);
+            Arc::new(FsBlobStore::new(dir.join("blobs")).context("opening the blob store")?);
         let plan = EpochPlan { height: cfg.epoch_height };
         let (capacity, height) = (cfg.sequencer.batch_capacity, cfg.epoch_height);
         let circuits = match circuits {
