@@ -7,6 +7,7 @@
 
 use plonky2::field::types::{Field, Field64, PrimeField64};
 use plonky2::plonk::circuit_data::CommonCircuitData;
+use plonky2::plonk::config::GenericConfig;
 use plonky2::plonk::proof::ProofWithPublicInputs;
 use thiserror::Error;
 
@@ -160,10 +161,18 @@ pub fn parse_proof_bytes(
     bytes: &[u8],
     common: &CommonCircuitData<F, D>,
 ) -> Result<ProofWithPublicInputs<F, C, D>, ProofFileError> {
+    parse_proof_bytes_for::<C>(bytes, common)
+}
+
+/// [`parse_proof_bytes`] for a proof of any configuration (the wrap circuit's Keccak one, too).
+pub fn parse_proof_bytes_for<Cfg: GenericConfig<D, F = F>>(
+    bytes: &[u8],
+    common: &CommonCircuitData<F, D>,
+) -> Result<ProofWithPublicInputs<F, Cfg, D>, ProofFileError> {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ProofWithPublicInputs::<F, C, D>::from_bytes(bytes.to_vec(), common)
+        ProofWithPublicInputs::<F, Cfg, D>::from_bytes(bytes.to_vec(), common)
     }));
     std::panic::set_hook(prev);
     match r {

@@ -192,6 +192,17 @@ impl WrapCircuit {
         Ok(proof)
     }
 
+    /// Parses a wrap proof from its plonky2 bytes (`WrapProof::to_bytes`); strict, never panics.
+    pub fn parse(&self, bytes: &[u8]) -> Result<WrapProof, WrapError> {
+        crate::artifact::parse_proof_bytes_for::<WrapConfig>(bytes, &self.data.common)
+            .map_err(|e| WrapError::Verify { reason: e.to_string() })
+    }
+
+    /// Parses and verifies a wrap proof given as bytes, returning its public inputs.
+    pub fn verify_bytes(&self, bytes: &[u8]) -> Result<BatchPublicInputs, WrapError> {
+        self.verify(&self.parse(bytes)?)
+    }
+
     /// Verifies a wrap proof with plonky2's verifier and returns its public inputs.
     pub fn verify(&self, proof: &WrapProof) -> Result<BatchPublicInputs, WrapError> {
         let pis = BatchPublicInputs::from_fields(&proof.public_inputs)

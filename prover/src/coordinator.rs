@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
-use zkr_queue::{JobKind, QueueError};
+use zkr_queue::QueueError;
 
 use crate::exec::WorkInput;
 use crate::proto::coordinator_server::{Coordinator, CoordinatorServer};
@@ -119,8 +119,8 @@ impl Coordinator for CoordinatorService {
             let (kind, inputs) = match j.input {
                 WorkInput::ProveBatch { trace } => (proto::JobKind::ProveBatch, vec![trace]),
                 WorkInput::Aggregate { left, right, .. } => (proto::JobKind::Aggregate, vec![left, right]),
+                WorkInput::Wrap { root } => (proto::JobKind::Wrap, vec![root]),
             };
-            debug_assert_eq!(matches!(j.kind, JobKind::ProveBatch), kind == proto::JobKind::ProveBatch);
             proto::Job {
                 id: j.id,
                 kind: kind as i32,

@@ -85,6 +85,8 @@ pub struct DevnetStatus {
     pub batches_sealed: u64,
     pub batches_proven: u64,
     pub aggregations_done: u64,
+    /// Epoch proofs wrapped for L1 (by the workers, as `wrap` jobs).
+    pub wraps_done: u64,
     pub queued: u64,
     pub leased: u64,
     pub waiting: u64,
@@ -136,16 +138,9 @@ pub async fn run(
     )
     .await?;
     let (queue, seq, plan) = (node.queue.clone(), node.seq.clone(), node.plan);
-    let settler = EpochSettler::start(
-        &cfg.l1,
-        node.circuits.clone(),
-        node.blobs.clone(),
-        plan,
-        seq.config().genesis.state(),
-        &cfg.data_dir,
-    )
-    .await
-    .context("preparing L1 settlement")?;
+    let settler = EpochSettler::start(&cfg.l1, &node.hub(), plan, seq.config().genesis.state(), &cfg.data_dir)
+        .await
+        .context("preparing L1 settlement")?;
 
     let grpc_addr = match cfg.grpc_listen {
         Some(addr) => Some(node.serve_wallet_api(addr, &shutdown).await?),
@@ -265,6 +260,7 @@ async fn snapshot(
             match (kind, state) {
                 (JobKind::ProveBatch, JobState::Done) => s.batches_proven += n,
                 (JobKind::Aggregate, JobState::Done) => s.aggregations_done += n,
+                (JobKind::Wrap, JobState::Done) => s.wraps_done += n,
                 (_, JobState::Queued) => s.queued += n,
                 (_, JobState::Leased) => s.leased += n,
                 (_, JobState::Waiting) => s.waiting += n,

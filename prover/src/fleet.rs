@@ -438,7 +438,7 @@ pub async fn run_coordinator(
         metrics: Some(metrics.clone()),
         wake: None,
     };
-    let service = CoordinatorService::new(hub, tokens);
+    let service = CoordinatorService::new(hub.clone(), tokens);
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     emit(events, NodeEvent::Listening { what: "coordinator (gRPC)", addr: listener.local_addr()? });
@@ -446,10 +446,9 @@ pub async fn run_coordinator(
     let server = tokio::spawn(crate::coordinator::serve_on(service, listener, async move { stop.cancelled().await }));
 
     let plan = EpochPlan { height: cfg.epoch_height };
-    let settler =
-        EpochSettler::start(&cfg.l1, circuits.clone(), blobs.clone(), plan, cfg.genesis.state(), &cfg.data_dir)
-            .await
-            .context("preparing L1 settlement")?;
+    let settler = EpochSettler::start(&cfg.l1, &hub, plan, cfg.genesis.state(), &cfg.data_dir)
+        .await
+        .context("preparing L1 settlement")?;
     let watcher = EpochWatcher {
         progress: QueueProgress { queue: queue.clone(), plan },
         blobs: blobs.clone(),

@@ -10,7 +10,7 @@ use zkr_circuits::batch::{Batch, BatchPublicInputs};
 use zkr_queue::{BlobError, Completion, Job, JobId, JobKind, Queue};
 use zkr_worker::exec::{Circuits, ExecError, ProofOutput, WorkInput};
 use zkr_worker::metrics::{kind_label, ProverMetrics};
-use zkr_worker::source::{proof_key, JobSource, Leased, SourceError, Submitted};
+use zkr_worker::source::{result_key, JobSource, Leased, SourceError, Submitted};
 
 /// The queue, the blob store and the circuits that check submitted proofs.
 #[derive(Clone)]
@@ -31,6 +31,17 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
+    /// The one dependency of a wrap job: the epoch's root job.
+    async fn root_of(&self, job: &Job) -> Result<Job, SourceError> {
+        let [dep] = job.deps[..] else {
+            return Err(SourceError::BadInput {
+                id: job.id,
+                reason: format!("{} dependencies, expected 1 (the epoch's root)", job.deps.len()),
+            });
+        };
+        self.queue.get(dep).await?.ok_or(SourceError::UnknownJob { id: dep })
+    }
+
     /// The two children of an aggregation job, left (earlier batches) first.
     async fn children(&self, job: &Job) -> Result<(Job, Job), SourceError> {
         let mut kids = Vec::with_capacity(2);
@@ -68,6 +79,19 @@ impl Hub {
                     right: self.result_bytes(&r).await?,
                 })
             }
+            JobKind::Wrap => {
+                let root = self.root_of(job).await?;
+                if (root.batch_start, root.batch_end, root.level + 1) != (job.batch_start, job.batch_end, job.level) {
+                    return Err(SourceError::BadInput {
+                        id: job.id,
+                        reason: format!(
+                            "its dependency {} covers batches {}..={} at level {}, not the wrapped epoch's root",
+                            root.id, root.batch_start, root.batch_end, root.level
+                        ),
+                    });
+                }
+                Ok(WorkInput::Wrap { root: self.result_bytes(&root).await? })
+            }
         }
     }
 
@@ -83,6 +107,8 @@ impl Hub {
                 let r = self.circuits.verify(level - 1, &right, "right").map_err(bad)?;
                 Ok(combine(&l, &r))
             }
+            // The wrap exposes its root's public inputs unchanged.
+            WorkInput::Wrap { root } => self.circuits.verify(self.circuits.height(), &root, "root").map_err(bad),
         }
     }
 
@@ -114,7 +140,7 @@ impl Hub {
             let _ = self.queue.fail(id, worker, &format!("refused proof: {reason}")).await;
             return Err(SourceError::Refused { id, reason });
         }
-        let key = proof_key(job.level, job.batch_start, job.batch_end);
+        let key = result_key(job.kind, job.level, job.batch_start, job.batch_end);
         self.blobs.put(&key, proof).await?;
         let done = self.queue.complete(id, worker, &key).await?;
         if let Some(w) = &self.wake {
@@ -141,7 +167,7 @@ impl Hub {
 impl JobSource for Hub {
     async fn lease(&self, worker: &str) -> Result<Option<Leased>, SourceError> {
         loop {
-            let Some(job) = self.queue.claim(worker, &[JobKind::ProveBatch, JobKind::Aggregate]).await? else {
+            let Some(job) = self.queue.claim(worker, &JobKind::ALL).await? else {
                 return Ok(None);
             };
             match self.load_input(&job).await {

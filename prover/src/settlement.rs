@@ -1,5 +1,7 @@
-//! Settling verified epochs on an L1: each epoch proof is wrapped (the EVM-friendly wrap circuit), then the
-//! rollup contract gets commit → prove → execute, and the epoch's batches become "finalized" for the sequencer.
+//! Settling verified epochs on an L1: each epoch proof is wrapped (the EVM-friendly wrap circuit) by a worker, as a
+//! wrap job in the queue, then the rollup contract gets commit → prove → execute, and the epoch's batches become
+//! "finalized" for the sequencer. Settlement proves nothing itself: it enqueues the wrap job, waits for the proof the
+//! hub accepted, and checks it once more before sending it.
 //!
 //! The devnet settles on an in-process EVM (zkr-evm's revm) by default, or on a JSON-RPC node.
 //!
@@ -19,10 +21,10 @@ use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use zkr_blobs::BlobStore;
-use zkr_circuits::artifact::{digest_from_hex, parse_proof_bytes};
+use zkr_circuits::artifact::digest_from_hex;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::state::State;
-use zkr_circuits::wrap::WrapCircuit;
+use zkr_queue::{JobKind, JobState, NewJob, Queue};
 use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData};
 use zkr_sequencer::types::{digest_to_bytes, root_hex};
 use zkr_sequencer::{BatchProgress, Finality, HookError, ProgressSource};
@@ -32,6 +34,7 @@ use zkr_settle::{
 };
 
 use crate::exec::Circuits;
+use crate::hub::Hub;
 use crate::pipeline::{EpochPlan, EpochProof, QueueProgress};
 use crate::source::trace_key;
 
@@ -89,6 +92,8 @@ pub struct SettledEpoch {
     /// The rollup contract's epoch number (from 1).
     pub l1_epoch: u64,
     pub l1_block: u64,
+    /// From enqueuing the wrap job to holding its checked proof (queueing and a worker's proving included); 0 when
+    /// the step needed no proof.
     pub wrap_seconds: f64,
     pub gas_commit: u64,
     pub gas_prove: u64,
@@ -255,13 +260,14 @@ impl Records {
     }
 }
 
-/// Wraps and settles epochs, in order.
+/// Has epochs wrapped (by the workers) and settles them, in order.
 pub struct EpochSettler {
     l1: Arc<dyn L1>,
-    wrap: Arc<WrapCircuit>,
     contracts: ContractSet,
     circuits: Arc<Circuits>,
     blobs: Arc<dyn BlobStore>,
+    queue: Queue,
+    wake: Option<Arc<tokio::sync::Notify>>,
     plan: EpochPlan,
     genesis: State,
     /// Set for a lasting chain (JSON-RPC); `None` in process.
@@ -278,12 +284,12 @@ impl std::fmt::Debug for EpochSettler {
 }
 
 impl EpochSettler {
-    /// Builds the wrap circuit and finds its contracts (the committed devnet set when it matches, else compiled
-    /// now with npm solc); connects to the L1. `None` for [`L1Mode::Off`].
+    /// Builds the wrap circuit (to check wrap proofs and to find its verifier) and finds its contracts (the
+    /// committed devnet set when it matches, else compiled now with npm solc); connects to the L1. Wrap jobs go to
+    /// the hub's queue. `None` for [`L1Mode::Off`].
     pub async fn start(
         mode: &L1Mode,
-        circuits: Arc<Circuits>,
-        blobs: Arc<dyn BlobStore>,
+        hub: &Hub,
         plan: EpochPlan,
         genesis: State,
         data_dir: &std::path::Path,
@@ -317,12 +323,12 @@ impl EpochSettler {
             }
             _ => None,
         };
+        let circuits = hub.circuits.clone();
         let c = circuits.clone();
-        let (wrap, source) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let wrap = WrapCircuit::for_tree(&c.tree).context("building the wrap circuit")?;
-            let source = zkr_generator::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)
-                .context("generating the verifier")?;
-            Ok((wrap, source))
+        let source = tokio::task::spawn_blocking(move || -> Result<_> {
+            let wrap = c.wrap().context("building the wrap circuit")?;
+            zkr_generator::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)
+                .context("generating the verifier")
         })
         .await??;
         let devnet = ContractSet::devnet().context("reading the committed devnet contracts")?;
@@ -338,10 +344,11 @@ impl EpochSettler {
         };
         Ok(Some(EpochSettler {
             l1,
-            wrap: Arc::new(wrap),
             contracts,
             circuits,
-            blobs,
+            blobs: hub.blobs.clone(),
+            queue: hub.queue.clone(),
+            wake: hub.wake.clone(),
             plan,
             genesis,
             records,
@@ -432,7 +439,67 @@ impl EpochSettler {
         Ok(())
     }
 
-    /// Wraps the epoch's proof and runs commit → prove → execute, from the step the rollup's counters say it needs;
+    /// The epoch's wrap proof, encoded for the verifier contract. A worker proves it: the wrap job is enqueued once
+    /// (a restart finds the same job, or its finished proof) with the epoch's root job as its dependency; the hub
+    /// checked the proof when it accepted it, and it is checked again here against this epoch's statement before it
+    /// goes to L1.
+    async fn wrapped(&self, ep: &EpochProof) -> Result<Vec<u8>> {
+        let (start, end) = ep.batches;
+        let height = self.plan.height;
+        let root_kind = if height == 0 { JobKind::ProveBatch } else { JobKind::Aggregate };
+        let root = self
+            .queue
+            .find(root_kind, start, end, height)
+            .await
+            .context("finding the epoch's root job")?
+            .with_context(|| format!("epoch {}: no root job for batches {start}..={end} in the queue", ep.epoch))?;
+        let job = NewJob {
+            kind: JobKind::Wrap,
+            batch_start: start,
+            batch_end: end,
+            level: self.circuits.wrap_level(),
+            input_key: ep.key.clone(),
+            deps: vec![root.id],
+        };
+        let id = self.queue.enqueue(job).await.context("enqueuing the wrap job")?;
+        if let Some(w) = &self.wake {
+            w.notify_waiters();
+        }
+        let mut announced = false;
+        let key = loop {
+            let job = self.queue.get(id).await.context("reading the wrap job")?.with_context(|| format!("wrap job {id} is gone"))?;
+            match (job.state, job.result_key) {
+                (JobState::Done, Some(key)) => break key,
+                (JobState::Dead, _) => bail!(
+                    "the wrap job {id} of epoch {} is dead ({}); once its cause is fixed, `zkr queue requeue {id}`",
+                    ep.epoch,
+                    job.last_error.as_deref().unwrap_or("no error recorded")
+                ),
+                _ => {
+                    if !announced {
+                        tracing::info!(epoch = ep.epoch, job = id, "waiting for a worker to wrap the epoch proof");
+                        announced = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        let bytes = self.blobs.get(&key).await.with_context(|| format!("reading the wrap proof {key}"))?;
+        let circuits = self.circuits.clone();
+        let (epoch, expected) = (ep.epoch, ep.public);
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+            let wrap = circuits.wrap().context("building the wrap circuit")?;
+            let proof = wrap.parse(&bytes).with_context(|| format!("parsing the wrap proof {key}"))?;
+            let public = wrap.verify(&proof).with_context(|| format!("checking the wrap proof {key}"))?;
+            if public != expected {
+                bail!("the wrap proof {key} is for other public inputs than epoch {epoch}'s proof");
+            }
+            Ok(zkr_generator::encode_proof(&proof))
+        })
+        .await?
+    }
+
+    /// Has the epoch's proof wrapped and runs commit → prove → execute, from the step the rollup's counters say it needs;
     /// marks the epoch finalized. `None` when nothing was sent: the epoch was executed already (in an earlier run)
     /// or comes before the rollup's genesis.
     pub async fn settle(&mut self, ep: &EpochProof) -> Result<Option<SettledEpoch>> {
@@ -473,26 +540,10 @@ impl EpochSettler {
         if data.statement != ep.public {
             bail!("epoch {}: the batches' statement differs from the epoch proof's public inputs", ep.epoch);
         }
-        let bytes = self.blobs.get(&ep.key).await.with_context(|| format!("reading {}", ep.key))?;
-        let (wrap, circuits) = (self.wrap.clone(), self.circuits.clone());
-        let height = self.plan.height;
         let t = Instant::now();
         let epoch = ep.epoch;
-        let needs_proof = stage <= Stage::Prove;
-        let proof = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
-            if !needs_proof {
-                return Ok(Vec::new()); // execute takes no proof
-            }
-            let common = match circuits.tree.circuit_for_level(height) {
-                Some(c) => &c.data.common,
-                None => &circuits.tree.batch.data.common,
-            };
-            let root = parse_proof_bytes(&bytes, common).context("parsing the epoch proof")?;
-            let _s = tracing::info_span!("wrap", epoch).entered();
-            let wrapped = wrap.prove(&root).context("wrapping the epoch proof")?;
-            Ok(zkr_generator::encode_proof(&wrapped))
-        })
-        .await??;
+        // execute takes no proof
+        let proof = if stage <= Stage::Prove { self.wrapped(ep).await? } else { Vec::new() };
         let wrap_seconds = t.elapsed().as_secs_f64();
         let sub = EpochSubmission {
             epoch: l1_epoch,

@@ -68,9 +68,9 @@ pub fn devnet(cfg: DevnetConfig) -> Result<()> {
         let plain = !console_is_tty();
         let report = devnet::run(cfg, shutdown, |s| {
             let line = format!(
-                "[{:>5.0}s] txs {} (refused {}) | batches sealed {} proven {} | aggregations {} | queue: {} queued {} leased {} waiting {} dead | epochs {} (L1 {}) | root {}…",
+                "[{:>5.0}s] txs {} (refused {}) | batches sealed {} proven {} | aggregations {} wraps {} | queue: {} queued {} leased {} waiting {} dead | epochs {} (L1 {}) | root {}…",
                 s.elapsed_s, s.txs_submitted, s.txs_refused, s.batches_sealed, s.batches_proven, s.aggregations_done,
-                s.queued, s.leased, s.waiting, s.dead, s.epochs_verified, s.epochs_finalized, s.root
+                s.wraps_done, s.queued, s.leased, s.waiting, s.dead, s.epochs_verified, s.epochs_finalized, s.root
             );
             if plain {
                 eprintln!("{line}");

@@ -563,7 +563,8 @@ async fn restarted_coordinator_loses_no_job() {
 }
 
 /// The coordinator settles each verified epoch on L1 (here the in-process EVM with the committed capacity-4
-/// contracts) and records the finality in the blob store, where the sequencer's transaction status reads it.
+/// contracts) and records the finality in the blob store, where the sequencer's transaction status reads it. The
+/// epoch's wrap proof is a queue job that the worker proves; the coordinator proves nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_settles_verified_epochs_on_l1() {
     let _serial = SERIAL.lock().await;
@@ -595,6 +596,16 @@ async fn coordinator_settles_verified_epochs_on_l1() {
         "the record names what it finalized: {record}"
     );
     assert!(!finalized.contains(1).await.unwrap());
+    let wrap = f.queue.find(JobKind::Wrap, 0, 1, 2).await.unwrap().expect("a wrap job for epoch 0");
+    assert_eq!((wrap.state, wrap.picked_by.as_deref()), (JobState::Done, Some("worker-s")), "{wrap:#?}");
+    let root = f.queue.find(JobKind::Aggregate, 0, 1, 1).await.unwrap().unwrap();
+    assert_eq!(wrap.deps, vec![root.id], "the wrap waits for the epoch's root");
+    let (coordinator, worker) = (f.log("coordinator"), f.log("worker-s"));
+    assert!(worker.contains("kind=Wrap") && worker.contains("wrap proof done"), "the worker wraps:\n{worker}");
+    assert!(
+        !coordinator.contains("wrap proof done") && !coordinator.contains("wrap_prove"),
+        "the coordinator proves nothing:\n{coordinator}"
+    );
     eprintln!("coordinator_settles_verified_epochs_on_l1: {:.1} s", t.elapsed().as_secs_f64());
 }
 

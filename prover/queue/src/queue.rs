@@ -428,27 +428,30 @@ impl Queue {
     /// lowest id. Counts an attempt and sets the lease deadline to now + `lease_ms`.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn claim(&self, worker: &str, kinds: &[JobKind]) -> Result<Option<Job>, QueueError> {
-        let (Some(&k1), Some(&k2)) = (kinds.first(), kinds.iter().find(|k| **k != kinds[0]).or(kinds.first())) else {
+        let mut wanted: Vec<&'static str> = Vec::with_capacity(kinds.len());
+        for k in kinds {
+            if !wanted.contains(&k.as_str()) {
+                wanted.push(k.as_str());
+            }
+        }
+        if wanted.is_empty() {
             return Ok(None);
-        };
+        }
         let now = now_ms();
         let deadline = now.saturating_add(self.cfg.lease_ms as i64);
         let row: Option<JobRow> = dispatch!(self, |pool, pg| {
             let sql = format!(
                 "UPDATE jobs SET state = 'leased', attempts = attempts + 1, picked_by = $1, lease_deadline = $2, \
-                 updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND kind IN ($4, $5) \
+                 updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND kind IN ({}) \
                  ORDER BY batch_start, level, id LIMIT 1{}) RETURNING {COLS}",
+                placeholders(4, wanted.len()),
                 if pg { " FOR UPDATE SKIP LOCKED" } else { "" }
             );
-            sqlx::query_as(&sql)
-                .bind(worker)
-                .bind(deadline)
-                .bind(now)
-                .bind(k1.as_str())
-                .bind(k2.as_str())
-                .fetch_optional(pool)
-                .await
-                .map_err(db("claiming a job"))?
+            let mut q = sqlx::query_as(&sql).bind(worker).bind(deadline).bind(now);
+            for k in &wanted {
+                q = q.bind(*k);
+            }
+            q.fetch_optional(pool).await.map_err(db("claiming a job"))?
         });
         let Some(row) = row else { return Ok(None) };
         let deps = self.deps_of(&[row.id]).await?.remove(&row.id).unwrap_or_default();

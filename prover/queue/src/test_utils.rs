@@ -61,6 +61,42 @@ where
     dropped.expect("dropping the test database");
 }
 
+/// Builds the schema as it was before the migration described as `before` (e.g. `"wrap jobs"`), with `seed`
+/// statements run on it, so a test can check that an upgrade keeps what an older zkr stored. Returns how many
+/// migrations were applied.
+pub async fn old_schema(url: &str, before: &str, seed: &[&str]) -> usize {
+    use std::str::FromStr;
+    // The same steps on either backend (their pools are different types).
+    macro_rules! build {
+        ($migrator:expr, $pool:expr) => {{
+            let migrator: sqlx::migrate::Migrator = $migrator;
+            let older: Vec<_> = migrator.migrations.iter().take_while(|m| m.description != before).cloned().collect();
+            assert!(older.len() < migrator.migrations.len(), "no migration described as {before:?}");
+            let n = older.len();
+            let old = sqlx::migrate::Migrator { migrations: older.into(), ..migrator };
+            let pool = $pool;
+            old.run(&pool).await.expect("building the old schema");
+            for stmt in seed {
+                sqlx::query(stmt).execute(&pool).await.unwrap_or_else(|e| panic!("seeding {stmt:?}: {e}"));
+            }
+            pool.close().await;
+            n
+        }};
+    }
+    if url.starts_with("sqlite:") {
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .expect("a SQLite URL")
+            .create_if_missing(true)
+            .foreign_keys(true);
+        build!(
+            sqlx::migrate!("./migrations/sqlite"),
+            sqlx::SqlitePool::connect_with(opts).await.expect("opening the SQLite file")
+        )
+    } else {
+        build!(sqlx::migrate!("./migrations/postgres"), sqlx::PgPool::connect(url).await.expect("connecting to Postgres"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

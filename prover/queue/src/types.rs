@@ -16,17 +16,21 @@ pub enum JobKind {
     ProveBatch,
     /// Fold child proofs into one (level ≥ 1). Stored as `aggregate`.
     Aggregate,
+    /// Re-prove an epoch's root proof in the EVM-friendly wrap circuit, one level above the root (level = epoch
+    /// height + 1; its one dependency is the root's job). Stored as `wrap`.
+    Wrap,
 }
 
 impl JobKind {
     /// Every kind, for claims that take any job.
-    pub const ALL: [JobKind; 2] = [JobKind::ProveBatch, JobKind::Aggregate];
+    pub const ALL: [JobKind; 3] = [JobKind::ProveBatch, JobKind::Aggregate, JobKind::Wrap];
 
     /// The text stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::ProveBatch => "prove_batch",
             JobKind::Aggregate => "aggregate",
+            JobKind::Wrap => "wrap",
         }
     }
 }
@@ -44,7 +48,8 @@ impl FromStr for JobKind {
         match s {
             "prove_batch" => Ok(JobKind::ProveBatch),
             "aggregate" => Ok(JobKind::Aggregate),
-            other => Err(format!("unknown job kind {other:?}: expected \"prove_batch\" or \"aggregate\"")),
+            "wrap" => Ok(JobKind::Wrap),
+            other => Err(format!("unknown job kind {other:?}: expected \"prove_batch\", \"aggregate\" or \"wrap\"")),
         }
     }
 }

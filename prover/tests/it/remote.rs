@@ -65,7 +65,7 @@ async fn remote_worker_proves_an_epoch(url: Option<String>) {
         let level_of = c.circuits.verify(j.level, &c.blobs.get(key).unwrap(), "stored").unwrap();
         let expected = match j.kind {
             JobKind::ProveBatch => b.batches[j.batch_start as usize].public_inputs(),
-            JobKind::Aggregate => e.public,
+            JobKind::Aggregate | JobKind::Wrap => e.public,
         };
         assert_eq!(level_of, expected, "stored proof of {j:?}");
     }

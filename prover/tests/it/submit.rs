@@ -197,3 +197,70 @@ async fn a_missing_trace_is_a_configuration_error_not_a_dead_job() {
     assert_eq!(leased.job.unwrap().batch_start, 0);
     c.shutdown().await;
 }
+
+/// An epoch's wrap job goes through the coordinator like any other: leased with the root proof as its one input,
+/// a valid proof of another circuit (the root proof itself) is refused, and the worker's wrap proof is accepted,
+/// stored under the wrap key and verifies in the wrap circuit with the epoch's public inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrap_job_is_leased_proven_by_the_worker_and_checked() {
+    let c = Coordinator::start(None).await;
+    c.seal_batches().await;
+    let mut client = c.client().await;
+    // Prove the epoch: two batches, then their aggregation, each leased and submitted over gRPC.
+    let mut proofs = Vec::new();
+    for n in 0..2 {
+        let job = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner().job.unwrap();
+        assert_eq!((job.kind, job.batch_start), (proto::JobKind::ProveBatch as i32, n));
+        let proof = prove_batch(&c.circuits, n as usize).await;
+        assert!(client.submit(authed(submit_req(job.id, "w", proof.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted);
+        proofs.push(proof);
+    }
+    let job = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner().job.unwrap();
+    assert_eq!(job.kind, proto::JobKind::Aggregate as i32);
+    let (circuits, left, right) = (c.circuits.clone(), proofs[0].clone(), proofs[1].clone());
+    let input = WorkInput::Aggregate { level: 1, left, right };
+    let root = tokio::task::spawn_blocking(move || circuits.execute(&input, &zkr_engine::CpuBackend))
+        .await
+        .unwrap()
+        .unwrap()
+        .bytes;
+    assert!(client.submit(authed(submit_req(job.id, "w", root.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted);
+
+    // The settlement's wrap job: level height + 1, depending on the root.
+    let wrap = zkr_queue::NewJob {
+        kind: JobKind::Wrap,
+        batch_start: 0,
+        batch_end: 1,
+        level: c.circuits.wrap_level(),
+        input_key: "proofs/L1-00000000-00000001.proof".into(),
+        deps: vec![job.id],
+    };
+    let id = c.queue.enqueue(wrap).await.unwrap();
+    let job = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner().job.unwrap();
+    assert_eq!((job.id, job.kind, job.level), (id, proto::JobKind::Wrap as i32, 2));
+    assert_eq!(job.inputs, vec![root.clone()], "the root proof is the one input");
+
+    // The root proof itself is a valid proof, but not of the wrap circuit.
+    let s = client.submit(authed(submit_req(id, "w", root.clone()), Some(TOKEN))).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    assert_eq!(c.job(id).await.state, JobState::Queued);
+
+    let job = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner().job.unwrap();
+    assert_eq!(job.id, id);
+    let circuits = c.circuits.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        circuits.execute(&WorkInput::Wrap { root: job.inputs[0].clone() }, &zkr_engine::CpuBackend)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let expected = zkr_circuits::aggregate::combine(&batches().batches[0].public_inputs(), &batches().batches[1].public_inputs());
+    assert_eq!(out.public, expected, "the wrap exposes the epoch's public inputs");
+    assert!(client.submit(authed(submit_req(id, "w", out.bytes.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted);
+    let done = c.job(id).await;
+    assert_eq!((done.state, done.result_key.as_deref()), (JobState::Done, Some(zkr_prover::source::wrap_key(0, 1).as_str())));
+    let stored = c.blobs.get(&zkr_prover::source::wrap_key(0, 1)).unwrap();
+    assert_eq!(c.circuits.verify(c.circuits.wrap_level(), &stored, "stored").unwrap(), expected);
+    assert_eq!(c.completed("wrap", "accepted"), 1);
+    c.shutdown().await;
+}

@@ -1,5 +1,6 @@
 //! The blocking part of a job: parse the inputs, prove, verify the result.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use plonky2::plonk::circuit_data::CommonCircuitData;
@@ -9,6 +10,7 @@ use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::artifact::parse_proof_bytes;
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
 use zkr_circuits::config::{C, D, F};
+use zkr_circuits::wrap::{WrapCircuit, WrapError};
 use zkr_engine::ProverBackend;
 
 /// What a job needs, whether fetched from the blob store or received from a coordinator.
@@ -18,16 +20,8 @@ pub enum WorkInput {
     ProveBatch { trace: Vec<u8> },
     /// Two child proofs of level `level - 1`, left (earlier batches) first.
     Aggregate { level: u32, left: Vec<u8>, right: Vec<u8> },
-}
-
-impl WorkInput {
-    /// The level of the proof this input produces.
-    pub fn output_level(&self) -> u32 {
-        match self {
-            WorkInput::ProveBatch { .. } => 0,
-            WorkInput::Aggregate { level, .. } => *level,
-        }
-    }
+    /// An epoch's root proof (level = the tree's height), to re-prove in the wrap circuit.
+    Wrap { root: Vec<u8> },
 }
 
 #[derive(Debug, Error)]
@@ -45,12 +39,16 @@ pub enum ExecError {
     BadProof { which: &'static str, level: u32, reason: String },
     #[error("proving failed: {reason}")]
     Prove { reason: String },
+    #[error("building the wrap circuit failed: {reason}")]
+    WrapCircuit { reason: String },
 }
 
 /// The circuits of one pipeline: batch circuit of a capacity and the aggregation levels
-/// for epochs of `2^height` batches.
+/// for epochs of `2^height` batches; above them, the wrap circuit (level `height + 1`), built the first time a wrap
+/// is proven or checked.
 pub struct Circuits {
     pub tree: AggregationTree,
+    wrap: OnceLock<Result<WrapCircuit, String>>,
 }
 
 impl std::fmt::Debug for Circuits {
@@ -71,7 +69,23 @@ impl Circuits {
     /// Builds every circuit (seconds; do it once per process).
     pub fn build(capacity: usize, height: u32) -> Self {
         let _s = tracing::info_span!("build_circuits", capacity, height).entered();
-        Self { tree: AggregationTree::build(capacity, height) }
+        Self { tree: AggregationTree::build(capacity, height), wrap: OnceLock::new() }
+    }
+
+    /// The level of an epoch's wrap proof: one above the root.
+    pub fn wrap_level(&self) -> u32 {
+        self.height() + 1
+    }
+
+    /// The wrap circuit over this tree's root: built at the first call (seconds), then kept.
+    pub fn wrap(&self) -> Result<&WrapCircuit, ExecError> {
+        self.wrap
+            .get_or_init(|| {
+                let _s = tracing::info_span!("build_wrap_circuit", height = self.height()).entered();
+                WrapCircuit::for_tree(&self.tree).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|reason| ExecError::WrapCircuit { reason: reason.clone() })
     }
 
     pub fn capacity(&self) -> usize {
@@ -92,9 +106,12 @@ impl Circuits {
             .ok_or(ExecError::Level { level, height: self.height() })
     }
 
-    /// Parses and verifies a proof of the given level.
+    /// Parses and verifies a proof of the given level ([`Self::wrap_level`] for a wrap proof).
     pub fn verify(&self, level: u32, bytes: &[u8], which: &'static str) -> Result<BatchPublicInputs, ExecError> {
         let bad = |reason: String| ExecError::BadProof { which, level, reason };
+        if level == self.wrap_level() {
+            return self.wrap()?.verify_bytes(bytes).map_err(|e| bad(e.to_string()));
+        }
         let proof = self.parse(level, bytes, which)?;
         self.tree.verify_at_level(level, &proof).map_err(|e| bad(e.to_string()))
     }
@@ -113,7 +130,7 @@ impl Circuits {
     pub fn execute(&self, input: &WorkInput, backend: &dyn ProverBackend) -> Result<ProofOutput, ExecError> {
         let t = Instant::now();
         let prove_err = |e: zkr_engine::EngineError| ExecError::Prove { reason: e.to_string() };
-        let proof = match input {
+        let (bytes, public_inputs) = match input {
             WorkInput::ProveBatch { trace } => {
                 let batch = Batch::from_bytes(trace).map_err(|source| ExecError::Trace { source })?;
                 if batch.capacity() != self.capacity() {
@@ -121,7 +138,8 @@ impl Circuits {
                 }
                 let witness =
                     self.tree.batch.witness_for(&batch).map_err(|e| ExecError::Prove { reason: e.to_string() })?;
-                zkr_engine::prove_circuit(backend, &self.tree.batch.data, witness).map_err(prove_err)?.0
+                let proof = zkr_engine::prove_circuit(backend, &self.tree.batch.data, witness).map_err(prove_err)?.0;
+                (proof.to_bytes(), proof.public_inputs)
             }
             WorkInput::Aggregate { level, left, right } => {
                 let child = level.checked_sub(1).ok_or(ExecError::Level { level: 0, height: self.height() })?;
@@ -132,14 +150,26 @@ impl Circuits {
                 let l = self.parse(child, left, "left")?;
                 let r = self.parse(child, right, "right")?;
                 let witness = circuit.witness(&l, &r).map_err(|e| ExecError::Prove { reason: e.to_string() })?;
-                zkr_engine::prove_circuit(backend, &circuit.data, witness).map_err(prove_err)?.0
+                let proof = zkr_engine::prove_circuit(backend, &circuit.data, witness).map_err(prove_err)?.0;
+                (proof.to_bytes(), proof.public_inputs)
+            }
+            WorkInput::Wrap { root } => {
+                // The wrap circuit is a Keccak-configured plonky2 circuit: plonky2's own prover proves it, on the
+                // CPU, whatever `backend` is (zkr's engine proves the Poseidon circuits below it).
+                let level = self.height();
+                let wrap = self.wrap()?;
+                let root = self.parse(level, root, "root")?;
+                let proof = wrap.prove(&root).map_err(|e| match e {
+                    WrapError::InvalidRoot { reason } => ExecError::BadProof { which: "root", level, reason },
+                    e => ExecError::Prove { reason: e.to_string() },
+                })?;
+                (proof.to_bytes(), proof.public_inputs)
             }
         };
         let seconds = t.elapsed().as_secs_f64();
-        let bytes = proof.to_bytes();
         // No self-verification here: whoever accepts the proof (the hub, in process or behind
         // the coordinator) verifies it against the job before the queue takes it.
-        let public = BatchPublicInputs::from_fields(&proof.public_inputs)
+        let public = BatchPublicInputs::from_fields(&public_inputs)
             .map_err(|e| ExecError::Prove { reason: e.to_string() })?;
         Ok(ProofOutput { bytes, public, seconds })
     }

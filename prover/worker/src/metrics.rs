@@ -34,6 +34,7 @@ pub fn kind_label(k: JobKind) -> &'static str {
     match k {
         JobKind::ProveBatch => "prove_batch",
         JobKind::Aggregate => "aggregate",
+        JobKind::Wrap => "wrap",
     }
 }
 

@@ -109,6 +109,19 @@ pub fn proof_key(level: u32, batch_start: u64, batch_end: u64) -> String {
     format!("proofs/L{level}-{batch_start:08}-{batch_end:08}.proof")
 }
 
+/// Blob key of an epoch's wrap proof (plonky2 bytes of the wrap circuit's proof).
+pub fn wrap_key(batch_start: u64, batch_end: u64) -> String {
+    format!("proofs/wrap-{batch_start:08}-{batch_end:08}.proof")
+}
+
+/// Where the accepted result of a job is stored.
+pub fn result_key(kind: JobKind, level: u32, batch_start: u64, batch_end: u64) -> String {
+    match kind {
+        JobKind::Wrap => wrap_key(batch_start, batch_end),
+        JobKind::ProveBatch | JobKind::Aggregate => proof_key(level, batch_start, batch_end),
+    }
+}
+
 /// Blob key of a batch trace.
 pub fn trace_key(batch: u64) -> String {
     format!("traces/batch-{batch:08}.trace")
@@ -200,6 +213,7 @@ impl JobSource for RemoteSource {
                     right: inputs.next().unwrap_or_default(),
                 },
             ),
+            Ok(proto::JobKind::Wrap) => (JobKind::Wrap, WorkInput::Wrap { root: inputs.next().unwrap_or_default() }),
             _ => return Err(SourceError::BadInput { id: job.id, reason: format!("unknown job kind {}", job.kind) }),
         };
         Ok(Some(Leased {

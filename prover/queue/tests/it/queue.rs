@@ -40,6 +40,8 @@ backend_tests!(
     unknown_dependency_is_refused,
     reconnect_keeps_jobs,
     one_writer_at_a_time_and_fenced_writes,
+    wrap_job_waits_for_the_epoch_root,
+    upgrade_to_wrap_jobs_keeps_every_row,
 );
 
 fn prove(batch: u64) -> NewJob {
@@ -61,6 +63,18 @@ fn aggregate(start: u64, end: u64, level: u32, deps: Vec<i64>) -> NewJob {
         level,
         input_key: format!("agg/{level}/{start}-{end}"),
         deps,
+    }
+}
+
+/// The wrap job of the epoch of batches 0 and 1 (height 1), over the root job `root`.
+fn wrap_job(root: i64) -> NewJob {
+    NewJob {
+        kind: JobKind::Wrap,
+        batch_start: 0,
+        batch_end: 1,
+        level: 2,
+        input_key: "proofs/L1-0-1".into(),
+        deps: vec![root],
     }
 }
 
@@ -490,5 +504,66 @@ async fn one_writer_at_a_time_and_fenced_writes(url: String) {
     q.release_writer(&b).await.unwrap();
     let c = q.acquire_writer("sequencer", "seq-c", 30_000).await.unwrap();
     assert_eq!(c.previous_holder.as_deref(), Some("seq-b"));
+    q.close().await;
+}
+
+/// A wrap job (one level above the epoch's root, with the root's job as its one dependency) is stored as `wrap`,
+/// becomes claimable only once the root is done, and is claimed only by workers that take wraps.
+async fn wrap_job_waits_for_the_epoch_root(url: String) {
+    let q = connect(&url, 30_000, 3).await;
+    let (a, b) = (q.enqueue(prove(0)).await.unwrap(), q.enqueue(prove(1)).await.unwrap());
+    let root = q.enqueue(aggregate(0, 1, 1, vec![a, b])).await.unwrap();
+    let id = q.enqueue(wrap_job(root)).await.unwrap();
+    assert_eq!(q.enqueue(wrap_job(root)).await.unwrap(), id, "enqueued once");
+    assert_eq!(state_of(&q, id).await, JobState::Waiting);
+    let job = q.find(JobKind::Wrap, 0, 1, 2).await.unwrap().unwrap();
+    assert_eq!((job.id, job.kind, job.deps.clone()), (id, JobKind::Wrap, vec![root]));
+    for _ in 0..3 {
+        let j = q.claim("w", &[JobKind::ProveBatch, JobKind::Aggregate]).await.unwrap().unwrap();
+        assert_ne!(j.kind, JobKind::Wrap);
+        q.complete(j.id, "w", &format!("r{}", j.id)).await.unwrap();
+    }
+    assert_eq!(state_of(&q, id).await, JobState::Queued, "released by its root");
+    assert!(q.claim("w", &[JobKind::ProveBatch, JobKind::Aggregate]).await.unwrap().is_none(), "not without wraps");
+    let j = q.claim("w", &JobKind::ALL).await.unwrap().unwrap();
+    assert_eq!((j.id, j.kind), (id, JobKind::Wrap));
+    assert!(q.depth().await.unwrap().contains(&(JobKind::Wrap, JobState::Leased, 1)));
+    q.close().await;
+}
+
+/// A queue made before wrap jobs existed is upgraded in place: every job, dependency and history entry survives, and
+/// a wrap job can be enqueued.
+async fn upgrade_to_wrap_jobs_keeps_every_row(url: String) {
+    let seed = [
+        "INSERT INTO jobs (kind, batch_start, batch_end, level, state, input_key, result_key, attempts, max_attempts, \
+         created_at, updated_at, lost_leases) VALUES \
+         ('prove_batch', 0, 0, 0, 'done', 'traces/0', 'proofs/0', 1, 3, 1, 2, 0), \
+         ('prove_batch', 1, 1, 0, 'done', 'traces/1', 'proofs/1', 2, 3, 1, 3, 1), \
+         ('aggregate', 0, 1, 1, 'queued', 'agg/0-1', NULL, 0, 3, 1, 3, 0)",
+        "INSERT INTO job_deps (job_id, dep_id, position) VALUES (3, 1, 0), (3, 2, 1)",
+        "INSERT INTO job_events (job_id, at, event, worker, detail) VALUES (2, 5, 'lease expired', 'w1', '1'), \
+         (2, 6, 'done', 'w2', 'proofs/1')",
+    ];
+    let applied = zkr_queue::test_utils::old_schema(&url, "wrap jobs", &seed).await;
+    assert_eq!(applied, 2, "the schema before wrap jobs");
+    let q = connect(&url, 30_000, 3).await;
+    let jobs = q.list(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 3);
+    let second = q.get(2).await.unwrap().unwrap();
+    assert_eq!(
+        (second.kind, second.state, second.attempts, second.lost_leases, second.result_key.as_deref()),
+        (JobKind::ProveBatch, JobState::Done, 2, 1, Some("proofs/1"))
+    );
+    assert_eq!(q.get(3).await.unwrap().unwrap().deps, vec![1, 2], "dependencies kept in order");
+    let history: Vec<String> = q.history(2).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert_eq!(history, ["lease expired", "done"]);
+    // The new kind is accepted, and new ids continue after the old ones.
+    let id = q.enqueue(wrap_job(3)).await.unwrap();
+    assert_eq!(id, 4);
+    assert_eq!(q.get(id).await.unwrap().unwrap().deps, vec![3]);
+    // Reconnecting runs nothing again.
+    q.close().await;
+    let q = connect(&url, 30_000, 3).await;
+    assert_eq!(q.list(None, 10).await.unwrap().len(), 4);
     q.close().await;
 }
