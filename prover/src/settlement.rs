@@ -467,7 +467,12 @@ impl EpochSettler {
         }
         let mut announced = false;
         let key = loop {
-            let job = self.queue.get(id).await.context("reading the wrap job")?.with_context(|| format!("wrap job {id} is gone"))?;
+            let job = self
+                .queue
+                .get(id)
+                .await
+                .context("reading the wrap job")?
+                .with_context(|| format!("wrap job {id} is gone"))?;
             match (job.state, job.result_key) {
                 (JobState::Done, Some(key)) => break key,
                 (JobState::Dead, _) => bail!(

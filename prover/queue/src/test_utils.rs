@@ -93,7 +93,10 @@ pub async fn old_schema(url: &str, before: &str, seed: &[&str]) -> usize {
             sqlx::SqlitePool::connect_with(opts).await.expect("opening the SQLite file")
         )
     } else {
-        build!(sqlx::migrate!("./migrations/postgres"), sqlx::PgPool::connect(url).await.expect("connecting to Postgres"))
+        build!(
+            sqlx::migrate!("./migrations/postgres"),
+            sqlx::PgPool::connect(url).await.expect("connecting to Postgres")
+        )
     }
 }
 

@@ -212,7 +212,14 @@ async fn a_wrap_job_is_leased_proven_by_the_worker_and_checked() {
         let job = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner().job.unwrap();
         assert_eq!((job.kind, job.batch_start), (proto::JobKind::ProveBatch as i32, n));
         let proof = prove_batch(&c.circuits, n as usize).await;
-        assert!(client.submit(authed(submit_req(job.id, "w", proof.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted);
+        assert!(
+            client
+                .submit(authed(submit_req(job.id, "w", proof.clone()), Some(TOKEN)))
+                .await
+                .unwrap()
+                .into_inner()
+                .accepted
+        );
         proofs.push(proof);
     }
     let job = client.lease(authed(lease_req("w"), Some(TOKEN))).await.unwrap().into_inner().job.unwrap();
@@ -224,7 +231,9 @@ async fn a_wrap_job_is_leased_proven_by_the_worker_and_checked() {
         .unwrap()
         .unwrap()
         .bytes;
-    assert!(client.submit(authed(submit_req(job.id, "w", root.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted);
+    assert!(
+        client.submit(authed(submit_req(job.id, "w", root.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted
+    );
 
     // The settlement's wrap job: level height + 1, depending on the root.
     let wrap = zkr_queue::NewJob {
@@ -254,11 +263,17 @@ async fn a_wrap_job_is_leased_proven_by_the_worker_and_checked() {
     .await
     .unwrap()
     .unwrap();
-    let expected = zkr_circuits::aggregate::combine(&batches().batches[0].public_inputs(), &batches().batches[1].public_inputs());
+    let expected =
+        zkr_circuits::aggregate::combine(&batches().batches[0].public_inputs(), &batches().batches[1].public_inputs());
     assert_eq!(out.public, expected, "the wrap exposes the epoch's public inputs");
-    assert!(client.submit(authed(submit_req(id, "w", out.bytes.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted);
+    assert!(
+        client.submit(authed(submit_req(id, "w", out.bytes.clone()), Some(TOKEN))).await.unwrap().into_inner().accepted
+    );
     let done = c.job(id).await;
-    assert_eq!((done.state, done.result_key.as_deref()), (JobState::Done, Some(zkr_prover::source::wrap_key(0, 1).as_str())));
+    assert_eq!(
+        (done.state, done.result_key.as_deref()),
+        (JobState::Done, Some(zkr_prover::source::wrap_key(0, 1).as_str()))
+    );
     let stored = c.blobs.get(&zkr_prover::source::wrap_key(0, 1)).unwrap();
     assert_eq!(c.circuits.verify(c.circuits.wrap_level(), &stored, "stored").unwrap(), expected);
     assert_eq!(c.completed("wrap", "accepted"), 1);

@@ -169,8 +169,8 @@ impl Circuits {
         let seconds = t.elapsed().as_secs_f64();
         // No self-verification here: whoever accepts the proof (the hub, in process or behind
         // the coordinator) verifies it against the job before the queue takes it.
-        let public = BatchPublicInputs::from_fields(&public_inputs)
-            .map_err(|e| ExecError::Prove { reason: e.to_string() })?;
+        let public =
+            BatchPublicInputs::from_fields(&public_inputs).map_err(|e| ExecError::Prove { reason: e.to_string() })?;
         Ok(ProofOutput { bytes, public, seconds })
     }
 }
