@@ -10,7 +10,7 @@ use serde::Serialize;
 use zkr_circuits::circuit::BatchCircuit;
 use zkr_circuits::demo;
 use zkr_engine::{time_stock_prove, PhaseTimings};
-use zkr_prover::backend::{BackendChoice, ProvingBackend};
+use zkr_worker::backend::{BackendChoice, ProvingBackend};
 
 /// One prover's run on one capacity.
 #[derive(Clone, Debug, Serialize)]

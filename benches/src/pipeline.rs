@@ -18,12 +18,12 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::tx::{Transfer, Tx};
-use zkr_prover::backend::ProvingBackend;
-use zkr_prover::exec::Circuits;
-use zkr_prover::node::{LocalNode, LocalNodeConfig};
+use zkr_node::node::{LocalNode, LocalNodeConfig};
 use zkr_queue::{JobKind, JobState};
 use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::{SequencerConfig, TxHash, TxStage};
+use zkr_worker::backend::ProvingBackend;
+use zkr_worker::exec::Circuits;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PipelineBenchConfig {

@@ -107,7 +107,7 @@ pub enum Command {
         token: String,
         /// auto | cpu | cuda (overrides the config).
         #[arg(long)]
-        backend: Option<zkr_prover::backend::BackendChoice>,
+        backend: Option<zkr_worker::backend::BackendChoice>,
     },
     /// Benchmarks; reports go to the terminal and to bench-results/.
     #[command(subcommand)]
@@ -147,7 +147,7 @@ pub struct DevnetArgs {
     pub workers: Option<usize>,
     /// auto | cpu | cuda.
     #[arg(long)]
-    pub backend: Option<zkr_prover::backend::BackendChoice>,
+    pub backend: Option<zkr_worker::backend::BackendChoice>,
     /// Keep running after the first epoch (until Ctrl-C).
     #[arg(long)]
     pub forever: bool,
@@ -165,9 +165,9 @@ pub struct DevnetArgs {
 
 impl DevnetArgs {
     /// The devnet's config: defaults, the config file, `ZKR_DEVNET_*`, then these flags.
-    pub fn into_config(self) -> Result<zkr_prover::devnet::DevnetConfig> {
+    pub fn into_config(self) -> Result<zkr_node::devnet::DevnetConfig> {
         let args = self;
-        let mut cfg: zkr_prover::devnet::DevnetConfig = crate::config::load(args.config.as_deref(), "ZKR_DEVNET")?;
+        let mut cfg: zkr_node::devnet::DevnetConfig = crate::config::load(args.config.as_deref(), "ZKR_DEVNET")?;
         if let Some(d) = args.data_dir {
             cfg.data_dir = d;
         }
@@ -200,8 +200,8 @@ impl DevnetArgs {
             cfg.metrics_listen = args.metrics;
         }
         match args.l1.as_deref() {
-            Some("off") => cfg.l1 = zkr_prover::settlement::L1Mode::Off,
-            Some(_) => cfg.l1 = zkr_prover::settlement::L1Mode::InProcess,
+            Some("off") => cfg.l1 = zkr_coordinator::settlement::L1Mode::Off,
+            Some(_) => cfg.l1 = zkr_coordinator::settlement::L1Mode::InProcess,
             None => {}
         }
         Ok(cfg)

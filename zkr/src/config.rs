@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_section_switching_variant_drops_the_defaults_fields() {
-        use zkr_prover::fleet::CoordinatorConfig;
+        use zkr_node::fleet::CoordinatorConfig;
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "[blobs]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:8333\"\nbucket = \"zkr\"\n").unwrap();

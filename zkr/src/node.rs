@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 use zkr_blobs::BlobConfig;
-use zkr_prover::devnet::{self, DevnetConfig};
-use zkr_prover::fleet::{self, CoordinatorConfig, NodeEvent, SequencerNodeConfig, WorkerNodeConfig};
+use zkr_node::devnet::{self, DevnetConfig};
+use zkr_node::fleet::{self, CoordinatorConfig, NodeEvent, SequencerNodeConfig, WorkerNodeConfig};
 
 use crate::config;
 
@@ -157,7 +157,7 @@ pub fn worker(
     config: Option<&Path>,
     coordinator: Option<String>,
     token: &str,
-    backend: Option<zkr_prover::backend::BackendChoice>,
+    backend: Option<zkr_worker::backend::BackendChoice>,
 ) -> Result<()> {
     // ZKR_WORKER_TOKEN (this worker's token) and ZKR_WORKER_TOKENS (the coordinator's list) share the
     // ZKR_WORKER_ prefix but are secrets, not config fields: keep them out of the overrides.

@@ -84,8 +84,17 @@ impl Workspace {
     }
 }
 
-const SERVICES: &[&str] =
-    &["zkr-queue", "zkr-blobs", "zkr-sequencer", "zkr-worker", "zkr-prover", "zkr-settle", "zkr", "zkr-benches"];
+const SERVICES: &[&str] = &[
+    "zkr-queue",
+    "zkr-blobs",
+    "zkr-sequencer",
+    "zkr-worker",
+    "zkr-coordinator",
+    "zkr-node",
+    "zkr-settle",
+    "zkr",
+    "zkr-benches",
+];
 const L1: &[&str] = &["zkr-evm", "zkr-settle"];
 
 #[test]
@@ -98,20 +107,33 @@ fn dependency_rules_hold() {
         &["zkr-gpu-kernels", "zkr-engine"],
         &[SERVICES, L1, &["zkr-circuits"]].concat(),
     ));
-    broken.extend(ws.forbid(
-        "the queue and the blob store know no circuit, sequencer or L1",
-        &["zkr-queue", "zkr-blobs"],
-        &[&["zkr-circuits", "zkr-sequencer", "zkr-prover", "zkr-engine"][..], L1].concat(),
-    ));
+    broken.extend(
+        ws.forbid(
+            "the queue and the blob store know no circuit, sequencer or L1",
+            &["zkr-queue", "zkr-blobs"],
+            &[&["zkr-circuits", "zkr-sequencer", "zkr-worker", "zkr-coordinator", "zkr-node", "zkr-engine"][..], L1]
+                .concat(),
+        ),
+    );
     broken.extend(ws.forbid(
         "the sequencer knows no prover and no L1",
         &["zkr-sequencer"],
-        &[&["zkr-prover"][..], L1].concat(),
+        &[&["zkr-worker", "zkr-coordinator", "zkr-node", "zkr-engine"][..], L1].concat(),
     ));
     broken.extend(ws.forbid(
         "a worker knows no sequencer, coordinator or L1 (it gets inputs and sends proofs over gRPC)",
         &["zkr-worker"],
-        &[&["zkr-sequencer", "zkr-prover", "zkr-rollup", "zkr-generator"][..], L1].concat(),
+        &[&["zkr-sequencer", "zkr-coordinator", "zkr-node", "zkr-rollup", "zkr-generator"][..], L1].concat(),
+    ));
+    broken.extend(ws.forbid(
+        "the coordinator knows no composition (which roles share a process is the node's business)",
+        &["zkr-coordinator"],
+        &["zkr-node"],
+    ));
+    broken.extend(ws.forbid(
+        "the L1 side knows no prover role",
+        &["zkr-evm", "zkr-yul", "zkr-generator", "zkr-rollup", "zkr-settle"],
+        &["zkr-queue", "zkr-blobs", "zkr-sequencer", "zkr-worker", "zkr-coordinator", "zkr-node"],
     ));
     for lib in ws.libs.iter().filter(|l| *l != "zkr" && *l != "zkr-benches") {
         broken.extend(ws.forbid(

@@ -9,8 +9,8 @@ use zkr_circuits::batch::{Batch, BatchPublicInputs};
 use zkr_queue::{Fence, JobKind, JobState, NewJob, Queue, QueueError};
 use zkr_sequencer::{BatchProgress, BatchSink, HookError, ProgressSource};
 
-use crate::exec::Circuits;
-use crate::source::{proof_key, trace_key};
+use zkr_worker::exec::Circuits;
+use zkr_worker::source::{proof_key, trace_key};
 
 /// Epochs of `2^height` consecutive batches, folded by a binary tree of that height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 //! Circuits of capacity 2 with epochs of 2 batches, built once per test binary.
 
 mod auth;
-mod backend;
 mod common;
 mod remote;
 mod submit;

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use zkr_queue::QueueError;
 
-use crate::exec::WorkInput;
-use crate::proto::coordinator_server::{Coordinator, CoordinatorServer};
-use crate::proto::{self, LeaseRequest, LeaseResponse};
-use crate::source::{Hub, JobSource, SourceError};
+use crate::hub::Hub;
+use zkr_worker::exec::WorkInput;
+use zkr_worker::proto::coordinator_server::{Coordinator, CoordinatorServer};
+use zkr_worker::proto::{self, LeaseRequest, LeaseResponse};
+use zkr_worker::source::{JobSource, SourceError};
 
 /// Largest message the coordinator accepts or sends (proofs are ~150 KiB, traces smaller).
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
@@ -162,11 +163,11 @@ impl Coordinator for CoordinatorService {
             };
             if r.prove_seconds.is_finite() && r.prove_seconds >= 0.0 {
                 m.proving_seconds
-                    .with_label_values(&[crate::metrics::kind_label(job.kind), &job.level.to_string(), backend])
+                    .with_label_values(&[zkr_worker::metrics::kind_label(job.kind), &job.level.to_string(), backend])
                     .observe(r.prove_seconds);
             }
         }
-        Ok(Response::new(proto::SubmitResponse { accepted: done == crate::source::Submitted::Accepted }))
+        Ok(Response::new(proto::SubmitResponse { accepted: done == zkr_worker::source::Submitted::Accepted }))
     }
 
     async fn fail(&self, req: Request<proto::FailRequest>) -> Result<Response<proto::FailResponse>, Status> {

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use tonic::Code;
-use zkr_prover::exec::{Circuits, WorkInput};
-use zkr_prover::proto;
 use zkr_queue::{JobKind, JobState};
+use zkr_worker::exec::{Circuits, WorkInput};
+use zkr_worker::proto;
 
 use crate::common::{authed, batches, lease_req, submit_req, Coordinator, CAPACITY, TOKEN};
 
@@ -92,7 +92,7 @@ async fn bad_proofs_are_refused_and_the_job_goes_back() {
     // Third refused attempt of three: dead-lettered, the reason kept.
     assert_eq!((j.state, j.attempts), (JobState::Dead, 3), "{j:?}");
     assert!(j.last_error.as_deref().unwrap().contains("other public inputs"), "{j:?}");
-    assert!(c.blobs.get(&zkr_prover::source::proof_key(0, 0, 0)).is_err(), "no proof stored for a refused job");
+    assert!(c.blobs.get(&zkr_worker::source::proof_key(0, 0, 0)).is_err(), "no proof stored for a refused job");
     assert_eq!(c.completed("prove_batch", "accepted"), 0);
     // Even the right proof cannot complete a dead job: FAILED_PRECONDITION (not retryable), nothing changes.
     let s = client.submit(authed(submit_req(id, "w1", proof0), Some(TOKEN))).await.unwrap_err();
@@ -179,7 +179,7 @@ async fn release_returns_the_lease_without_counting_and_fail_keeps_the_error() {
 async fn a_missing_trace_is_a_configuration_error_not_a_dead_job() {
     let c = Coordinator::start(None).await;
     c.seal_batches().await;
-    let key = zkr_prover::source::trace_key(0);
+    let key = zkr_worker::source::trace_key(0);
     let path = c.blobs.root().join(&key);
     let saved = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -272,9 +272,9 @@ async fn a_wrap_job_is_leased_proven_by_the_worker_and_checked() {
     let done = c.job(id).await;
     assert_eq!(
         (done.state, done.result_key.as_deref()),
-        (JobState::Done, Some(zkr_prover::source::wrap_key(0, 1).as_str()))
+        (JobState::Done, Some(zkr_worker::source::wrap_key(0, 1).as_str()))
     );
-    let stored = c.blobs.get(&zkr_prover::source::wrap_key(0, 1)).unwrap();
+    let stored = c.blobs.get(&zkr_worker::source::wrap_key(0, 1)).unwrap();
     assert_eq!(c.circuits.verify(c.circuits.wrap_level(), &stored, "stored").unwrap(), expected);
     assert_eq!(c.completed("wrap", "accepted"), 1);
     c.shutdown().await;

@@ -33,10 +33,10 @@ use zkr_settle::{
     SettleEvent, Settler, SettlerConfig, Stage, ZkrRollupCalls, L1,
 };
 
-use crate::exec::Circuits;
+use crate::epochs::{EpochPlan, EpochProof, QueueProgress};
 use crate::hub::Hub;
-use crate::pipeline::{EpochPlan, EpochProof, QueueProgress};
-use crate::source::trace_key;
+use zkr_worker::exec::Circuits;
+use zkr_worker::source::trace_key;
 
 /// Where the devnet settles.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -751,7 +751,7 @@ mod tests {
         use zkr_queue::{JobKind, Queue, QueueConfig};
         use zkr_sequencer::BatchSink;
 
-        use crate::pipeline::QueueSink;
+        use crate::epochs::QueueSink;
 
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("queue.db").display());

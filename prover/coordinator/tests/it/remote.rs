@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use zkr_circuits::aggregate::combine;
-use zkr_prover::backend::ProvingBackend;
-use zkr_prover::pipeline::{EpochPlan, EpochWatcher, QueueProgress};
-use zkr_prover::source::RemoteSource;
-use zkr_prover::worker::{run_worker, WorkerConfig, WorkerStats};
+use zkr_coordinator::epochs::{EpochPlan, EpochWatcher, QueueProgress};
 use zkr_queue::{JobKind, JobState};
+use zkr_worker::backend::ProvingBackend;
+use zkr_worker::source::RemoteSource;
+use zkr_worker::worker::{run_worker, WorkerConfig, WorkerStats};
 
 use crate::common::{batches, with_postgres, Coordinator, CAPACITY, HEIGHT, TOKEN};
 

@@ -2,10 +2,10 @@
 
 use tonic::metadata::MetadataValue;
 use tonic::Code;
-use zkr_prover::proto;
 use zkr_queue::JobState;
+use zkr_worker::proto;
 
-use zkr_prover::source::RemoteSource;
+use zkr_worker::source::RemoteSource;
 
 use crate::common::{authed, lease_req, submit_req, Coordinator, CAPACITY, HEIGHT, OTHER_TOKEN, TOKEN};
 
@@ -120,7 +120,7 @@ async fn the_handshake_refuses_mismatched_circuits_and_wrong_tokens() {
     for (capacity, height) in [(CAPACITY * 2, HEIGHT), (CAPACITY, 0), (CAPACITY, HEIGHT + 1)] {
         let src = RemoteSource::new(&c.url(), TOKEN, "cpu", capacity, height).unwrap();
         let e = src.hello("mismatched").await.unwrap_err();
-        let zkr_prover::source::SourceError::Rpc { status } = &e else { panic!("{e}") };
+        let zkr_worker::source::SourceError::Rpc { status } = &e else { panic!("{e}") };
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
         let want = format!("batch capacity {capacity} and epoch height {height}");
         assert!(status.message().contains(&want), "{}", status.message());

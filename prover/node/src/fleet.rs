@@ -15,15 +15,18 @@ use zkr_blobs::BlobConfig;
 use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{GenesisConfig, Sequencer, SequencerConfig};
 
-use crate::backend::BackendChoice;
-use crate::control::EpochControl;
-use crate::coordinator::CoordinatorService;
-use crate::exec::Circuits;
-use crate::metrics::{serve_metrics, ProverMetrics};
-use crate::pipeline::{EpochCloser, EpochPlan, EpochWatcher, QueueProgress, QueueSink};
-use crate::settlement::{Backoff, EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch, SettledProgress};
-use crate::source::{Hub, RemoteSource};
-use crate::worker::{run_worker, WorkerConfig, WorkerStats};
+use zkr_coordinator::control::EpochControl;
+use zkr_coordinator::epochs::{EpochCloser, EpochPlan, EpochWatcher, QueueProgress, QueueSink};
+use zkr_coordinator::hub::Hub;
+use zkr_coordinator::service::CoordinatorService;
+use zkr_coordinator::settlement::{
+    Backoff, EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch, SettledProgress,
+};
+use zkr_worker::backend::BackendChoice;
+use zkr_worker::exec::Circuits;
+use zkr_worker::metrics::{serve_metrics, ProverMetrics};
+use zkr_worker::source::RemoteSource;
+use zkr_worker::worker::{run_worker, WorkerConfig, WorkerStats};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -443,7 +446,8 @@ pub async fn run_coordinator(
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     emit(events, NodeEvent::Listening { what: "coordinator (gRPC)", addr: listener.local_addr()? });
     let stop = shutdown.clone();
-    let server = tokio::spawn(crate::coordinator::serve_on(service, listener, async move { stop.cancelled().await }));
+    let server =
+        tokio::spawn(zkr_coordinator::service::serve_on(service, listener, async move { stop.cancelled().await }));
 
     let plan = EpochPlan { height: cfg.epoch_height };
     let settler = EpochSettler::start(&cfg.l1, &hub, plan, cfg.genesis.state(), &cfg.data_dir)

@@ -16,13 +16,13 @@ use zkr_circuits::tx::{Transfer, Tx};
 use zkr_queue::{JobKind, JobState, Queue};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
-use crate::backend::BackendChoice;
-use crate::control::EpochControl;
-use crate::metrics::serve_metrics;
 use crate::node::{LocalNode, LocalNodeConfig};
-use crate::pipeline::{EpochCloser, EpochProof, EpochWatcher};
-use crate::settlement::{Backoff, EpochSettler, L1Mode, SettleOutcome, SettledEpoch};
-use crate::worker::WorkerStats;
+use zkr_coordinator::control::EpochControl;
+use zkr_coordinator::epochs::{EpochCloser, EpochProof, EpochWatcher};
+use zkr_coordinator::settlement::{Backoff, EpochSettler, L1Mode, SettleOutcome, SettledEpoch};
+use zkr_worker::backend::BackendChoice;
+use zkr_worker::metrics::serve_metrics;
+use zkr_worker::worker::WorkerStats;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

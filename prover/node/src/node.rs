@@ -15,13 +15,13 @@ use zkr_blobs::{BlobStore, FsBlobStore};
 use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
-use crate::backend::ProvingBackend;
-use crate::exec::Circuits;
-use crate::metrics::ProverMetrics;
-use crate::pipeline::{EpochPlan, QueueProgress, QueueSink};
-use crate::settlement::{Finalized, SettledProgress};
-use crate::source::Hub;
-use crate::worker::{run_worker, WorkerConfig, WorkerStats};
+use zkr_coordinator::epochs::{EpochPlan, QueueProgress, QueueSink};
+use zkr_coordinator::hub::Hub;
+use zkr_coordinator::settlement::{Finalized, SettledProgress};
+use zkr_worker::backend::ProvingBackend;
+use zkr_worker::exec::Circuits;
+use zkr_worker::metrics::ProverMetrics;
+use zkr_worker::worker::{run_worker, WorkerConfig, WorkerStats};
 
 /// What a one-process node is built from.
 #[derive(Clone, Debug)]

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
-use zkr_prover::backend::ProvingBackend;
-use zkr_prover::exec::ProofOutput;
-use zkr_prover::source::{JobSource, Leased, RemoteSource, SourceError, Submitted};
-use zkr_prover::worker::{run_worker, WorkerConfig, WorkerStats};
 use zkr_queue::{JobId, JobState};
+use zkr_worker::backend::ProvingBackend;
+use zkr_worker::exec::ProofOutput;
+use zkr_worker::source::{JobSource, Leased, RemoteSource, SourceError, Submitted};
+use zkr_worker::worker::{run_worker, WorkerConfig, WorkerStats};
 
 use crate::common::{Coordinator, CAPACITY, HEIGHT, TOKEN};
 

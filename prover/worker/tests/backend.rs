@@ -1,6 +1,6 @@
 //! Backend selection as the CLI and the TOML config spell it, on a machine without a usable GPU.
 
-use zkr_prover::backend::{Backend, BackendChoice, BackendError};
+use zkr_worker::backend::{Backend, BackendChoice, BackendError};
 
 #[test]
 fn cuda_without_a_device_is_a_clear_error_and_auto_falls_back_to_cpu() {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use zkr_queue::Queue;
 
-use crate::metrics::ProverMetrics;
-use crate::pipeline::{EpochProof, EpochWatcher};
+use crate::epochs::{EpochProof, EpochWatcher};
 use crate::settlement::{spawn_settlement, Backoff, EpochSettler, Finalized, SettleOutcome};
+use zkr_worker::metrics::ProverMetrics;
 
 /// What one tick found.
 #[derive(Debug, Default)]
