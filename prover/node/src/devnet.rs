@@ -17,9 +17,9 @@ use zkr_queue::{JobKind, JobState, Queue};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
 use crate::node::{LocalNode, LocalNodeConfig};
-use zkr_coordinator::control::EpochControl;
-use zkr_coordinator::epochs::{EpochCloser, EpochProof, EpochWatcher};
-use zkr_coordinator::settlement::{Backoff, EpochSettler, L1Mode, SettleOutcome, SettledEpoch};
+use crate::parts;
+use zkr_coordinator::epochs::EpochProof;
+use zkr_coordinator::settlement::{EpochSettler, L1Mode, SettleOutcome, SettledEpoch};
 use zkr_worker::backend::BackendChoice;
 use zkr_worker::metrics::serve_metrics;
 use zkr_worker::worker::WorkerStats;
@@ -162,26 +162,25 @@ pub async fn run(
         tokio::spawn(load_generator(seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone(), load_stop.clone()));
     }
 
-    let watcher = EpochWatcher {
-        progress: node.progress.clone(),
-        blobs: node.blobs.clone(),
-        circuits: node.circuits.clone(),
-        next_epoch: 0,
-    };
-    let (mut control, earlier_epochs) = EpochControl::start(
+    let (mut control, earlier_epochs) = parts::epoch_control(
         queue.clone(),
+        node.blobs.clone(),
+        node.circuits.clone(),
+        plan,
         node.metrics.clone(),
-        watcher,
         settler,
         node.finalized.clone(),
-        Backoff::default(),
     )
     .await?;
     // Epochs finished in an earlier run count as done already.
     let earlier = earlier_epochs.len() as u64;
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
     let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
-    let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
+    // Close an epoch that has begun but stalls (no load): pad it with empty batches.
+    let closer_stop = shutdown.child_token();
+    parts::spawn_epoch_closer(seq.clone(), plan, Duration::from_millis(cfg.epoch_timeout_ms), closer_stop.clone());
+    // stopped however this function returns
+    let _closer = closer_stop.drop_guard();
     let mut tick = tokio::time::interval(Duration::from_millis(1000));
     let (mut failures, mut last_error) = (0u64, None);
     loop {
@@ -211,9 +210,6 @@ pub async fn run(
                 }
             }
         }
-
-        // Close an epoch that has begun but stalls (no load): pad it with empty batches.
-        closer.tick(&seq).await.context("sealing a padding batch")?;
 
         let mut status = snapshot(&queue, &seq, started, &submitted, &refused, control.verified()).await;
         status.epochs_finalized = control.finalized();

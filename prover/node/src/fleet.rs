@@ -13,17 +13,14 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use zkr_blobs::BlobConfig;
 use zkr_queue::{Queue, QueueConfig};
-use zkr_sequencer::{GenesisConfig, Sequencer, SequencerConfig};
+use zkr_sequencer::{GenesisConfig, SequencerConfig};
 
-use zkr_coordinator::control::EpochControl;
-use zkr_coordinator::epochs::{EpochCloser, EpochPlan, EpochWatcher, QueueProgress, QueueSink};
+use crate::parts::{self, SequencerWiring};
+use zkr_coordinator::epochs::EpochPlan;
 use zkr_coordinator::hub::Hub;
 use zkr_coordinator::service::CoordinatorService;
-use zkr_coordinator::settlement::{
-    Backoff, EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch, SettledProgress,
-};
+use zkr_coordinator::settlement::{EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch};
 use zkr_worker::backend::BackendChoice;
-use zkr_worker::exec::Circuits;
 use zkr_worker::metrics::{serve_metrics, ProverMetrics};
 use zkr_worker::source::RemoteSource;
 use zkr_worker::worker::{run_worker, WorkerConfig, WorkerStats};
@@ -278,9 +275,9 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     spawn_lease_renewal(queue.clone(), fence.clone(), cfg.writer_lease_ms, shutdown.clone(), fenced.clone());
     // the coordinator records L1 finality in the shared blob store; transaction status reads it there
     let finalized = Finalized::shared(blobs.clone());
-    let sink = Arc::new(QueueSink { queue: queue.clone(), blobs, plan, wake: None, fence: Some(fence.clone()) });
-    let progress = Arc::new(SettledProgress { queue: QueueProgress { queue: queue.clone(), plan }, finalized });
-    let seq = Sequencer::open(&cfg.sequencer, sink, progress, &registry).await.context("opening the sequencer")?;
+    let wiring =
+        SequencerWiring { queue: queue.clone(), blobs, plan, wake: None, fence: Some(fence.clone()), finalized };
+    let seq = parts::sequencer(&cfg.sequencer, wiring, &registry).await?;
     if let Some(addr) = cfg.metrics_listen {
         let a = serve_metrics(registry, addr, shutdown.clone())
             .await
@@ -291,20 +288,7 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
         .await
         .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
     emit(events, NodeEvent::Listening { what: "wallet API (gRPC)", addr: listener.local_addr()? });
-    let (s, stop) = (seq.clone(), shutdown.clone());
-    let mut closer = EpochCloser::new(plan, Duration::from_millis(cfg.epoch_timeout_ms));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            if let Err(e) = closer.tick(&s).await {
-                tracing::warn!(error = %e, "could not pad the open epoch");
-            }
-        }
-    });
+    parts::spawn_epoch_closer(seq.clone(), plan, Duration::from_millis(cfg.epoch_timeout_ms), shutdown.clone());
     let (stop, lost, s) = (shutdown.clone(), fenced.clone(), seq.clone());
     zkr_sequencer::serve_with_listener(seq.clone(), listener, async move {
         tokio::select! {
@@ -422,8 +406,7 @@ pub async fn run_coordinator(
     let blobs = cfg.blobs.open().await.context("opening the blob store")?;
     let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
-    let (c, h) = (cfg.batch_capacity, cfg.epoch_height);
-    let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
+    let circuits = parts::circuits(capacity, epoch_height, None).await?;
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(ProverMetrics::register(&registry)?);
     metrics.set_worker_window(cfg.lease_ms);
@@ -453,15 +436,9 @@ pub async fn run_coordinator(
     let settler = EpochSettler::start(&cfg.l1, &hub, plan, cfg.genesis.state(), &cfg.data_dir)
         .await
         .context("preparing L1 settlement")?;
-    let watcher = EpochWatcher {
-        progress: QueueProgress { queue: queue.clone(), plan },
-        blobs: blobs.clone(),
-        circuits,
-        next_epoch: 0,
-    };
-    let finalized = Finalized::shared(blobs);
+    let finalized = Finalized::shared(blobs.clone());
     let (mut control, _earlier) =
-        EpochControl::start(queue, metrics, watcher, settler, finalized, Backoff::default()).await?;
+        parts::epoch_control(queue, blobs, circuits, plan, metrics, settler, finalized).await?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -539,8 +516,7 @@ pub async fn run_remote_worker(
     }
     let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     emit(events, NodeEvent::BuildingCircuits { who: format!("worker {id}"), capacity, epoch_height });
-    let (c, h) = (cfg.batch_capacity, cfg.epoch_height);
-    let circuits = Arc::new(tokio::task::spawn_blocking(move || Circuits::build(c, h)).await?);
+    let circuits = parts::circuits(capacity, epoch_height, None).await?;
     emit(events, NodeEvent::WorkerReady { id: id.clone(), backend: backend.kind.to_string() });
     let stats = run_worker(
         Arc::new(source),

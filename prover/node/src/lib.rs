@@ -9,3 +9,4 @@
 pub mod devnet;
 pub mod fleet;
 pub mod node;
+pub mod parts;

@@ -15,9 +15,10 @@ use zkr_blobs::{BlobStore, FsBlobStore};
 use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
-use zkr_coordinator::epochs::{EpochPlan, QueueProgress, QueueSink};
+use crate::parts::{self, SequencerWiring};
+use zkr_coordinator::epochs::{EpochPlan, QueueProgress};
 use zkr_coordinator::hub::Hub;
-use zkr_coordinator::settlement::{Finalized, SettledProgress};
+use zkr_coordinator::settlement::Finalized;
 use zkr_worker::backend::ProvingBackend;
 use zkr_worker::exec::Circuits;
 use zkr_worker::metrics::ProverMetrics;
@@ -72,38 +73,21 @@ impl LocalNode {
         let blobs: Arc<dyn BlobStore> =
             Arc::new(FsBlobStore::new(dir.join("blobs")).context("opening the blob store")?);
         let plan = EpochPlan { height: cfg.epoch_height };
-        let (capacity, height) = (cfg.sequencer.batch_capacity, cfg.epoch_height);
-        let circuits = match circuits {
-            Some(c) if (c.capacity(), c.height()) == (capacity, height) => c,
-            Some(c) => anyhow::bail!(
-                "the circuits given have capacity {} and epoch height {}, the node needs {capacity} and {height}",
-                c.capacity(),
-                c.height()
-            ),
-            None => {
-                let c = tokio::task::spawn_blocking(move || Circuits::build(capacity, height))
-                    .await
-                    .context("building circuits")?;
-                tracing::info!(capacity, height, "circuits built");
-                Arc::new(c)
-            }
-        };
+        let circuits = parts::circuits(cfg.sequencer.batch_capacity, cfg.epoch_height, circuits).await?;
         let registry = prometheus::Registry::new();
         let metrics = Arc::new(ProverMetrics::register(&registry)?);
         let wake = Arc::new(Notify::new());
-        let sink = Arc::new(QueueSink {
+        let finalized = Finalized::default();
+        let wiring = SequencerWiring {
             queue: queue.clone(),
             blobs: blobs.clone(),
             plan,
             wake: Some(wake.clone()),
             fence: None,
-        });
+            finalized: finalized.clone(),
+        };
+        let seq = parts::sequencer(&cfg.sequencer, wiring, &registry).await?;
         let progress = QueueProgress { queue: queue.clone(), plan };
-        let finalized = Finalized::default();
-        let settled = SettledProgress { queue: progress.clone(), finalized: finalized.clone() };
-        let seq = Sequencer::open(&cfg.sequencer, sink, Arc::new(settled), &registry)
-            .await
-            .context("opening the sequencer")?;
         Ok(Self {
             queue,
             blobs,
