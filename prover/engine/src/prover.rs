@@ -91,6 +91,93 @@ where
     prove_with_partition_witness_inner(backend, prover, common, pw, total, elapsed)
 }
 
+/// What the prover does with a witness that violates a constraint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnViolation {
+    /// Refuse with [`EngineError::Unsatisfied`] when the quotient's degree shows the violation (an honest prover;
+    /// the default everywhere in zkr's pipeline). Not every violation shows there: when the quotient domain is no
+    /// larger than the quotient's degree bound (as with plonky2's standard recursion configuration) this check, like
+    /// plonky2's own, cannot fire, and only the verifier refuses.
+    Refuse,
+    /// Prove anyway, truncating the quotient to its expected degree, as a cheating prover would: the proof is
+    /// well-formed and it is plonky2's verifier that must refuse it. For soundness tests only.
+    Forge,
+}
+
+/// The wire matrix (one column per wire, `common.degree()` rows) and public inputs that witness generation gives for
+/// `inputs`: the starting point of a forged witness for [`prove_from_wires`].
+pub fn witness_wires<C>(
+    prover: &ProverOnlyCircuitData<F, C, D>,
+    common: &CommonCircuitData<F, D>,
+    inputs: PartialWitness<F>,
+) -> Result<(Vec<F>, Vec<Vec<F>>), EngineError>
+where
+    C: GenericConfig<D, F = F> + 'static,
+{
+    let pw = generate_partial_witness(inputs, prover, common)
+        .map_err(|e| EngineError::Witness { detail: format!("{e:#}") })?;
+    Ok(read_out(prover, common, pw))
+}
+
+/// Proves from a raw wire assignment (`wire_columns[wire][row]`) and claimed public inputs, with no witness
+/// generator in between: a forged assignment reaches the proof unchanged. With [`OnViolation::Forge`] a violated
+/// constraint yields a proof anyway, so the verifier is what refuses it.
+pub fn prove_from_wires<C>(
+    backend: &dyn ProverBackend,
+    prover: &ProverOnlyCircuitData<F, C, D>,
+    common: &CommonCircuitData<F, D>,
+    public_inputs: Vec<F>,
+    wire_columns: Vec<Vec<F>>,
+    on_violation: OnViolation,
+) -> Result<(ProofWithPublicInputs<F, C, D>, PhaseTimings), EngineError>
+where
+    C: GenericConfig<D, F = F> + 'static,
+{
+    let _span = info_span!("engine_prove_raw", backend = backend.name(), degree_bits = common.degree_bits()).entered();
+    check_supported(common)?;
+    let (n, w) = (common.degree(), common.config.num_wires);
+    if wire_columns.len() != w || wire_columns.iter().any(|c| c.len() != n) {
+        return Err(EngineError::Shape {
+            what: "wire matrix",
+            detail: format!("expected {w} columns of {n} rows, got {} columns", wire_columns.len()),
+        });
+    }
+    if public_inputs.len() != common.num_public_inputs {
+        return Err(EngineError::Shape {
+            what: "public inputs",
+            detail: format!("expected {}, got {}", common.num_public_inputs, public_inputs.len()),
+        });
+    }
+    prove_from_columns(
+        backend,
+        prover,
+        common,
+        public_inputs,
+        wire_columns,
+        on_violation,
+        Instant::now(),
+        Default::default(),
+    )
+}
+
+/// Public inputs and the wire matrix, read out of a generated witness.
+fn read_out<C>(
+    prover: &ProverOnlyCircuitData<F, C, D>,
+    common: &CommonCircuitData<F, D>,
+    pw: PartitionWitness<F>,
+) -> (Vec<F>, Vec<Vec<F>>)
+where
+    C: GenericConfig<D, F = F> + 'static,
+{
+    let _s = info_span!("witness_readout").entered();
+    let n = common.degree();
+    let public_inputs = pw.get_targets(&prover.public_inputs);
+    let matrix = pw.full_witness();
+    let columns: Vec<Vec<F>> =
+        (0..common.config.num_wires).into_par_iter().map(|c| (0..n).map(|r| matrix.get_wire(r, c)).collect()).collect();
+    (public_inputs, columns)
+}
+
 /// Proves from an already generated [`PartitionWitness`] (as plonky2's
 /// `prove_with_partition_witness`); the witness phase then only covers reading it out.
 pub fn prove_with_partition_witness<C>(
@@ -118,6 +205,26 @@ fn prove_with_partition_witness_inner<C>(
 where
     C: GenericConfig<D, F = F> + 'static,
 {
+    let phase = Instant::now();
+    let (public_inputs, wire_columns) = read_out(prover, common, pw);
+    let witness_time = witness_time + phase.elapsed();
+    prove_from_columns(backend, prover, common, public_inputs, wire_columns, OnViolation::Refuse, total, witness_time)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prove_from_columns<C>(
+    backend: &dyn ProverBackend,
+    prover: &ProverOnlyCircuitData<F, C, D>,
+    common: &CommonCircuitData<F, D>,
+    public_inputs: Vec<F>,
+    wire_columns: Vec<Vec<F>>,
+    on_violation: OnViolation,
+    total: Instant,
+    witness_time: std::time::Duration,
+) -> Result<(ProofWithPublicInputs<F, C, D>, PhaseTimings), EngineError>
+where
+    C: GenericConfig<D, F = F> + 'static,
+{
     let mut t = PhaseTimings::default();
     let config = &common.config;
     let rate_bits = config.fri_config.rate_bits;
@@ -126,14 +233,6 @@ where
     let n = common.degree();
     let nc = config.num_challenges;
     let phase = Instant::now();
-    let (public_inputs, wire_columns) = {
-        let _s = info_span!("witness_readout").entered();
-        let public_inputs = pw.get_targets(&prover.public_inputs);
-        let matrix = pw.full_witness();
-        let columns: Vec<Vec<F>> =
-            (0..config.num_wires).into_par_iter().map(|c| (0..n).map(|r| matrix.get_wire(r, c)).collect()).collect();
-        (public_inputs, columns)
-    };
     let pi_hash = C::InnerHasher::hash_no_pad(&public_inputs);
     t.push(timings::WITNESS, witness_time + phase.elapsed());
 
@@ -169,7 +268,7 @@ where
     let phase = Instant::now();
     let quotient = {
         let _s = info_span!("quotient").entered();
-        let chunks = quotient_chunks(prover, common, &pi_hash, &wires, &zs, &betas, &gammas, &alphas)?;
+        let chunks = quotient_chunks(prover, common, &pi_hash, &wires, &zs, &betas, &gammas, &alphas, on_violation)?;
         commit::<C::Hasher>(backend, chunks, rate_bits, cap_height)?
     };
     t.push(timings::QUOTIENT, phase.elapsed());
@@ -474,6 +573,7 @@ fn quotient_chunks<C: GenericConfig<D, F = F>>(
     betas: &[F],
     gammas: &[F],
     alphas: &[F],
+    on_violation: OnViolation,
 ) -> Result<Vec<Vec<F>>, EngineError> {
     let n = common.degree();
     let degree_bits = common.degree_bits();
@@ -566,9 +666,12 @@ fn quotient_chunks<C: GenericConfig<D, F = F>>(
     for c in 0..nc {
         let col: Vec<F> = values.iter().flat_map(|b| b.iter().skip(c).step_by(nc).copied()).collect();
         let mut coeffs = PolynomialValues::new(col).coset_ifft(F::coset_shift());
-        coeffs.trim_to_len(degree).map_err(|_| EngineError::Unsatisfied {
-            detail: format!("quotient for challenge {c} has degree >= {degree}: the witness violates a constraint"),
-        })?;
+        match on_violation {
+            OnViolation::Refuse => coeffs.trim_to_len(degree).map_err(|_| EngineError::Unsatisfied {
+                detail: format!("quotient for challenge {c} has degree >= {degree}: the witness violates a constraint"),
+            })?,
+            OnViolation::Forge => coeffs.coeffs.truncate(degree),
+        }
         chunks.extend(coeffs.coeffs.chunks(n).map(|ch| ch.to_vec()));
     }
     Ok(chunks)

@@ -301,3 +301,54 @@ fn backend_fallback_and_bad_output() {
     let err = zkr_engine::prove(&ShortLde, &data.prover_only, &data.common, pw()).unwrap_err();
     assert!(matches!(err, EngineError::Backend { .. }), "{err}");
 }
+
+/// The raw path: an honest wire matrix proves and verifies; a forged one (a product changed everywhere it is copied,
+/// so only the arithmetic constraints break), proven by a cheating engine, is refused by plonky2's verifier; forged
+/// public inputs likewise. (Here the honest engine's degree check gives no signal either: with this configuration
+/// the quotient domain is as large as the quotient's degree bound, as in plonky2's own prover.)
+#[test]
+fn a_forged_wire_assignment_is_refused_by_the_verifier() {
+    use zkr_engine::{prove_from_wires, witness_wires, OnViolation};
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let (x, y) = (b.add_virtual_target(), b.add_virtual_target());
+    let z = b.mul(x, y);
+    let w = b.add(z, x);
+    b.register_public_input(x);
+    b.register_public_input(w);
+    let data = b.build::<C>();
+    let (xv, yv) = (F::from_canonical_u64(1_234_567), F::from_canonical_u64(7_654_321));
+    let mut pw = PartialWitness::new();
+    pw.set_target(x, xv).unwrap();
+    pw.set_target(y, yv).unwrap();
+    let (public, wires) = witness_wires(&data.prover_only, &data.common, pw).unwrap();
+    let prove = |public: Vec<F>, wires: Vec<Vec<F>>, mode| {
+        prove_from_wires(&CpuBackend, &data.prover_only, &data.common, public, wires, mode).map(|(p, _)| p)
+    };
+    let honest = prove(public.clone(), wires.clone(), OnViolation::Forge).unwrap();
+    data.verify(honest).expect("an honest matrix through the raw path verifies");
+
+    // z = x * y + 1 wherever z sits: copy constraints still hold, the multiplication does not.
+    let zv = xv * yv;
+    let mut forged = wires.clone();
+    let mut cells = 0;
+    for col in forged.iter_mut() {
+        for v in col.iter_mut().filter(|v| **v == zv) {
+            *v += F::ONE;
+            cells += 1;
+        }
+    }
+    assert!(cells >= 1, "the product is in the matrix");
+    let cheat = prove(public.clone(), forged, OnViolation::Forge).expect("a cheating engine proves anyway");
+    assert!(data.verify(cheat).is_err(), "plonky2's verifier refuses the forged multiplication");
+
+    // Public inputs that are not the wires': refused by the verifier too.
+    let mut claimed = public;
+    claimed[1] += F::ONE;
+    let cheat = prove(claimed, wires.clone(), OnViolation::Forge).unwrap();
+    assert!(data.verify(cheat).is_err(), "plonky2's verifier refuses forged public inputs");
+
+    // A matrix of the wrong shape is an error, not a panic.
+    let mut short = wires;
+    short.pop();
+    assert!(matches!(prove(vec![xv, xv], short, OnViolation::Forge), Err(EngineError::Shape { .. })));
+}
