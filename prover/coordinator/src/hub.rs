@@ -31,29 +31,24 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// The one dependency of a wrap job: the epoch's root job.
-    async fn root_of(&self, job: &Job) -> Result<Job, SourceError> {
-        let [dep] = job.deps[..] else {
+    /// The jobs `job` depends on, which must be `expected` many (`what` names them for the error).
+    async fn deps(&self, job: &Job, expected: usize, what: &str) -> Result<Vec<Job>, SourceError> {
+        if job.deps.len() != expected {
             return Err(SourceError::BadInput {
                 id: job.id,
-                reason: format!("{} dependencies, expected 1 (the epoch's root)", job.deps.len()),
+                reason: format!("{} dependencies, expected {expected} ({what})", job.deps.len()),
             });
-        };
-        self.queue.get(dep).await?.ok_or(SourceError::UnknownJob { id: dep })
+        }
+        let mut deps = Vec::with_capacity(expected);
+        for &dep in &job.deps {
+            deps.push(self.queue.get(dep).await?.ok_or(SourceError::UnknownJob { id: dep })?);
+        }
+        Ok(deps)
     }
 
     /// The two children of an aggregation job, left (earlier batches) first.
     async fn children(&self, job: &Job) -> Result<(Job, Job), SourceError> {
-        let mut kids = Vec::with_capacity(2);
-        for dep in &job.deps {
-            kids.push(self.queue.get(*dep).await?.ok_or(SourceError::UnknownJob { id: *dep })?);
-        }
-        if kids.len() != 2 {
-            return Err(SourceError::BadInput {
-                id: job.id,
-                reason: format!("{} dependencies, expected 2", kids.len()),
-            });
-        }
+        let mut kids = self.deps(job, 2, "the two children").await?;
         kids.sort_by_key(|k| k.batch_start);
         let right = kids.pop().expect("two");
         let left = kids.pop().expect("two");
@@ -80,7 +75,7 @@ impl Hub {
                 })
             }
             JobKind::Wrap => {
-                let root = self.root_of(job).await?;
+                let root = self.deps(job, 1, "the epoch's root").await?.remove(0);
                 if (root.batch_start, root.batch_end, root.level + 1) != (job.batch_start, job.batch_end, job.level) {
                     return Err(SourceError::BadInput {
                         id: job.id,

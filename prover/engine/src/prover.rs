@@ -84,8 +84,7 @@ where
     let phase = Instant::now();
     let pw = {
         let _s = info_span!("witness").entered();
-        generate_partial_witness(inputs, prover, common)
-            .map_err(|e| EngineError::Witness { detail: format!("{e:#}") })?
+        generate(inputs, prover, common)?
     };
     let elapsed = phase.elapsed();
     prove_with_partition_witness_inner(backend, prover, common, pw, total, elapsed)
@@ -114,9 +113,7 @@ pub fn witness_wires<C>(
 where
     C: GenericConfig<D, F = F> + 'static,
 {
-    let pw = generate_partial_witness(inputs, prover, common)
-        .map_err(|e| EngineError::Witness { detail: format!("{e:#}") })?;
-    Ok(read_out(prover, common, pw))
+    Ok(read_out(prover, common, generate(inputs, prover, common)?))
 }
 
 /// Proves from a raw wire assignment (`wire_columns[wire][row]`) and claimed public inputs, with no witness
@@ -158,6 +155,18 @@ where
         Instant::now(),
         Default::default(),
     )
+}
+
+/// Runs the circuit's witness generators on `inputs`.
+fn generate<'a, C>(
+    inputs: PartialWitness<F>,
+    prover: &'a ProverOnlyCircuitData<F, C, D>,
+    common: &'a CommonCircuitData<F, D>,
+) -> Result<PartitionWitness<'a, F>, EngineError>
+where
+    C: GenericConfig<D, F = F> + 'static,
+{
+    generate_partial_witness(inputs, prover, common).map_err(|e| EngineError::Witness { detail: format!("{e:#}") })
 }
 
 /// Public inputs and the wire matrix, read out of a generated witness.
