@@ -112,6 +112,8 @@ struct Rig {
     node: LocalNode,
     client: WalletClient<tonic::transport::Channel>,
     keys: Vec<zkr_circuits::schnorr::SecretKey>,
+    /// What the wallet API says signatures are for.
+    domain: zkr_circuits::tx::Domain,
     nonces: Arc<Mutex<HashMap<u32, u32>>>,
     stop: CancellationToken,
     _dir: tempfile::TempDir,
@@ -134,7 +136,10 @@ async fn rig(cfg: &PipelineBenchConfig, circuits: Arc<Circuits>) -> Result<Rig> 
     let client = WalletClient::connect(format!("http://{addr}")).await.context("connecting to the wallet API")?;
     node.spawn_workers(cfg.workers, "bench", &ProvingBackend::cpu(), &stop);
     let keys = node.seq.config().genesis.keys();
-    Ok(Rig { node, client, keys, nonces: Arc::new(Mutex::new(HashMap::new())), stop, _dir: dir })
+    // as a wallet does: ask the API which deployment to sign for
+    let info = client.clone().get_info(zkr_sequencer::proto::GetInfoRequest {}).await?.into_inner();
+    let domain = zkr_circuits::tx::Domain { chain_id: info.chain_id, rollup_id: info.rollup_id };
+    Ok(Rig { node, client, keys, domain, nonces: Arc::new(Mutex::new(HashMap::new())), stop, _dir: dir })
 }
 
 impl Rig {
@@ -151,7 +156,7 @@ impl Rig {
             *e += 1;
             v
         };
-        let tx = Tx::Transfer(Transfer { from, to, amount: 1, nonce }).sign(&self.keys[from as usize]);
+        let tx = Tx::Transfer(Transfer { from, to, amount: 1, nonce }).sign(&self.keys[from as usize], &self.domain);
         let hash = TxHash::of(&tx.tx.id());
         let mut c = self.client.clone();
         let t = Instant::now();

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::config::{hash, Digest, F, ZERO_DIGEST};
 use crate::state::{State, TxError, TxTrace};
-use crate::tx::{layout, SignedTx, TX_FIELDS};
+use crate::tx::{layout, Domain, SignedTx, TX_FIELDS};
 
 /// Number of public inputs of a batch proof.
 pub const NUM_PUBLIC_INPUTS: usize = 20;
@@ -17,7 +17,7 @@ pub const NUM_PUBLIC_INPUTS: usize = 20;
 pub struct BatchPublicInputs {
     pub old_root: Digest,
     pub new_root: Digest,
-    /// Poseidon over the slot layouts of every slot (padding included), in order.
+    /// Poseidon over the domain's fields, then the slot layouts of every slot (padding included), in order.
     pub pubdata_commitment: Digest,
     /// Chain `h ← H(h ‖ priority_id, to, amount, pubkey)` over deposit slots, from zero.
     pub deposits_commitment: Digest,
@@ -71,9 +71,10 @@ pub fn withdrawal_chain_input(prev: Digest, fields: &[F; TX_FIELDS]) -> Vec<F> {
     v
 }
 
-/// A sealed batch: exactly `capacity` slot traces.
+/// A sealed batch: exactly `capacity` slot traces, in one deployment's domain.
 #[derive(Clone, Debug)]
 pub struct Batch {
+    pub domain: Domain,
     pub slots: Vec<TxTrace>,
 }
 
@@ -85,6 +86,14 @@ impl Batch {
     /// The pubdata: every slot's field layout, concatenated.
     pub fn pubdata(&self) -> Vec<F> {
         self.slots.iter().flat_map(|s| s.fields).collect()
+    }
+
+    /// What the pubdata commitment hashes: the domain's fields, then the pubdata (the L1 contract prepends its own
+    /// domain to the pubdata it is given).
+    pub fn committed_fields(&self) -> Vec<F> {
+        let mut v = self.domain.to_fields().to_vec();
+        v.extend(self.pubdata());
+        v
     }
 
     /// Pubdata as bytes (8 little-endian bytes per field element), as posted to L1.
@@ -106,7 +115,7 @@ impl Batch {
         BatchPublicInputs {
             old_root: self.slots.first().map_or(ZERO_DIGEST, |s| s.root_before),
             new_root: self.slots.last().map_or(ZERO_DIGEST, |s| s.root_after),
-            pubdata_commitment: hash(&self.pubdata()),
+            pubdata_commitment: hash(&self.committed_fields()),
             deposits_commitment: deposits,
             withdrawals_commitment: withdrawals,
         }
@@ -156,12 +165,12 @@ impl BatchBuilder {
         while self.slots.len() < self.capacity {
             self.slots.push(state.noop());
         }
-        Batch { slots: self.slots }
+        Batch { domain: state.domain(), slots: self.slots }
     }
 }
 
 /// Version byte of the serialized batch trace.
-pub const TRACE_VERSION: u8 = 1;
+pub const TRACE_VERSION: u8 = 2;
 const TRACE_MAGIC: &[u8; 4] = b"ZKRT";
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -270,12 +279,14 @@ fn get_leaf(r: &mut TraceReader<'_>, slot: usize) -> Result<crate::state::LeafWi
 }
 
 impl Batch {
-    /// The versioned trace a prover needs: per slot the signed transaction, its field
+    /// The versioned trace a prover needs: the domain (chain id, rollup id), then per slot the signed transaction, its field
     /// layout, both leaf witnesses with their paths, and the roots around it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(TRACE_MAGIC);
         out.push(TRACE_VERSION);
+        out.extend_from_slice(&self.domain.chain_id.to_le_bytes());
+        out.extend_from_slice(&self.domain.rollup_id.to_le_bytes());
         out.extend_from_slice(&(self.slots.len() as u32).to_le_bytes());
         for s in &self.slots {
             match &s.tx {
@@ -308,6 +319,7 @@ impl Batch {
         if version != TRACE_VERSION {
             return Err(TraceDecodeError::Version { version });
         }
+        let domain = Domain { chain_id: r.u64()?, rollup_id: r.u64()? };
         let capacity = r.u32()?;
         if capacity == 0 || capacity > 4096 {
             return Err(TraceDecodeError::Capacity { capacity });
@@ -334,7 +346,7 @@ impl Batch {
         if r.at != bytes.len() {
             return Err(TraceDecodeError::Trailing { extra: bytes.len() - r.at });
         }
-        Ok(Batch { slots })
+        Ok(Batch { domain, slots })
     }
 }
 
@@ -353,6 +365,7 @@ mod tests {
         let bytes = batch.to_bytes();
         let back = Batch::from_bytes(&bytes).unwrap();
         assert_eq!(back.slots, batch.slots);
+        assert_eq!(back.domain, batch.domain);
         assert_eq!(back.public_inputs(), batch.public_inputs());
         assert_eq!(Batch::from_bytes(b"nope").err(), Some(TraceDecodeError::BadMagic));
         for n in [0, 3, 5, 9, bytes.len() / 2, bytes.len() - 1] {
@@ -362,8 +375,8 @@ mod tests {
         long.push(0);
         assert_eq!(Batch::from_bytes(&long).err(), Some(TraceDecodeError::Trailing { extra: 1 }));
         let mut v = bytes.clone();
-        v[4] = 2;
-        assert_eq!(Batch::from_bytes(&v).err(), Some(TraceDecodeError::Version { version: 2 }));
+        v[4] = 1;
+        assert_eq!(Batch::from_bytes(&v).err(), Some(TraceDecodeError::Version { version: 1 }));
         // flipping any byte never panics
         for i in (0..bytes.len()).step_by(7) {
             let mut b = bytes.clone();

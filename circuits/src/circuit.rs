@@ -27,7 +27,7 @@ use crate::batch::{Batch, BatchPublicInputs};
 use crate::config::{C, D, F, ZERO_DIGEST};
 use crate::smt::DEPTH;
 use crate::state::{Account, LeafWitness, TxTrace};
-use crate::tx::{layout, AMOUNT_BITS, TX_FIELDS};
+use crate::tx::{layout, Domain, AMOUNT_BITS, DOMAIN_FIELDS, TX_FIELDS};
 
 /// Bits of a nonce.
 const NONCE_BITS: usize = 32;
@@ -97,6 +97,7 @@ pub struct BatchCircuit {
     /// Gates placed before padding to a power of two.
     pub gates_used: usize,
     pub data: CircuitData<F, C, D>,
+    domain: [Target; DOMAIN_FIELDS],
     slots: Vec<SlotTargets>,
 }
 
@@ -180,7 +181,12 @@ struct SlotOut {
     root: HashOutTarget,
 }
 
-fn build_slot(b: &mut CircuitBuilder<F, D>, root_in: HashOutTarget, cost: &mut SlotCost) -> (SlotTargets, SlotOut) {
+fn build_slot(
+    b: &mut CircuitBuilder<F, D>,
+    domain: &[Target; DOMAIN_FIELDS],
+    root_in: HashOutTarget,
+    cost: &mut SlotCost,
+) -> (SlotTargets, SlotOut) {
     let start = b.num_gates();
     let fields: [Target; TX_FIELDS] = std::array::from_fn(|_| b.add_virtual_target());
     let is_transfer = b.add_virtual_bool_target_safe();
@@ -262,9 +268,9 @@ fn build_slot(b: &mut CircuitBuilder<F, D>, root_in: HashOutTarget, cost: &mut S
     let root_mid = merkle_root(b, a_new_leaf, &a_bits, &a.siblings);
     let mut merkle = b.num_gates() - merkle_start;
 
-    // ---- signature over the slot's fields, by the key in leaf a
+    // ---- signature over the domain and the slot's fields, by the key in leaf a
     let sig_start = b.num_gates();
-    let msg = hash_targets(b, fields.to_vec());
+    let msg = hash_targets(b, [&domain[..], &fields[..]].concat());
     let signature = add_virtual_signature_target(b);
     verify_schnorr_conditional(b, signed, a.pubkey, msg, &signature);
     cost.signature = b.num_gates() - sig_start;
@@ -314,6 +320,12 @@ impl BatchCircuit {
     pub fn build_with_cost(capacity: usize) -> (Self, SlotCost) {
         assert!(capacity > 0, "batch capacity must be positive");
         let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        // The deployment's domain: a witness, bound by the signatures and by the pubdata commitment (whose
+        // preimage it starts, and which the L1 contract recomputes with its own domain).
+        let domain: [Target; DOMAIN_FIELDS] = std::array::from_fn(|_| b.add_virtual_target());
+        for d in domain {
+            b.range_check(d, 32);
+        }
         let old_root = b.add_virtual_hash();
         let mut root = old_root;
         let mut slots = Vec::with_capacity(capacity);
@@ -321,9 +333,10 @@ impl BatchCircuit {
         let zero_hash = b.constant_hash(ZERO_DIGEST);
         let mut deposits = zero_hash;
         let mut withdrawals = zero_hash;
-        let mut pubdata = Vec::with_capacity(capacity * TX_FIELDS);
+        let mut pubdata = Vec::with_capacity(DOMAIN_FIELDS + capacity * TX_FIELDS);
+        pubdata.extend_from_slice(&domain);
         for _ in 0..capacity {
-            let (t, out) = build_slot(&mut b, root, &mut cost);
+            let (t, out) = build_slot(&mut b, &domain, root, &mut cost);
             root = out.root;
             let f = &t.fields;
             let mut dep_in = deposits.elements.to_vec();
@@ -346,7 +359,7 @@ impl BatchCircuit {
         }
         let gates_used = b.num_gates();
         let data = b.build::<C>();
-        (Self { capacity, gates_used, data, slots }, cost)
+        (Self { capacity, gates_used, data, domain, slots }, cost)
     }
 
     /// Number of rows (gates) in the circuit, a power of two.
@@ -354,12 +367,14 @@ impl BatchCircuit {
         1 << self.data.common.degree_bits()
     }
 
-    /// Fills the witness for a batch. The old root is implied by the first slot's path.
-    pub fn witness(&self, slots: &[SlotWitness]) -> Result<PartialWitness<F>, CircuitError> {
+    /// Fills the witness for a batch in `domain`. The old root is implied by the first slot's path.
+    pub fn witness(&self, domain: &Domain, slots: &[SlotWitness]) -> Result<PartialWitness<F>, CircuitError> {
         if slots.len() != self.capacity {
             return Err(CircuitError::SlotCount { expected: self.capacity, got: slots.len() });
         }
         let mut pw = PartialWitness::new();
+        pw.set_target_arr(&self.domain, &domain.to_fields())
+            .map_err(|e| CircuitError::Witness { slot: 0, reason: format!("domain: {e:#}") })?;
         for (slot, (t, w)) in self.slots.iter().zip(slots).enumerate() {
             let ctx = |e: anyhow::Error| CircuitError::Witness { slot, reason: format!("{e:#}") };
             pw.set_target_arr(&t.fields, &w.fields).map_err(ctx)?;
@@ -387,21 +402,25 @@ impl BatchCircuit {
     /// The witness of a batch built natively (for zkr's own proving pipeline).
     pub fn witness_for(&self, batch: &Batch) -> Result<PartialWitness<F>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-        self.witness(&slots)
+        self.witness(&batch.domain, &slots)
     }
 
     /// Proves a batch built natively.
     pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-        self.prove_witness(&slots)
+        self.prove_witness(&batch.domain, &slots)
     }
 
     /// Proves from raw slot witnesses (no native checks).
-    pub fn prove_witness(&self, slots: &[SlotWitness]) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
+    pub fn prove_witness(
+        &self,
+        domain: &Domain,
+        slots: &[SlotWitness],
+    ) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let _span = tracing::info_span!("prove_batch", capacity = self.capacity, rows = self.rows()).entered();
         let pw = {
             let _s = tracing::debug_span!("witness").entered();
-            self.witness(slots)?
+            self.witness(domain, slots)?
         };
         let _s = tracing::debug_span!("plonky2_prove").entered();
         self.data.prove(pw).map_err(|e| CircuitError::Prove { reason: format!("{e:#}") })

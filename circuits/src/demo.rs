@@ -67,7 +67,8 @@ pub fn random_batch(
                 Tx::Deposit(Deposit { priority_id, to, pubkey: key.public_key(), amount })
             }
         };
-        builder.push(state, &tx.sign(&keys[from as usize])).expect("generated transactions are valid");
+        let domain = state.domain();
+        builder.push(state, &tx.sign(&keys[from as usize], &domain)).expect("generated transactions are valid");
     }
     builder.seal(state)
 }

@@ -8,7 +8,7 @@ use zkr_ecgfp5::schnorr::PublicKey;
 
 use crate::config::{hash, Digest, F, ZERO_DIGEST};
 use crate::smt::{MerkleProof, SparseMerkleTree};
-use crate::tx::{noop_fields, SignedTx, Tx, MAX_AMOUNT, TX_FIELDS};
+use crate::tx::{noop_fields, Domain, SignedTx, Tx, MAX_AMOUNT, TX_FIELDS};
 
 /// An account leaf: `H(pubkey (5 elements), balance, nonce)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,19 +79,38 @@ pub struct TxTrace {
     pub root_after: Digest,
 }
 
-/// Accounts and their tree.
-#[derive(Clone, Debug, Default)]
+/// Accounts and their tree, in one deployment's [`Domain`] (whose signatures it accepts).
+#[derive(Clone, Debug)]
 pub struct State {
     accounts: BTreeMap<u32, Account>,
     tree: SparseMerkleTree,
+    domain: Domain,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl State {
+    /// An empty state in [`Domain::DEVNET`].
     pub fn new() -> Self {
-        Self::default()
+        Self { accounts: BTreeMap::new(), tree: SparseMerkleTree::default(), domain: Domain::DEVNET }
     }
 
-    /// A state with the given accounts at ids 0, 1, … (nonce 0).
+    /// The same state in another domain (set at genesis: a rollup's domain never changes).
+    pub fn with_domain(mut self, domain: Domain) -> Self {
+        self.domain = domain;
+        self
+    }
+
+    /// The deployment whose signatures this state accepts.
+    pub fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    /// A state with the given accounts at ids 0, 1, … (nonce 0), in [`Domain::DEVNET`].
     pub fn genesis(accounts: &[(PublicKey, u64)]) -> Self {
         let mut s = Self::new();
         for (i, (pubkey, balance)) in accounts.iter().enumerate() {
@@ -137,7 +156,7 @@ impl State {
             return Err(TxError::ZeroAmount { kind: tx.tx.kind() });
         }
         let sender = self.existing(from)?;
-        sender.pubkey.verify(&tx.tx.message(), sig).map_err(|_| TxError::BadSignature { account: from })?;
+        sender.pubkey.verify(&tx.tx.message(&self.domain), sig).map_err(|_| TxError::BadSignature { account: from })?;
         if nonce != sender.nonce {
             return Err(TxError::NonceMismatch { account: from, expected: sender.nonce, got: nonce });
         }
@@ -235,7 +254,7 @@ mod tests {
     }
 
     fn transfer(sk: &SecretKey, from: u32, to: u32, amount: u64, nonce: u32) -> SignedTx {
-        Tx::Transfer(Transfer { from, to, amount, nonce }).sign(sk)
+        Tx::Transfer(Transfer { from, to, amount, nonce }).sign(sk, &Domain::DEVNET)
     }
 
     #[test]
@@ -263,6 +282,12 @@ mod tests {
                 TxError::InsufficientBalance { account: 0, balance: 1000, needed: 1001 },
             ),
             (transfer(&sks[0], 0, 1, 0, 0), TxError::ZeroAmount { kind: "transfer" }),
+            // signed by the right key for another deployment
+            (
+                Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, nonce: 0 })
+                    .sign(&sks[0], &Domain { chain_id: 1, ..Domain::DEVNET }),
+                TxError::BadSignature { account: 0 },
+            ),
             (transfer(&sks[0], 0, 9, 5, 0), TxError::UnknownAccount { account: 9 }),
             (transfer(&sks[0], 7, 1, 5, 0), TxError::UnknownAccount { account: 7 }),
             (transfer(&sks[0], 0, 0, 5, 0), TxError::SelfTransfer { account: 0 }),
@@ -272,11 +297,12 @@ mod tests {
             ),
             (
                 Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[1].public_key(), amount: MAX_AMOUNT })
-                    .sign(&sks[0]),
+                    .sign(&sks[0], &Domain::DEVNET),
                 TxError::AmountOverflow { account: 1, balance: 1000, amount: MAX_AMOUNT },
             ),
             (
-                Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[0].public_key(), amount: 5 }).sign(&sks[0]),
+                Tx::Deposit(Deposit { priority_id: 0, to: 1, pubkey: sks[0].public_key(), amount: 5 })
+                    .sign(&sks[0], &Domain::DEVNET),
                 TxError::DepositKeyMismatch { account: 1 },
             ),
         ];
@@ -289,11 +315,13 @@ mod tests {
     #[test]
     fn deposit_creates_account_and_withdraw_debits() {
         let (sks, mut s) = setup();
-        let d = Tx::Deposit(Deposit { priority_id: 0, to: 50, pubkey: sks[2].public_key(), amount: 40 }).sign(&sks[0]);
+        let d = Tx::Deposit(Deposit { priority_id: 0, to: 50, pubkey: sks[2].public_key(), amount: 40 })
+            .sign(&sks[0], &Domain::DEVNET);
         let tr = s.apply(&d).unwrap();
         assert_eq!(tr.a.before, None);
         assert_eq!(s.account(50).unwrap().balance, 40);
-        let w = Tx::Withdraw(Withdraw { from: 50, l1_address: [1; 20], amount: 15, nonce: 0 }).sign(&sks[2]);
+        let w = Tx::Withdraw(Withdraw { from: 50, l1_address: [1; 20], amount: 15, nonce: 0 })
+            .sign(&sks[2], &Domain::DEVNET);
         s.apply(&w).unwrap();
         assert_eq!(s.account(50).unwrap().balance, 25);
         // replaying the withdrawal is refused by its nonce

@@ -39,6 +39,40 @@ pub const TAG_TRANSFER: u8 = 1;
 pub const TAG_WITHDRAW: u8 = 2;
 pub const TAG_DEPOSIT: u8 = 3;
 
+/// Number of field elements of a [`Domain`] in the signed message and the pubdata commitment.
+pub const DOMAIN_FIELDS: usize = 4;
+
+/// The deployment a signature is for: the L1 chain's id and the rollup's id on that chain. Every signed message
+/// and every batch's pubdata commitment starts with it, so a transaction signed for one deployment never proves in
+/// another (same keys, same account ids and nonces or not), and the L1 contract, which supplies its own domain
+/// when it hashes the pubdata, refuses a batch proven for another. The rollup id is chosen at genesis and given to
+/// the contract's constructor; the chain id is the one the contract runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Domain {
+    pub chain_id: u64,
+    pub rollup_id: u64,
+}
+
+impl Domain {
+    /// The devnet's: chain 31337 (a hardhat node and zkr's in-process L1), rollup 1.
+    pub const DEVNET: Domain = Domain { chain_id: 31337, rollup_id: 1 };
+
+    /// `[chain_id low 32 bits, chain_id high 32 bits, rollup_id low, rollup_id high]`: canonical for any values,
+    /// each range-checked to 32 bits in circuit.
+    pub fn to_fields(&self) -> [F; DOMAIN_FIELDS] {
+        let split = |x: u64| [F::from_canonical_u32(x as u32), F::from_canonical_u32((x >> 32) as u32)];
+        let [c0, c1] = split(self.chain_id);
+        let [r0, r1] = split(self.rollup_id);
+        [c0, c1, r0, r1]
+    }
+}
+
+impl std::fmt::Display for Domain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "chain {} rollup {}", self.chain_id, self.rollup_id)
+    }
+}
+
 /// Number of field elements per transaction slot in the circuit (and in pubdata).
 pub const TX_FIELDS: usize = 16;
 /// Offsets into the field layout of a slot.
@@ -261,21 +295,30 @@ impl Tx {
         f
     }
 
-    /// The message a wallet signs: Poseidon over the slot layout. The layout starts with the
-    /// tag, so a signature for one kind never verifies for another.
-    pub fn message(&self) -> Digest {
+    /// The message a wallet signs for `domain`: Poseidon over the domain's fields then the slot layout. The
+    /// layout starts with the tag, so a signature for one kind never verifies for another, and the domain binds
+    /// the deployment.
+    pub fn message(&self, domain: &Domain) -> Digest {
+        signing_message(domain, &self.to_fields())
+    }
+
+    /// A transaction id within one rollup: Poseidon over the slot layout.
+    pub fn id(&self) -> Digest {
         hash(&self.to_fields())
     }
 
-    /// A transaction id: the hash of the signed message (deposits: of their fields too).
-    pub fn id(&self) -> Digest {
-        self.message()
-    }
-
-    pub fn sign(self, sk: &SecretKey) -> SignedTx {
-        let signature = self.is_signed().then(|| sk.sign(&self.message()));
+    /// Signs for `domain` (deposits stay unsigned).
+    pub fn sign(self, sk: &SecretKey, domain: &Domain) -> SignedTx {
+        let signature = self.is_signed().then(|| sk.sign(&self.message(domain)));
         SignedTx { tx: self, signature }
     }
+}
+
+/// `Poseidon(domain ‖ fields)`: the message signed for a slot with these fields.
+pub fn signing_message(domain: &Domain, fields: &[F; TX_FIELDS]) -> Digest {
+    let mut input = domain.to_fields().to_vec();
+    input.extend_from_slice(fields);
+    hash(&input)
 }
 
 /// The fields of an empty (padding) slot.
@@ -336,7 +379,7 @@ mod tests {
             Tx::Withdraw(Withdraw { from: 9, l1_address: [0xab; 20], amount: MAX_AMOUNT, nonce: 0 }),
             Tx::Deposit(Deposit { priority_id: 77, to: u32::MAX, pubkey: pk, amount: 1 }),
         ];
-        (sk.clone(), txs.into_iter().map(|t| t.sign(&sk)).collect())
+        (sk.clone(), txs.into_iter().map(|t| t.sign(&sk, &Domain::DEVNET)).collect())
     }
 
     #[test]
@@ -387,13 +430,23 @@ mod tests {
 
     #[test]
     fn messages_bind_every_field_and_kind() {
+        let d = Domain::DEVNET;
         let t = Transfer { from: 1, to: 2, amount: 5, nonce: 0 };
-        let base = Tx::Transfer(t).message();
-        assert_ne!(base, Tx::Transfer(Transfer { amount: 6, ..t }).message());
-        assert_ne!(base, Tx::Transfer(Transfer { nonce: 1, ..t }).message());
-        assert_ne!(base, Tx::Transfer(Transfer { to: 3, ..t }).message());
+        let base = Tx::Transfer(t).message(&d);
+        assert_ne!(base, Tx::Transfer(Transfer { amount: 6, ..t }).message(&d));
+        assert_ne!(base, Tx::Transfer(Transfer { nonce: 1, ..t }).message(&d));
+        assert_ne!(base, Tx::Transfer(Transfer { to: 3, ..t }).message(&d));
         let w = Withdraw { from: 1, l1_address: [0; 20], amount: 5, nonce: 0 };
-        assert_ne!(base, Tx::Withdraw(w).message());
+        assert_ne!(base, Tx::Withdraw(w).message(&d));
+        // the domain: another chain, another rollup, or the two ids swapped
+        for other in [
+            Domain { chain_id: 1, ..d },
+            Domain { rollup_id: 2, ..d },
+            Domain { chain_id: d.rollup_id, rollup_id: d.chain_id },
+            Domain { chain_id: d.chain_id + (1 << 32), ..d },
+        ] {
+            assert_ne!(base, Tx::Transfer(t).message(&other), "{other}");
+        }
     }
 
     #[test]

@@ -182,14 +182,21 @@ impl WrapCircuit {
     pub fn prove_unchecked(&self, root_proof: &RootProof) -> Result<WrapProof, WrapError> {
         let _span = tracing::info_span!("wrap_prove", degree_bits = self.data.common.degree_bits()).entered();
         let start = Instant::now();
-        let proof = no_panic(|| -> anyhow::Result<WrapProof> {
-            let mut pw = PartialWitness::new();
-            pw.set_proof_with_pis_target(&self.root_proof, root_proof)?;
-            self.data.prove(pw)
-        })
-        .map_err(|reason| WrapError::Prove { reason })?;
+        let pw = self.witness(root_proof)?;
+        let proof = no_panic(|| self.data.prove(pw)).map_err(|reason| WrapError::Prove { reason })?;
         tracing::info!(prove_ms = start.elapsed().as_millis() as u64, "wrap proof done");
         Ok(proof)
+    }
+
+    /// Sets the root proof into a fresh witness, with no native check (soundness tests forge from it). A proof whose
+    /// shape does not fit the root circuit is an error, not a panic.
+    pub fn witness(&self, root_proof: &RootProof) -> Result<PartialWitness<F>, WrapError> {
+        no_panic(|| -> anyhow::Result<PartialWitness<F>> {
+            let mut pw = PartialWitness::new();
+            pw.set_proof_with_pis_target(&self.root_proof, root_proof)?;
+            Ok(pw)
+        })
+        .map_err(|reason| WrapError::Prove { reason: format!("setting the root proof: {reason}") })
     }
 
     /// Parses a wrap proof from its plonky2 bytes (`WrapProof::to_bytes`); strict, never panics.

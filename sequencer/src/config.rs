@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use zkr_circuits::schnorr::SecretKey;
 use zkr_circuits::state::State;
+use zkr_circuits::tx::Domain;
 
 /// Name of the SQLite file inside [`SequencerConfig::data_dir`].
 pub const DB_FILE: &str = "sequencer.db";
@@ -88,17 +89,22 @@ impl SequencerConfig {
 }
 
 /// The genesis state: `demo_accounts` accounts owned by `zkr_circuits::demo::keys(demo_seed, n)`,
-/// each with `demo::GENESIS_FUNDS` (the spare last key owns nothing).
+/// each with `demo::GENESIS_FUNDS` (the spare last key owns nothing), in the domain (`chain_id`, `rollup_id`)
+/// that every signature must be made for. `chain_id` is the L1's; `rollup_id` tells this rollup from any other on
+/// that chain, and the L1 contract is deployed with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GenesisConfig {
     pub demo_seed: u64,
     pub demo_accounts: usize,
+    pub chain_id: u64,
+    pub rollup_id: u64,
 }
 
 impl Default for GenesisConfig {
     fn default() -> Self {
-        Self { demo_seed: 1, demo_accounts: 8 }
+        let Domain { chain_id, rollup_id } = Domain::DEVNET;
+        Self { demo_seed: 1, demo_accounts: 8, chain_id, rollup_id }
     }
 }
 
@@ -108,9 +114,14 @@ impl GenesisConfig {
         zkr_circuits::demo::keys(self.demo_seed, self.demo_accounts)
     }
 
+    /// The domain every signature is made for.
+    pub fn domain(&self) -> Domain {
+        Domain { chain_id: self.chain_id, rollup_id: self.rollup_id }
+    }
+
     /// The genesis state.
     pub fn state(&self) -> State {
-        zkr_circuits::demo::genesis(&self.keys())
+        zkr_circuits::demo::genesis(&self.keys()).with_domain(self.domain())
     }
 }
 
@@ -123,7 +134,8 @@ mod tests {
         let c: SequencerConfig =
             serde_json::from_str(r#"{"batch_capacity": 2, "genesis": {"demo_accounts": 3}}"#).unwrap();
         assert_eq!(c.batch_capacity, 2);
-        assert_eq!(c.genesis, GenesisConfig { demo_seed: 1, demo_accounts: 3 });
+        assert_eq!(c.genesis, GenesisConfig { demo_accounts: 3, ..Default::default() });
+        assert_eq!(c.genesis.domain(), Domain::DEVNET);
         assert_eq!(c.max_request_bytes, 64 * 1024);
         assert_eq!(c.db_path(), PathBuf::from("./zkr-data/sequencer.db"));
         assert!(serde_json::from_str::<SequencerConfig>(r#"{"batch_capacty": 2}"#).is_err());

@@ -475,7 +475,10 @@ impl Core {
             .signature
             .as_ref()
             .ok_or(SubmitError::Invalid(zkr_circuits::state::TxError::MissingSignature { kind }))?;
-        sender.pubkey.verify(&stx.tx.message(), sig).map_err(|_| SubmitError::BadSignature { account: from })?;
+        sender
+            .pubkey
+            .verify(&stx.tx.message(&self.state.domain()), sig)
+            .map_err(|_| SubmitError::BadSignature { account: from })?;
         if nonce < sender.nonce {
             return Err(SubmitError::NonceTooLow { account: from, expected: sender.nonce, got: nonce });
         }

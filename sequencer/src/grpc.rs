@@ -262,6 +262,19 @@ impl Wallet for WalletApi {
         }))
     }
 
+    async fn get_info(
+        &self,
+        _request: Request<proto::GetInfoRequest>,
+    ) -> Result<Response<proto::GetInfoResponse>, Status> {
+        let c = self.seq.config();
+        let domain = c.genesis.domain();
+        Ok(Response::new(proto::GetInfoResponse {
+            chain_id: domain.chain_id,
+            rollup_id: domain.rollup_id,
+            batch_capacity: c.batch_capacity as u32,
+        }))
+    }
+
     type StreamStatusStream = ReceiverStream<Result<proto::TxStatusUpdate, Status>>;
 
     async fn stream_status(

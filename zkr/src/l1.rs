@@ -35,6 +35,10 @@ pub enum L1Command {
         /// Genesis: number of demo accounts (the sequencer's `genesis.demo_accounts`).
         #[arg(long, default_value_t = 8)]
         demo_accounts: usize,
+        /// The rollup's id on the L1 chain (the sequencer's `genesis.rollup_id`): with the chain id, the domain every
+        /// L2 signature is made for. The L1 must report the sequencer's `genesis.chain_id`.
+        #[arg(long, default_value_t = zkr_circuits::tx::Domain::DEVNET.rollup_id)]
+        rollup_id: u64,
         /// Guardian (may pause); defaults to the sender.
         #[arg(long)]
         guardian: Option<zkr_settle::Address>,
@@ -60,6 +64,7 @@ pub fn run(cmd: L1Command) -> Result<()> {
             epoch_height,
             demo_seed,
             demo_accounts,
+            rollup_id,
             guardian,
             operator,
             priority_expiry,
@@ -86,6 +91,8 @@ pub fn run(cmd: L1Command) -> Result<()> {
                     genesis_accounts: genesis_accounts(&genesis, |_| sender).context("genesis accounts")?,
                     priority_expiry,
                     timelock_delay,
+                    // the chain is the L1's own (the node's genesis.chain_id must match it)
+                    domain: zkr_circuits::tx::Domain { chain_id: l1.chain_id().await?, rollup_id },
                 };
                 eprintln!("deploying {} contracts from {sender} …", set.verifier_parts.len() + 3);
                 let mut total = 0u64;

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha20Rng;
 use tokio::sync::Mutex;
 use zkr_blobs::{BlobConfig, BlobStore};
 use zkr_circuits::demo;
-use zkr_circuits::tx::{Transfer, Tx};
+use zkr_circuits::tx::{Domain, Transfer, Tx};
 use zkr_coordinator::epochs::{EpochPlan, QueueSink};
 use zkr_coordinator::settlement::Finalized;
 use zkr_queue::{Job, JobKind, JobState, Queue, QueueConfig};
@@ -844,7 +844,7 @@ impl Load {
             let to = (self.sent + 3) % 8;
             self.sent += 1;
             let transfer = Transfer { from: from as u32, to, amount: u64::from(self.sent), nonce: self.nonces[from] };
-            let tx = Tx::Transfer(transfer).sign(&self.keys[from]);
+            let tx = Tx::Transfer(transfer).sign(&self.keys[from], &Domain::DEVNET);
             let bytes = tx.to_bytes();
             let t = Instant::now();
             loop {

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use plonky2::field::types::Field;
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zkr_circuits::aggregate::{combine, AggregateError, AggregationCircuit, AggregationTree, Proof};
@@ -74,23 +75,31 @@ fn pis(p: &Proof) -> BatchPublicInputs {
     BatchPublicInputs::from_fields(&p.public_inputs).unwrap()
 }
 
-/// `true` when the node circuit yields a valid proof from the raw witness (no native checks);
-/// a refusal, an error or a panic all count as `false` (the reason is printed).
+/// `true` when a cheating prover gets a node proof that plonky2's verifier accepts from the raw witness (no native
+/// checks; its own witness generation and a forged proof, see `common::verifier_accepts`). Children whose shape does
+/// not fit the circuit cannot even be written into a witness (printed, `false`).
 fn node_proves_raw(level: u32, left: &Proof, right: &Proof) -> bool {
+    node_proves_forged(level, left, right, |_, _| ())
+}
+
+/// As [`node_proves_raw`], with `forge` overwriting values of the witness (they win over any generated one).
+fn node_proves_forged(
+    level: u32,
+    left: &Proof,
+    right: &Proof,
+    forge: impl FnOnce(&AggregationCircuit, &mut PartialWitness<F>),
+) -> bool {
     let node = tree().circuit_for_level(level).unwrap();
-    let reason = match node.witness(left, right) {
-        Err(e) => format!("witness refused: {e}"),
-        Ok(pw) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.data.prove(pw))) {
-            Ok(Ok(proof)) => match node.data.verify(proof) {
-                Ok(()) => return true,
-                Err(e) => format!("proof does not verify: {e}"),
-            },
-            Ok(Err(e)) => format!("prover refused: {e}"),
-            Err(_) => "prover panicked".to_string(),
-        },
-    };
-    eprintln!("level-{level} node refused the raw witness: {reason}");
-    false
+    match node.witness(left, right) {
+        Err(e) => {
+            eprintln!("level-{level} node: the children do not fit its witness: {e}");
+            false
+        }
+        Ok(mut pw) => {
+            forge(node, &mut pw);
+            crate::common::verifier_accepts(&node.data, pw)
+        }
+    }
 }
 
 #[test]
@@ -204,6 +213,37 @@ fn children_that_do_not_chain_are_refused_natively_and_in_circuit() {
     // bypass the native check: the circuit itself must refuse
     assert!(!node_proves_raw(1, left, right), "non-chaining children yielded a valid node proof");
     assert!(!node_proves_raw(1, right, left), "non-chaining children yielded a valid node proof");
+}
+
+/// A node that claims another commitment than `Poseidon(left ‖ right)` (here: the left child's own, as if the right
+/// child's deposits, withdrawals or pubdata were dropped), or another old/new root than its children's, is refused by
+/// the verifier: the hash gates and the copies into the public inputs bind them.
+#[test]
+fn a_node_claiming_other_commitments_or_roots_is_refused() {
+    let ch = chain();
+    let (left, right) = (&ch.proofs[0], &ch.proofs[1]);
+    assert!(node_proves_raw(1, left, right), "control: the honest raw witness proves");
+    let l = pis(left);
+    let r = pis(right);
+    // public input layout: old root 0..4, new root 4..8, pubdata 8..12, deposits 12..16, withdrawals 16..20
+    let claims = [
+        ("old root", 0, r.old_root),
+        ("new root", 4, l.new_root),
+        ("pubdata commitment", 8, l.pubdata_commitment),
+        ("deposits commitment", 12, l.deposits_commitment),
+        ("withdrawals commitment", 16, l.withdrawals_commitment),
+    ];
+    for (what, at, claimed) in claims {
+        let forged = node_proves_forged(1, left, right, |node, pw| {
+            let targets = &node.data.prover_only.public_inputs;
+            for (j, v) in claimed.elements.iter().enumerate() {
+                // overwrites (and reports) a value the child proof set: the claim is what stays
+                let _ = pw.set_target(targets[at + j], *v);
+                assert_eq!(pw.target_values[&targets[at + j]], *v);
+            }
+        });
+        assert!(!forged, "a node claiming the left child's {what} was accepted");
+    }
 }
 
 #[test]

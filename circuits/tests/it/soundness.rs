@@ -1,11 +1,14 @@
-//! Invalid transitions fed straight into the circuit (no native checks) yield no valid proof.
+//! Invalid transitions fed straight into the circuit (no native checks) are refused by plonky2's verifier: each case
+//! goes through a cheating prover's own witness generation and a forged proof (`common::proves`), so no witness
+//! generator's conflict or debug assertion stands in for a constraint. Each test names the constraint that refuses it
+//! (docs/statement.md lists them).
 
 use plonky2::field::types::{Field, Field64};
 
 use crate::common::*;
 use zkr_circuits::circuit::SlotWitness;
 use zkr_circuits::config::F;
-use zkr_circuits::tx::{layout, Deposit, Tx};
+use zkr_circuits::tx::{layout, Deposit, Domain, Tx};
 
 /// A transfer slot from raw values plus a padding slot, built by the forge.
 fn transfer_batch(amount: F, nonce: u32, signer: usize) -> Vec<SlotWitness> {
@@ -23,11 +26,31 @@ fn forge_control_valid_transfer_proves() {
     assert!(proves(&transfer_batch(F::from_canonical_u64(10), 0, 1)));
 }
 
+/// Refused by: the Schnorr check of `Poseidon(layout)` under leaf a's key, on when the kind is signed.
 #[test]
 fn forged_signature_is_rejected() {
     assert!(!proves(&transfer_batch(F::from_canonical_u64(10), 0, 2)));
 }
 
+/// Refused by: the Schnorr check in the batch's domain: a wallet's signature for the same transaction (same key,
+/// account, nonce) in another deployment, of another chain or another rollup on the same chain, does not verify.
+/// The batch then proves only in the other domain, whose pubdata commitment differs (the L1 contract hashes its own).
+#[test]
+fn signature_from_another_domain_is_rejected() {
+    let sks = keys(11);
+    let state = genesis(&sks);
+    let f = transfer_fields(1, 2, F::from_canonical_u64(10), 0);
+    let devnet = Domain::DEVNET;
+    for other in [Domain { chain_id: 1, ..devnet }, Domain { rollup_id: 2, ..devnet }] {
+        let mut forge = Forge::new(&state);
+        let sig = sign_fields_in(&other, &sks[1], &f);
+        let slots = [forge.slot(f, Some(sig), None), forge.noop()];
+        assert!(!proves_in(&devnet, &slots), "a signature for {other} proved in {devnet}");
+        assert!(proves_in(&other, &slots), "control: the same slots prove in {other}");
+    }
+}
+
+/// Refused by: the Schnorr check, whose message is the hash of the slot's own fields.
 #[test]
 fn signature_over_other_fields_is_rejected() {
     let sks = keys(11);
@@ -39,11 +62,13 @@ fn signature_over_other_fields_is_rejected() {
     assert!(!proves(&[forge.slot(sent, Some(sig), None), forge.noop()]));
 }
 
+/// Refused by: the 62-bit range check of leaf a's new balance (1,000 − 1,001 wraps to p − 1).
 #[test]
 fn overspend_is_rejected() {
     assert!(!proves(&transfer_batch(F::from_canonical_u64(FUNDS + 1), 0, 1)));
 }
 
+/// Refused by: the 62-bit range check of the amount.
 #[test]
 fn amount_wrapping_around_the_modulus_is_rejected() {
     // p - 1 acts as -1: the sender would gain and the receiver lose one unit.
@@ -51,6 +76,7 @@ fn amount_wrapping_around_the_modulus_is_rejected() {
     assert!(!proves(&transfer_batch(F::from_canonical_u64(F::ORDER - FUNDS), 0, 1)));
 }
 
+/// Refused by: `signed → nonce field = leaf a's nonce` (and the nonce is bumped in the new leaf).
 #[test]
 fn replayed_and_skipped_nonces_are_rejected() {
     // account 1 has nonce 0 at genesis: 1 skips ahead; after one tx, 0 would be a replay
@@ -65,6 +91,7 @@ fn replayed_and_skipped_nonces_are_rejected() {
     assert!(!proves(&[first, replay]));
 }
 
+/// Refused by: the copy of leaf a's recomputed old root into the running root (and of leaf b's into the middle root).
 #[test]
 fn wrong_merkle_sibling_is_rejected() {
     let mut slots = transfer_batch(F::from_canonical_u64(10), 0, 1);
@@ -75,6 +102,7 @@ fn wrong_merkle_sibling_is_rejected() {
     assert!(!proves(&slots));
 }
 
+/// Refused by: `leaf b empty → not a transfer`, and `transfer → (account_b − account_a)·inv = 1`.
 #[test]
 fn transfer_to_an_empty_leaf_and_self_transfer_are_rejected() {
     let sks = keys(11);
@@ -91,6 +119,7 @@ fn transfer_to_an_empty_leaf_and_self_transfer_are_rejected() {
     assert!(!proves(&[forge.slot(f, Some(sig), None), forge.noop()]));
 }
 
+/// Refused by: `deposit → leaf a's key = the deposit's key`.
 #[test]
 fn deposit_to_an_account_with_another_key_is_rejected() {
     let sks = keys(11);
@@ -98,14 +127,14 @@ fn deposit_to_an_account_with_another_key_is_rejected() {
     let mut forge = Forge::new(&state);
     // account 1 holds key 1; a deposit naming key 4 must not credit it
     let f = Tx::Deposit(Deposit { priority_id: 1, to: 1, pubkey: sks[4].public_key(), amount: 5 }).to_fields();
-    let mut slot = forge.slot(f, None, None);
-    // the witness claims the leaf's key is the deposit's key
-    if let Some(a) = slot.a.before.as_mut() {
-        a.pubkey = sks[4].public_key();
-    }
+    // The leaf is account 1's real leaf (key 1), so its Merkle path holds and only the key constraint
+    // (`is_deposit → leaf a's key = the deposit's key`) is broken.
+    let slot = forge.slot(f, None, None);
+    assert_eq!(slot.a.before.map(|a| a.pubkey), Some(sks[1].public_key()));
     assert!(!proves(&[slot, forge.noop()]));
 }
 
+/// Refused by: `padding → amount = 0` (every field of a padding slot is zero).
 #[test]
 fn non_canonical_padding_is_rejected() {
     let sks = keys(11);
@@ -117,6 +146,7 @@ fn non_canonical_padding_is_rejected() {
     assert!(!proves(&[pad, pad2]));
 }
 
+/// Refused by: the public-inputs hash the verifier recomputes from the claimed inputs.
 #[test]
 fn tampered_public_inputs_are_rejected() {
     let (_, batch) = random_batch(5);

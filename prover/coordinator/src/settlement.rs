@@ -317,6 +317,14 @@ impl EpochSettler {
                 d.check(&*l1).await.with_context(|| {
                     format!("checking the deployment recorded in {} against {}", r.deployment.display(), mode_url(mode))
                 })?;
+                let domain = genesis.domain();
+                anyhow::ensure!(
+                    d.chain_id == domain.chain_id,
+                    "the L2 signs for {domain}, but the deployment in {} is on chain {}: set genesis.chain_id to {}",
+                    r.deployment.display(),
+                    d.chain_id,
+                    d.chain_id
+                );
                 tracing::info!(rollup = %d.rollup, record = %r.deployment.display(), "using the recorded L1 deployment");
                 let settler = Settler::new(l1.clone(), d.rollup, Arc::new(ZkrRollupCalls), config.clone());
                 Some(Deployed { deployment: d, settler, first_epoch: r.load_offset()? })
@@ -385,6 +393,7 @@ impl EpochSettler {
             genesis_accounts: accounts,
             priority_expiry: PRIORITY_EXPIRY_S,
             timelock_delay: TIMELOCK_S,
+            domain: self.genesis.domain(),
         };
         let mut gas = 0;
         let deployment = deploy_contracts(&*self.l1, &self.contracts, &setup, |_, g| gas += g)

@@ -20,7 +20,8 @@
 //!   [`EngineError::Witness`] or [`EngineError::Unsatisfied`].
 //! - [`witness_wires`] / [`prove_from_wires`]: the wire matrix that witness generation gives, and proving from a raw
 //!   matrix with no generator in between; with [`OnViolation::Forge`] a violated constraint still yields a proof, so
-//!   soundness tests see plonky2's verifier refuse a forged witness (a cheating prover runs no honest generator).
+//!   soundness tests see plonky2's verifier refuse a forged witness (a cheating prover runs no honest generator);
+//!   [`forge_wires`] is that cheating prover's witness generation (conflicts dropped, panicking generators skipped).
 //! - [`PhaseTimings`]: ordered per-phase durations (witness, wires commit, partial products/Z
 //!   commit, quotient, openings, FRI commit, PoW, queries, total); each phase is also a
 //!   `tracing` span. [`time_stock_prove`] times plonky2's stock prover on the same inputs.
@@ -39,7 +40,10 @@ pub mod transcript;
 
 pub use backend::{CpuBackend, PoseidonDigests, ProverBackend};
 pub use plonky2::plonk::proof::ProofWithPublicInputs;
-pub use prover::{prove, prove_circuit, prove_from_wires, prove_with_partition_witness, witness_wires, OnViolation};
+pub use prover::{
+    forge_wires, prove, prove_circuit, prove_from_wires, prove_with_partition_witness, witness_wires, ForgeReport,
+    OnViolation,
+};
 pub use timings::{time_stock_prove, PhaseTimings};
 
 /// Errors of the proving pipeline.

@@ -12,7 +12,7 @@ use plonky2::fri::proof::{FriInitialTreeProof, FriProof, FriQueryRound, FriQuery
 use plonky2::hash::hash_types::HashOut;
 use plonky2::hash::merkle_tree::MerkleCap;
 use plonky2::hash::poseidon::PoseidonHash;
-use plonky2::iop::generator::generate_partial_witness;
+use plonky2::iop::generator::{generate_partial_witness, GeneratedValues};
 use plonky2::iop::witness::{PartialWitness, PartitionWitness, Witness};
 use plonky2::plonk::circuit_data::{CircuitData, CommonCircuitData, ProverOnlyCircuitData};
 use plonky2::plonk::config::{GenericConfig, GenericHashOut, Hasher};
@@ -114,6 +114,82 @@ where
     C: GenericConfig<D, F = F> + 'static,
 {
     Ok(read_out(prover, common, generate(inputs, prover, common)?))
+}
+
+/// What [`forge_wires`] did on the way to a matrix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForgeReport {
+    /// Generated values dropped because their copy partition already held another value.
+    pub conflicts: usize,
+    /// Generators that panicked (plonky2's debug assertions, e.g. a value too wide for a range check) and were
+    /// skipped, leaving their outputs to whatever else sets them, or zero.
+    pub panicked: usize,
+}
+
+/// The wire matrix that a cheating prover's own witness generation gives for `inputs`, which need not satisfy the
+/// circuit: plonky2's generators run as in its prover, but a value that conflicts with one already set in its copy
+/// partition is dropped (the first value stays, so every copy constraint holds and the violation lands in a gate),
+/// a generator that panics is skipped, and wires nothing sets are zero. With [`prove_from_wires`] and
+/// [`OnViolation::Forge`] this takes a forged witness all the way to plonky2's verifier, which must refuse it.
+pub fn forge_wires<C>(
+    prover: &ProverOnlyCircuitData<F, C, D>,
+    common: &CommonCircuitData<F, D>,
+    inputs: PartialWitness<F>,
+) -> (Vec<F>, Vec<Vec<F>>, ForgeReport)
+where
+    C: GenericConfig<D, F = F> + 'static,
+{
+    let _span = info_span!("forge_wires").entered();
+    let generators = &prover.generators;
+    let mut witness = PartitionWitness::new(common.config.num_wires, common.degree(), &prover.representative_map);
+    let mut report = ForgeReport::default();
+    for (t, v) in inputs.target_values {
+        if witness.set_target_returning_rep(t, v).is_err() {
+            report.conflicts += 1;
+        }
+    }
+    let mut pending: Vec<usize> = (0..generators.len()).collect();
+    let mut expired = vec![false; generators.len()];
+    while !pending.is_empty() {
+        let mut next = Vec::new();
+        for &g in &pending {
+            if expired[g] {
+                continue;
+            }
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut out = GeneratedValues::empty();
+                let finished = generators[g].0.run(&witness, &mut out);
+                (finished, out)
+            }));
+            let out = match run {
+                Ok((finished, out)) => {
+                    expired[g] = finished;
+                    out
+                }
+                Err(_) => {
+                    expired[g] = true;
+                    report.panicked += 1;
+                    continue;
+                }
+            };
+            for (t, v) in out.target_values {
+                match witness.set_target_returning_rep(t, v) {
+                    Ok(Some(rep)) => {
+                        for &w in prover.generator_indices_by_watches.get(&rep).into_iter().flatten() {
+                            if !expired[w] {
+                                next.push(w);
+                            }
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => report.conflicts += 1,
+                }
+            }
+        }
+        pending = next;
+    }
+    let (public_inputs, columns) = read_out(prover, common, witness);
+    (public_inputs, columns, report)
 }
 
 /// Proves from a raw wire assignment (`wire_columns[wire][row]`) and claimed public inputs, with no witness

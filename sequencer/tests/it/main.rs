@@ -17,7 +17,7 @@ use zkr_circuits::demo::{self, GENESIS_FUNDS};
 use zkr_circuits::schnorr::{PublicKey, SecretKey};
 use zkr_circuits::smt::MerkleProof;
 use zkr_circuits::state::{Account, State};
-use zkr_circuits::tx::{Deposit, SignedTx, Transfer, Tx, Withdraw};
+use zkr_circuits::tx::{Deposit, Domain, SignedTx, Transfer, Tx, Withdraw};
 use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::proto::{self, TxStage as PStage};
 use zkr_sequencer::types::{digest_from_bytes, digest_to_bytes};
@@ -132,7 +132,7 @@ fn keys() -> Vec<SecretKey> {
 }
 
 fn transfer(k: &[SecretKey], from: u32, to: u32, amount: u64, nonce: u32) -> SignedTx {
-    Tx::Transfer(Transfer { from, to, amount, nonce }).sign(&k[from as usize])
+    Tx::Transfer(Transfer { from, to, amount, nonce }).sign(&k[from as usize], &Domain::DEVNET)
 }
 
 fn hash(tx: &SignedTx) -> TxHash {
@@ -265,7 +265,7 @@ async fn submit_status_and_account_over_grpc() {
     assert!(MerkleProof { index: 77, siblings }.verify(root, zkr_circuits::config::ZERO_DIGEST));
 
     // A withdrawal is a wallet transaction too.
-    let w = Tx::Withdraw(Withdraw { from: 1, l1_address: [7; 20], amount: 10, nonce: 0 }).sign(&k[1]);
+    let w = Tx::Withdraw(Withdraw { from: 1, l1_address: [7; 20], amount: 10, nonce: 0 }).sign(&k[1], &Domain::DEVNET);
     assert_eq!(stage(&n.submit(&w).await.unwrap().status.unwrap()), PStage::Sequenced);
     n.stop().await;
 }
@@ -284,12 +284,16 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
     .await
     .unwrap();
     let mut n = Node::serve(seq).await;
+    // what a wallet signs for: the configured domain
+    let info = n.client.get_info(proto::GetInfoRequest {}).await.expect("get info").into_inner();
+    assert_eq!((info.chain_id, info.rollup_id), (Domain::DEVNET.chain_id, Domain::DEVNET.rollup_id));
     n.submit(&transfer(&k, 0, 1, 5, 0)).await.expect("first transfer");
     let root = n.root().await;
     let spare = k.len() - 1; // owns no account
 
-    let deposit =
-        Tx::Deposit(Deposit { priority_id: 1, to: 2, pubkey: k[2].public_key(), amount: 5 }).sign(&k[0]).to_bytes();
+    let deposit = Tx::Deposit(Deposit { priority_id: 1, to: 2, pubkey: k[2].public_key(), amount: 5 })
+        .sign(&k[0], &Domain::DEVNET)
+        .to_bytes();
     let cases: Vec<(&str, Vec<u8>, Code, &str)> = vec![
         (
             "truncated",
@@ -301,13 +305,25 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
         ("unknown tag", vec![9; 93], Code::InvalidArgument, "malformed transaction: unknown transaction tag 0x09"),
         (
             "bad signature",
-            transfer(&k, 0, 1, 5, 1).tx.sign(&k[3]).to_bytes(),
+            transfer(&k, 0, 1, 5, 1).tx.sign(&k[3], &Domain::DEVNET).to_bytes(),
+            Code::Unauthenticated,
+            "bad signature for account 0",
+        ),
+        (
+            "signed for another rollup",
+            transfer(&k, 0, 1, 5, 1).tx.sign(&k[0], &Domain { rollup_id: 2, ..Domain::DEVNET }).to_bytes(),
+            Code::Unauthenticated,
+            "bad signature for account 0",
+        ),
+        (
+            "signed for another chain, waiting nonce",
+            transfer(&k, 0, 1, 5, 3).tx.sign(&k[0], &Domain { chain_id: 1, ..Domain::DEVNET }).to_bytes(),
             Code::Unauthenticated,
             "bad signature for account 0",
         ),
         (
             "bad signature, waiting nonce",
-            transfer(&k, 0, 1, 5, 3).tx.sign(&k[3]).to_bytes(),
+            transfer(&k, 0, 1, 5, 3).tx.sign(&k[3], &Domain::DEVNET).to_bytes(),
             Code::Unauthenticated,
             "bad signature for account 0",
         ),
@@ -337,7 +353,7 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
         ),
         (
             "unknown sender",
-            Tx::Transfer(Transfer { from: 50, to: 1, amount: 5, nonce: 0 }).sign(&k[spare]).to_bytes(),
+            Tx::Transfer(Transfer { from: 50, to: 1, amount: 5, nonce: 0 }).sign(&k[spare], &Domain::DEVNET).to_bytes(),
             Code::NotFound,
             "unknown account 50",
         ),
@@ -628,7 +644,7 @@ async fn restart_restores_state_and_reemits_unhanded_batches() {
     n.stop().await;
 
     // Another genesis is refused on this store.
-    let other = SequencerConfig { genesis: zkr_sequencer::GenesisConfig { demo_seed: 2, demo_accounts: 8 }, ..cfg };
+    let other = SequencerConfig { genesis: zkr_sequencer::GenesisConfig { demo_seed: 2, ..Default::default() }, ..cfg };
     let e = Sequencer::open(
         &other,
         Arc::new(TestSink::default()),

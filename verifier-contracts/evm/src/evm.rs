@@ -10,6 +10,9 @@ use revm::{Database, MainContext};
 
 type Ctx = Context<BlockEnv, TxEnv, CfgEnv, CacheDB<EmptyDB>>;
 
+/// The chain id the EVM runs as (`block.chainid`), a local devnet's, as a hardhat node's.
+pub const CHAIN_ID: u64 = 31337;
+
 /// Osaka's per-transaction gas cap (EIP-7825): 2^24.
 pub const TX_GAS_CAP: u64 = 1 << 24;
 
@@ -81,6 +84,7 @@ impl Evm {
         let ctx = Context::mainnet()
             .with_db(db)
             .modify_cfg_chained(|cfg| {
+                cfg.chain_id = CHAIN_ID;
                 if unlimited {
                     cfg.limit_contract_code_size = Some(usize::MAX);
                     cfg.limit_contract_initcode_size = Some(usize::MAX);
@@ -139,6 +143,7 @@ impl Evm {
             .nonce(nonce)
             .gas_limit(TX_GAS_CAP)
             .gas_price(0)
+            .chain_id(Some(CHAIN_ID))
             .build()
             .map_err(|e| EvmError::Rejected { from, reason: format!("{e:?}") })
     }

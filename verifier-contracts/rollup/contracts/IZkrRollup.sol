@@ -68,6 +68,8 @@ interface IZkrRollup {
         bytes32 genesisRoot;
         uint64 priorityExpiry;
         uint64 timelockDelay;
+        /// This rollup's id on this chain: with block.chainid, the domain every L2 signature is made for.
+        uint64 rollupId;
     }
 
     /// A genesis account (ids 0, 1, … in list order) and the L1 address its exit pays.
@@ -167,6 +169,7 @@ interface IZkrRollup {
     error OperationFailed(bytes32 id, bytes reason);
     error BadEpochShape(uint64 batchesPerEpoch, uint64 batchCapacity);
     error BadPriorityExpiry(uint64 priorityExpiry, uint64 max);
+    error ChainIdTooLarge(uint256 chainId);
 
     error NoPendingPriorityOp(uint64 priorityId);
     error PriorityOpNotExpired(uint64 priorityId, uint64 expiry, uint64 now_);
@@ -242,6 +245,8 @@ interface IZkrRollup {
     function epochInfo(uint64 epoch) external view returns (StoredEpoch memory);
     function priorityOp(uint64 priorityId) external view returns (PriorityOp memory);
     function accountInfo(uint32 accountId) external view returns (AccountInfo memory);
+    /// The domain every L2 signature and every batch's pubdata commitment is bound to: this chain and this rollup.
+    function domain() external view returns (uint64 chainId, uint64 rollupId);
     /// The 20 public inputs the verifier gets for a committed epoch.
     function publicInputs(uint64 epoch) external view returns (uint256[20] memory);
 }

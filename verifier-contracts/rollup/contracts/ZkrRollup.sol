@@ -25,6 +25,10 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 ///   already bound to it, so no queued deposit can be unprocessable on L2 for a key mismatch.
 /// - A deposit names 5 canonical, not-all-zero field elements as the key; L1 does not check that they encode a
 ///   curve point (the L2 must accept such a deposit; the funds then sit in an account nobody can sign for).
+/// - Domain: every L2 signature is over Poseidon(domain ‖ slot layout), and each batch's pubdata commitment is
+///   Poseidon(domain ‖ pubdata), where the domain is (block.chainid, rollupId) as four 32-bit limbs. This contract
+///   hashes the pubdata with its own domain, so a batch proven for another chain or another rollup (whose
+///   signatures would otherwise replay here) fails verification.
 /// - Genesis balances are backed by the constructor's msg.value; withdrawals, exits and refunds are paid from the
 ///   contract's ETH.
 /// - Exit mode starts when the oldest unexecuted deposit is past its expiry. Then every L2 account exits once,
@@ -37,6 +41,8 @@ contract ZkrRollup is IZkrRollup {
     /// One L2 amount unit in wei.
     uint256 public constant AMOUNT_UNIT = 1 gwei;
     uint256 internal constant TX_FIELDS = 16;
+    /// tx.rs DOMAIN_FIELDS: the pubdata commitment's preimage starts with the domain.
+    uint256 internal constant DOMAIN_FIELDS = 4;
     uint256 internal constant SLOT_BYTES = 128;
     uint256 internal constant TAG_WITHDRAW = 2;
     uint256 internal constant TAG_DEPOSIT = 3;
@@ -58,6 +64,8 @@ contract ZkrRollup is IZkrRollup {
     address public verifier;
     /// The deployed ZkrPoseidon (Poseidon is too large to link into this contract under EIP-170).
     IZkrPoseidon internal immutable _poseidon;
+    uint64 internal immutable _chainId;
+    uint64 internal immutable _rollupId;
     uint64 public batchesPerEpoch;
     uint64 public batchCapacity;
     uint64 public priorityExpiry;
@@ -127,6 +135,9 @@ contract ZkrRollup is IZkrRollup {
         }
         if (p.poseidon == address(0)) revert ZeroAddress();
         _poseidon = IZkrPoseidon(p.poseidon);
+        if (block.chainid > type(uint64).max) revert ChainIdTooLarge(block.chainid);
+        _chainId = uint64(block.chainid);
+        _rollupId = p.rollupId;
         _setVerifier(p.verifier, p.batchesPerEpoch, p.batchCapacity);
         _setPriorityExpiry(p.priorityExpiry);
         timelockDelay = p.timelockDelay;
@@ -471,6 +482,10 @@ contract ZkrRollup is IZkrRollup {
         return _accounts[accountId];
     }
 
+    function domain() external view returns (uint64 chainId, uint64 rollupId) {
+        return (_chainId, _rollupId);
+    }
+
     function publicInputs(uint64 epoch) public view returns (uint256[20] memory inputs) {
         if (epoch == 0 || epoch > totalCommitted) revert EpochNotCommitted(epoch);
         StoredEpoch storage e = _epochs[epoch];
@@ -515,16 +530,22 @@ contract ZkrRollup is IZkrRollup {
     }
 
     /// Decodes, checks and hashes one L2 batch's pubdata; checks its deposits against the queue and chains its
-    /// withdrawals. Returns Poseidon hash_no_pad over the batch's field elements (batch.rs pubdata_commitment).
+    /// withdrawals. Returns Poseidon hash_no_pad over this rollup's domain then the batch's field elements (batch.rs
+    /// pubdata_commitment).
     function _scanBatch(bytes calldata data, uint256 batch, Scan memory s) internal view returns (uint256[4] memory) {
         uint256 slots = batchCapacity;
         if (data.length != slots * SLOT_BYTES) revert WrongPubdataLength(batch, slots * SLOT_BYTES, data.length);
-        uint256[] memory el = new uint256[](slots * TX_FIELDS);
+        // tx.rs Domain::to_fields, then the slots
+        uint256[] memory el = new uint256[](DOMAIN_FIELDS + slots * TX_FIELDS);
+        el[0] = _chainId & 0xFFFFFFFF;
+        el[1] = _chainId >> 32;
+        el[2] = _rollupId & 0xFFFFFFFF;
+        el[3] = _rollupId >> 32;
         uint256 allCanonical = 1;
         assembly ("memory-safe") {
             let src := data.offset
             let end := add(src, data.length)
-            let dst := add(el, 32)
+            let dst := add(el, add(32, mul(32, DOMAIN_FIELDS)))
             let m64 := 0xFFFFFFFFFFFFFFFF
             for {} lt(src, end) {
                 src := add(src, 32)
@@ -556,12 +577,12 @@ contract ZkrRollup is IZkrRollup {
             }
         }
         if (allCanonical == 0) {
-            for (uint256 i; i < el.length; ++i) {
-                if (el[i] >= P) revert NonCanonicalElement(batch, i, el[i]);
+            for (uint256 i = DOMAIN_FIELDS; i < el.length; ++i) {
+                if (el[i] >= P) revert NonCanonicalElement(batch, i - DOMAIN_FIELDS, el[i]);
             }
         }
         for (uint256 slot; slot < slots; ++slot) {
-            uint256 base = slot * TX_FIELDS;
+            uint256 base = DOMAIN_FIELDS + slot * TX_FIELDS;
             uint256 tag = el[base];
             if (tag == TAG_DEPOSIT) {
                 _checkDeposit(el, base, s);

@@ -124,6 +124,9 @@ pub struct RollupSetup {
     pub priority_expiry: u64,
     /// Seconds a verifier or parameter change waits in the timelock.
     pub timelock_delay: u64,
+    /// The L2 domain: the chain the signatures were made for (the L1's own id, checked before anything is
+    /// deployed) and the rollup's id on it.
+    pub domain: zkr_circuits::tx::Domain,
 }
 
 /// Deploys the verifier parts, the verifier, Poseidon and the rollup from the L1's sender, then checks the code
@@ -135,6 +138,10 @@ pub async fn deploy_contracts(
     mut on_step: impl FnMut(&str, u64) + Send,
 ) -> Result<Deployment, DeployError> {
     let chain_id = l1.chain_id().await.map_err(|source| DeployError::Check { source })?;
+    if chain_id != setup.domain.chain_id {
+        // the contract binds its own chain id: every L2 signature made for the configured one would be refused
+        return Err(DeployError::DomainChainMismatch { expected: setup.domain.chain_id, got: chain_id });
+    }
     let deploy = |code: Vec<u8>| async move {
         let r = l1.deploy(code).await?;
         let addr = r.contract_address.ok_or(L1Error::NoContract { tx_hash: r.tx_hash })?;
@@ -166,6 +173,7 @@ pub async fn deploy_contracts(
         genesisRoot: setup.genesis_root,
         priorityExpiry: setup.priority_expiry,
         timelockDelay: setup.timelock_delay,
+        rollupId: setup.domain.rollup_id,
     };
     let mut code = set.rollup.clone();
     code.extend((params, setup.genesis_accounts.clone()).abi_encode_params());

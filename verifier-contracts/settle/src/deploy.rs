@@ -44,6 +44,11 @@ pub enum DeployError {
     },
     #[error("the deployment record is for chain {expected}, but the L1 node reports chain {got}")]
     ChainMismatch { expected: u64, got: u64 },
+    #[error(
+        "the L2 domain is for chain {expected}, but the L1 node reports chain {got}: L2 signatures made for chain \
+         {expected} would never verify there (set the genesis chain_id to the L1's)"
+    )]
+    DomainChainMismatch { expected: u64, got: u64 },
     #[error("no contract code at the {what} address {address} on chain {chain_id}")]
     NoCode { what: &'static str, address: Address, chain_id: u64 },
     #[error("cannot {action} the deployment record {path}: {source}")]

@@ -11,8 +11,8 @@ use zkr_evm::{CallOutcome, Evm};
 use crate::chain::{Receipt, L1};
 use crate::error::{describe_revert, L1Error};
 
-/// Chain id the in-process L1 reports (hardhat's, so deployment records look alike).
-pub const IN_PROCESS_CHAIN_ID: u64 = 31337;
+/// Chain id of the in-process L1 (its EVM's `block.chainid`; hardhat's, so deployment records look alike).
+pub const IN_PROCESS_CHAIN_ID: u64 = zkr_evm::CHAIN_ID;
 
 struct Chain {
     evm: Evm,

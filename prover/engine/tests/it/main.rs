@@ -352,3 +352,36 @@ fn a_forged_wire_assignment_is_refused_by_the_verifier() {
     short.pop();
     assert!(matches!(prove(vec![xv, xv], short, OnViolation::Forge), Err(EngineError::Shape { .. })));
 }
+
+/// A cheating prover's own witness generation: a value wider than its range check (plonky2's generator asserts in
+/// debug builds) and a conflicting copy (`x * y` connected to a value it is not) still give a matrix, and the proof
+/// forged from it is refused by plonky2's verifier; an honest input gives no conflict and a proof that verifies.
+#[test]
+fn forged_generation_reaches_the_verifier() {
+    use zkr_engine::{forge_wires, prove_from_wires, OnViolation};
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let (x, y, claimed) = (b.add_virtual_target(), b.add_virtual_target(), b.add_virtual_target());
+    b.range_check(x, 8);
+    let z = b.mul(x, y);
+    b.connect(z, claimed);
+    b.register_public_input(claimed);
+    let data = b.build::<C>();
+    let run = |xv: u64, claimed_v: u64| {
+        let mut pw = PartialWitness::new();
+        pw.set_target(x, F::from_canonical_u64(xv)).unwrap();
+        pw.set_target(y, F::from_canonical_u64(3)).unwrap();
+        pw.set_target(claimed, F::from_canonical_u64(claimed_v)).unwrap();
+        let (public, wires, report) = forge_wires(&data.prover_only, &data.common, pw);
+        let (proof, _) =
+            prove_from_wires(&CpuBackend, &data.prover_only, &data.common, public, wires, OnViolation::Forge).unwrap();
+        (report, data.verify(proof).is_ok())
+    };
+    let (report, ok) = run(200, 600);
+    assert_eq!(report, Default::default());
+    assert!(ok, "an honest witness through forged generation verifies");
+    let (report, ok) = run(200, 601);
+    assert_eq!(report.conflicts, 1, "the product conflicts with the claimed value");
+    assert!(!ok, "the verifier refuses a product that is not x * y");
+    let (_, ok) = run(300, 900);
+    assert!(!ok, "the verifier refuses a value wider than its range check");
+}

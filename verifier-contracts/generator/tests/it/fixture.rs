@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::demo;
-use zkr_circuits::wrap::{WrapCircuit, WrapProof};
+use zkr_circuits::wrap::{RootProof, WrapCircuit, WrapProof};
 use zkr_evm::{compile_solidity, Artifact, SolcSettings, U256};
 use zkr_generator::generator::{generate_verifier_debug, DebugStop};
 use zkr_generator::{encode_proof, generate_verifier};
@@ -25,6 +25,8 @@ pub const HEIGHT: u32 = 1;
 
 pub struct Fixture {
     pub wrap: WrapCircuit,
+    /// The epoch (root) proof that `proof` wraps.
+    pub epoch: RootProof,
     pub proof: WrapProof,
     pub encoded: Vec<u8>,
     pub source: String,
@@ -56,7 +58,7 @@ pub fn fixture() -> &'static Fixture {
         wrap.verify(&proof).expect("plonky2 accepts the wrap proof");
         let encoded = encode_proof(&proof);
         let source = generate_verifier(&wrap.data.common, &wrap.data.verifier_only).expect("verifier generates");
-        Fixture { wrap, proof, encoded, source }
+        Fixture { wrap, epoch, proof, encoded, source }
     })
 }
 

@@ -102,6 +102,7 @@ impl Fixture {
             genesisRoot: pack_digest(&state.root()),
             priorityExpiry: EXPIRY,
             timelockDelay: DELAY,
+            rollupId: state.domain().rollup_id,
         };
         let genesis = genesis_accounts(&state, genesis_owner).unwrap();
         let rollup = evm
@@ -185,7 +186,7 @@ impl Fixture {
                         Tx::Deposit(_) => unreachable!("deposits come from the L1 queue"),
                     };
                     let key = self.key_of(signer);
-                    tx.sign(&key)
+                    tx.sign(&key, &self.state.domain())
                 });
                 b.push(&mut self.state, &signed).expect("valid L2 transaction");
             }

@@ -3,7 +3,7 @@
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
-use zkr_circuits::tx::{Transfer, Tx, Withdraw, TX_FIELDS};
+use zkr_circuits::tx::{Domain, Transfer, Tx, Withdraw, TX_FIELDS};
 use zkr_rollup::calldata::amount_wei;
 use zkr_rollup::IZkrRollup::{self, IZkrRollupErrors as E};
 
@@ -275,4 +275,28 @@ fn deposit_refusals() {
     let op = f.view(&IZkrRollup::priorityOpCall { priorityId: 1 });
     assert_eq!((op.depositor, op.amount), (addr(4), 6));
     assert_eq!(u64::from(op.expiry), f.evm.timestamp() + EXPIRY);
+}
+
+/// The contract hashes every batch's pubdata with its own domain (this chain, its rollup id): an epoch whose
+/// transactions were signed and proven for another rollup commits (the bytes are well-formed) but its statement is
+/// not the contract's, so the verifier is asked about other public inputs and the proof is refused.
+#[test]
+fn an_epoch_proven_for_another_domain_is_refused() {
+    let mut f = Fixture::new(2, 4);
+    let (chain_id, rollup_id) = {
+        let d = f.view(&IZkrRollup::domainCall {});
+        (d.chainId, d.rollupId)
+    };
+    assert_eq!((chain_id, rollup_id), (Domain::DEVNET.chain_id, Domain::DEVNET.rollup_id));
+    assert_eq!(f.state.domain(), Domain::DEVNET);
+
+    let other = Domain { rollup_id: 2, ..Domain::DEVNET };
+    f.state = f.state.clone().with_domain(other);
+    let (data, _) = f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 })], false);
+    let out = f.ok(OPERATOR, &data.commit_call());
+    let ev = out.logs.iter().find_map(|l| IZkrRollup::BatchCommitted::decode_log(l).ok()).expect("BatchCommitted").data;
+    assert_ne!(ev.pubdataCommitment, packed(&data.statement.pubdata_commitment), "the contract used its own domain");
+    let proof = proof_bytes(1);
+    f.accept(&data, &proof); // the other deployment's statement, as its prover would claim it
+    assert_eq!(f.refused(OPERATOR, &data.prove_call(proof)), E::InvalidProof(IZkrRollup::InvalidProof { epoch: 1 }));
 }

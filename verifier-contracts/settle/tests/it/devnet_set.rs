@@ -58,7 +58,12 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
         genesis_accounts: vec![],
         priority_expiry: 3600,
         timelock_delay: 3600,
+        domain: zkr_circuits::tx::Domain::DEVNET,
     };
+    // a domain for another chain is refused before anything is deployed
+    let elsewhere = RollupSetup { domain: zkr_circuits::tx::Domain { chain_id: 1, rollup_id: 1 }, ..setup.clone() };
+    let err = deploy_contracts(&l1, &set, &elsewhere, |_, _| panic!("nothing may be deployed")).await.unwrap_err();
+    assert!(matches!(err, zkr_settle::DeployError::DomainChainMismatch { expected: 1, got: 31337 }), "{err}");
     let mut steps = Vec::new();
     let d = deploy_contracts(&l1, &set, &setup, |name, gas| steps.push((name.to_string(), gas))).await.unwrap();
     assert_eq!(steps.len(), set.verifier_parts.len() + 3);
