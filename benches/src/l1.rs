@@ -104,6 +104,7 @@ pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Repor
         priority_expiry: 3 * 24 * 3600,
         timelock_delay: 24 * 3600,
         domain: genesis.domain(),
+        fee_account: genesis.fee_account(),
     };
     let mut deployment = Vec::new();
     let d = deploy_contracts(&*l1, &set, &setup, |name, gas| {

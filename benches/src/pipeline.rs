@@ -156,7 +156,8 @@ impl Rig {
             *e += 1;
             v
         };
-        let tx = Tx::Transfer(Transfer { from, to, amount: 1, nonce }).sign(&self.keys[from as usize], &self.domain);
+        let tx =
+            Tx::Transfer(Transfer { from, to, amount: 1, fee: 0, nonce }).sign(&self.keys[from as usize], &self.domain);
         let hash = TxHash::of(&tx.tx.id());
         let mut c = self.client.clone();
         let t = Instant::now();

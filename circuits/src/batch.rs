@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::{hash, Digest, F, ZERO_DIGEST};
-use crate::state::{State, TxError, TxTrace};
+use crate::state::{FeeTrace, State, TxError, TxTrace};
 use crate::tx::{layout, Domain, SignedTx, TX_FIELDS};
 
 /// Number of public inputs of a batch proof.
@@ -17,7 +17,8 @@ pub const NUM_PUBLIC_INPUTS: usize = 20;
 pub struct BatchPublicInputs {
     pub old_root: Digest,
     pub new_root: Digest,
-    /// Poseidon over the domain's fields, then the slot layouts of every slot (padding included), in order.
+    /// Poseidon over the batch header (the domain's fields, then the fee account id), then the slot layouts of every
+    /// slot (padding included), in order.
     pub pubdata_commitment: Digest,
     /// Chain `h ← H(h ‖ priority_id, to, amount, pubkey)` over deposit slots, from zero.
     pub deposits_commitment: Digest,
@@ -71,11 +72,15 @@ pub fn withdrawal_chain_input(prev: Digest, fields: &[F; TX_FIELDS]) -> Vec<F> {
     v
 }
 
-/// A sealed batch: exactly `capacity` slot traces, in one deployment's domain.
+/// Field elements of a batch's header in the pubdata commitment: the domain, then the fee account id.
+pub const HEADER_FIELDS: usize = crate::tx::DOMAIN_FIELDS + 1;
+
+/// A sealed batch: exactly `capacity` slot traces, in one deployment's domain, closed by the credit of its fees.
 #[derive(Clone, Debug)]
 pub struct Batch {
     pub domain: Domain,
     pub slots: Vec<TxTrace>,
+    pub fees: FeeTrace,
 }
 
 impl Batch {
@@ -88,10 +93,16 @@ impl Batch {
         self.slots.iter().flat_map(|s| s.fields).collect()
     }
 
-    /// What the pubdata commitment hashes: the domain's fields, then the pubdata (the L1 contract prepends its own
-    /// domain to the pubdata it is given).
+    /// The batch header: the domain's fields, then the fee account id.
+    pub fn header(&self) -> [F; HEADER_FIELDS] {
+        let d = self.domain.to_fields();
+        [d[0], d[1], d[2], d[3], F::from_canonical_u32(self.fees.leaf.index)]
+    }
+
+    /// What the pubdata commitment hashes: the header, then the pubdata (the L1 contract prepends its own domain and
+    /// fee account to the pubdata it is given).
     pub fn committed_fields(&self) -> Vec<F> {
-        let mut v = self.domain.to_fields().to_vec();
+        let mut v = self.header().to_vec();
         v.extend(self.pubdata());
         v
     }
@@ -114,7 +125,7 @@ impl Batch {
         }
         BatchPublicInputs {
             old_root: self.slots.first().map_or(ZERO_DIGEST, |s| s.root_before),
-            new_root: self.slots.last().map_or(ZERO_DIGEST, |s| s.root_after),
+            new_root: self.fees.root_after,
             pubdata_commitment: hash(&self.committed_fields()),
             deposits_commitment: deposits,
             withdrawals_commitment: withdrawals,
@@ -160,12 +171,13 @@ impl BatchBuilder {
         Ok(())
     }
 
-    /// Pads with no-ops and returns the batch.
-    pub fn seal(mut self, state: &State) -> Batch {
+    /// Pads with no-ops, credits the batch's fees to the fee account, and returns the batch.
+    pub fn seal(mut self, state: &mut State) -> Batch {
         while self.slots.len() < self.capacity {
             self.slots.push(state.noop());
         }
-        Batch { domain: state.domain(), slots: self.slots }
+        let fees = state.credit_fees();
+        Batch { domain: state.domain(), slots: self.slots, fees }
     }
 }
 
@@ -279,8 +291,9 @@ fn get_leaf(r: &mut TraceReader<'_>, slot: usize) -> Result<crate::state::LeafWi
 }
 
 impl Batch {
-    /// The versioned trace a prover needs: the domain (chain id, rollup id), then per slot the signed transaction, its field
-    /// layout, both leaf witnesses with their paths, and the roots around it.
+    /// The versioned trace a prover needs: the domain (chain id, rollup id), per slot the signed transaction, its field
+    /// layout, both leaf witnesses with their paths, and the roots around it; then the fee credit (total, the fee
+    /// account's leaf witness, the roots around it).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(TRACE_MAGIC);
@@ -306,6 +319,10 @@ impl Batch {
             put_digest(&mut out, &s.root_before);
             put_digest(&mut out, &s.root_after);
         }
+        out.extend_from_slice(&self.fees.total.to_le_bytes());
+        put_leaf(&mut out, &self.fees.leaf);
+        put_digest(&mut out, &self.fees.root_before);
+        put_digest(&mut out, &self.fees.root_after);
         out
     }
 
@@ -343,10 +360,13 @@ impl Batch {
             let root_after = r.digest()?;
             slots.push(TxTrace { tx, fields, a, b, root_before, root_after });
         }
+        let total = r.field()?.to_canonical_u64();
+        let leaf = get_leaf(&mut r, capacity as usize)?;
+        let fees = FeeTrace { total, leaf, root_before: r.digest()?, root_after: r.digest()? };
         if r.at != bytes.len() {
             return Err(TraceDecodeError::Trailing { extra: bytes.len() - r.at });
         }
-        Ok(Batch { domain, slots })
+        Ok(Batch { domain, slots, fees })
     }
 }
 
@@ -366,6 +386,7 @@ mod tests {
         let back = Batch::from_bytes(&bytes).unwrap();
         assert_eq!(back.slots, batch.slots);
         assert_eq!(back.domain, batch.domain);
+        assert_eq!(back.fees, batch.fees);
         assert_eq!(back.public_inputs(), batch.public_inputs());
         assert_eq!(Batch::from_bytes(b"nope").err(), Some(TraceDecodeError::BadMagic));
         for n in [0, 3, 5, 9, bytes.len() / 2, bytes.len() - 1] {

@@ -23,6 +23,7 @@ use zkr_ecgfp5::gadgets::{
 };
 use zkr_ecgfp5::schnorr::Signature;
 
+use crate::batch::HEADER_FIELDS;
 use crate::batch::{Batch, BatchPublicInputs};
 use crate::config::{C, D, F, ZERO_DIGEST};
 use crate::smt::DEPTH;
@@ -98,6 +99,8 @@ pub struct BatchCircuit {
     pub gates_used: usize,
     pub data: CircuitData<F, C, D>,
     domain: [Target; DOMAIN_FIELDS],
+    /// The fee account's leaf and its index.
+    fee_leaf: (LeafTargets, Target),
     slots: Vec<SlotTargets>,
 }
 
@@ -179,6 +182,8 @@ fn leaf_hash(b: &mut CircuitBuilder<F, D>, l: &LeafTargets, balance: Target, non
 
 struct SlotOut {
     root: HashOutTarget,
+    /// The fee this slot pays (zero unless signed).
+    fee: Target,
 }
 
 fn build_slot(
@@ -224,8 +229,9 @@ fn build_slot(
         b.range_check(fields[layout::L1_ADDRESS + i], LIMB_BITS);
         assert_zero_if(b, not_deposit.target, fields[layout::PUBKEY + i]);
     }
-    assert_zero_if(b, not_deposit.target, fields[layout::PRIORITY_ID]);
-    b.range_check(fields[layout::PRIORITY_ID], AMOUNT_BITS);
+    // the last word: a deposit's priority id, a signed transaction's fee, zero in padding
+    assert_zero_if(b, noop_t, fields[layout::FEE]);
+    b.range_check(fields[layout::FEE], AMOUNT_BITS);
     b.range_check(amount, AMOUNT_BITS);
     b.range_check(nonce_f, NONCE_BITS);
     // A real transaction moves a positive amount; a transfer names two distinct accounts.
@@ -250,10 +256,13 @@ fn build_slot(
     b.range_check(a.nonce, NONCE_BITS);
     let nonce_diff = b.sub(nonce_f, a.nonce);
     assert_zero_if(b, signed_t, nonce_diff);
-    // balance' = balance + amount·(deposit − signed): an underflow wraps above 2^62 and
-    // fails the range check; an overflow cannot wrap (2·(2^62 − 1) < p) and fails it too.
+    // balance' = balance + amount·(deposit − signed) − fee·signed: amount and fee are each below 2^62, so their
+    // sum is below 2^63 < p and an underflow wraps above p − 2^63, failing the range check; an overflow cannot
+    // wrap (2·(2^62 − 1) < p) and fails it too. The fee cannot overspend: it is debited with the amount.
     let sign = b.sub(is_deposit.target, signed_t);
-    let a_new_balance = b.mul_add(amount, sign, a.balance);
+    let fee = b.mul(fields[layout::FEE], signed_t);
+    let credited = b.mul_add(amount, sign, a.balance);
+    let a_new_balance = b.sub(credited, fee);
     b.range_check(a_new_balance, AMOUNT_BITS);
     let a_new_nonce = b.add(a.nonce, signed_t);
     b.range_check(a_new_nonce, NONCE_BITS);
@@ -307,7 +316,33 @@ fn build_slot(
         a,
         b: bl,
     };
-    (t, SlotOut { root: root_out })
+    (t, SlotOut { root: root_out, fee })
+}
+
+/// Credits the batch's fees to the fee account at `index` against `root_in`; returns the batch's new root. An empty
+/// fee leaf (no fee account) is allowed only when no fee was paid, and stays empty.
+fn credit_fees(
+    b: &mut CircuitBuilder<F, D>,
+    l: &LeafTargets,
+    index: Target,
+    fees: Target,
+    root_in: HashOutTarget,
+) -> HashOutTarget {
+    let bits = b.split_le(index, DEPTH);
+    assert_zero_if(b, l.is_empty.target, fees);
+    assert_zero_if(b, l.is_empty.target, l.balance);
+    assert_zero_if(b, l.is_empty.target, l.nonce);
+    b.range_check(l.balance, AMOUNT_BITS);
+    let new_balance = b.add(l.balance, fees);
+    b.range_check(new_balance, AMOUNT_BITS);
+    let zero_hash = b.constant_hash(ZERO_DIGEST);
+    let full = leaf_hash(b, l, l.balance, l.nonce);
+    let old_leaf = select_hash(b, l.is_empty, zero_hash, full);
+    let credited = leaf_hash(b, l, new_balance, l.nonce);
+    let new_leaf = select_hash(b, l.is_empty, zero_hash, credited);
+    let r = merkle_root(b, old_leaf, &bits, &l.siblings);
+    b.connect_hashes(r, root_in);
+    merkle_root(b, new_leaf, &bits, &l.siblings)
 }
 
 impl BatchCircuit {
@@ -333,11 +368,19 @@ impl BatchCircuit {
         let zero_hash = b.constant_hash(ZERO_DIGEST);
         let mut deposits = zero_hash;
         let mut withdrawals = zero_hash;
-        let mut pubdata = Vec::with_capacity(DOMAIN_FIELDS + capacity * TX_FIELDS);
+        // the fee account: its index is in the batch header (the contract supplies its own)
+        let fee_leaf = add_leaf_targets(&mut b);
+        let fee_index = b.add_virtual_target();
+        let mut pubdata = Vec::with_capacity(HEADER_FIELDS + capacity * TX_FIELDS);
         pubdata.extend_from_slice(&domain);
+        pubdata.push(fee_index);
+        let mut fees = b.zero();
         for _ in 0..capacity {
             let (t, out) = build_slot(&mut b, &domain, root, &mut cost);
             root = out.root;
+            // each fee is below 2^62 and so is the running total: no sum wraps around p
+            fees = b.add(fees, out.fee);
+            b.range_check(fees, AMOUNT_BITS);
             let f = &t.fields;
             let mut dep_in = deposits.elements.to_vec();
             dep_in.extend([f[layout::PRIORITY_ID], f[layout::ACCOUNT_A], f[layout::AMOUNT]]);
@@ -353,13 +396,14 @@ impl BatchCircuit {
             pubdata.extend_from_slice(f);
             slots.push(t);
         }
+        let root = credit_fees(&mut b, &fee_leaf, fee_index, fees, root);
         let pubdata_commitment = hash_targets(&mut b, pubdata);
         for h in [old_root, root, pubdata_commitment, deposits, withdrawals] {
             b.register_public_inputs(&h.elements);
         }
         let gates_used = b.num_gates();
         let data = b.build::<C>();
-        (Self { capacity, gates_used, data, domain, slots }, cost)
+        (Self { capacity, gates_used, data, domain, fee_leaf: (fee_leaf, fee_index), slots }, cost)
     }
 
     /// Number of rows (gates) in the circuit, a power of two.
@@ -367,14 +411,30 @@ impl BatchCircuit {
         1 << self.data.common.degree_bits()
     }
 
-    /// Fills the witness for a batch in `domain`. The old root is implied by the first slot's path.
-    pub fn witness(&self, domain: &Domain, slots: &[SlotWitness]) -> Result<PartialWitness<F>, CircuitError> {
+    /// Fills the witness for a batch in `domain` whose fees go to the account of `fee_leaf` (taken after the last
+    /// slot). The old root is implied by the first slot's path.
+    pub fn witness(
+        &self,
+        domain: &Domain,
+        slots: &[SlotWitness],
+        fee_leaf: &LeafWitness,
+    ) -> Result<PartialWitness<F>, CircuitError> {
         if slots.len() != self.capacity {
             return Err(CircuitError::SlotCount { expected: self.capacity, got: slots.len() });
         }
         let mut pw = PartialWitness::new();
-        pw.set_target_arr(&self.domain, &domain.to_fields())
-            .map_err(|e| CircuitError::Witness { slot: 0, reason: format!("domain: {e:#}") })?;
+        let header = |e: anyhow::Error| CircuitError::Witness { slot: 0, reason: format!("batch header: {e:#}") };
+        pw.set_target_arr(&self.domain, &domain.to_fields()).map_err(header)?;
+        if fee_leaf.proof.siblings.len() != DEPTH {
+            return Err(CircuitError::PathLength {
+                slot: slots.len(),
+                expected: DEPTH,
+                got: fee_leaf.proof.siblings.len(),
+            });
+        }
+        let (fee_targets, fee_index) = &self.fee_leaf;
+        pw.set_target(*fee_index, F::from_canonical_u32(fee_leaf.index)).map_err(header)?;
+        set_leaf(&mut pw, fee_targets, fee_leaf, &[F::ZERO; TX_FIELDS]).map_err(header)?;
         for (slot, (t, w)) in self.slots.iter().zip(slots).enumerate() {
             let ctx = |e: anyhow::Error| CircuitError::Witness { slot, reason: format!("{e:#}") };
             pw.set_target_arr(&t.fields, &w.fields).map_err(ctx)?;
@@ -402,13 +462,13 @@ impl BatchCircuit {
     /// The witness of a batch built natively (for zkr's own proving pipeline).
     pub fn witness_for(&self, batch: &Batch) -> Result<PartialWitness<F>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-        self.witness(&batch.domain, &slots)
+        self.witness(&batch.domain, &slots, &batch.fees.leaf)
     }
 
     /// Proves a batch built natively.
     pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-        self.prove_witness(&batch.domain, &slots)
+        self.prove_witness(&batch.domain, &slots, &batch.fees.leaf)
     }
 
     /// Proves from raw slot witnesses (no native checks).
@@ -416,11 +476,12 @@ impl BatchCircuit {
         &self,
         domain: &Domain,
         slots: &[SlotWitness],
+        fee_leaf: &LeafWitness,
     ) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let _span = tracing::info_span!("prove_batch", capacity = self.capacity, rows = self.rows()).entered();
         let pw = {
             let _s = tracing::debug_span!("witness").entered();
-            self.witness(domain, slots)?
+            self.witness(domain, slots, fee_leaf)?
         };
         let _s = tracing::debug_span!("plonky2_prove").entered();
         self.data.prove(pw).map_err(|e| CircuitError::Prove { reason: format!("{e:#}") })

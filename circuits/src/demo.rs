@@ -53,13 +53,15 @@ pub fn random_batch(
         let from = rng.gen_range(0..accounts);
         let nonce = state.account(from).map_or(0, |a| a.nonce);
         let amount = rng.gen_range(1..=100);
+        // fees go to account 0 (the genesis fee account)
+        let fee = rng.gen_range(0..=3);
         let kind = if mix == Mix::Transfers { 0 } else { rng.gen_range(0..3) };
         let tx = match kind {
             0 => {
                 let to = (from + rng.gen_range(1..accounts)) % accounts;
-                Tx::Transfer(Transfer { from, to, amount, nonce })
+                Tx::Transfer(Transfer { from, to, amount, fee, nonce })
             }
-            1 => Tx::Withdraw(Withdraw { from, l1_address: rng.gen(), amount, nonce }),
+            1 => Tx::Withdraw(Withdraw { from, l1_address: rng.gen(), amount, fee, nonce }),
             _ => {
                 priority_id += 1;
                 let (to, key) =

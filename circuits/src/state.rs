@@ -54,6 +54,13 @@ pub enum TxError {
     DepositKeyMismatch { account: u32 },
     #[error("nonce of account {account} is exhausted")]
     NonceExhausted { account: u32 },
+    #[error("fee account {account} does not exist: a fee needs it")]
+    FeeAccountMissing { account: u32 },
+    #[error(
+        "fee account {account} is full: balance {balance} + fees pending in this batch {pending} exceeds {max}",
+        max = MAX_AMOUNT
+    )]
+    FeeAccountFull { account: u32, balance: u64, pending: u64 },
 }
 
 /// One leaf update as the circuit sees it: the account before (or `None` if the leaf was
@@ -79,12 +86,27 @@ pub struct TxTrace {
     pub root_after: Digest,
 }
 
-/// Accounts and their tree, in one deployment's [`Domain`] (whose signatures it accepts).
+/// The fee credit that closes a batch: the fee account's leaf (at the root after the last slot), credited with
+/// every fee of the batch. With no fee account (an empty leaf) the total is zero and nothing changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeTrace {
+    pub total: u64,
+    pub leaf: LeafWitness,
+    pub root_before: Digest,
+    pub root_after: Digest,
+}
+
+/// Accounts and their tree, in one deployment's [`Domain`] (whose signatures it accepts), with the fees of the
+/// open batch.
 #[derive(Clone, Debug)]
 pub struct State {
     accounts: BTreeMap<u32, Account>,
     tree: SparseMerkleTree,
     domain: Domain,
+    /// The account fees are paid to (set at genesis).
+    fee_account: u32,
+    /// Fees of the open batch, credited to `fee_account` when it is sealed.
+    pending_fees: u64,
 }
 
 impl Default for State {
@@ -96,7 +118,29 @@ impl Default for State {
 impl State {
     /// An empty state in [`Domain::DEVNET`].
     pub fn new() -> Self {
-        Self { accounts: BTreeMap::new(), tree: SparseMerkleTree::default(), domain: Domain::DEVNET }
+        Self {
+            accounts: BTreeMap::new(),
+            tree: SparseMerkleTree::default(),
+            domain: Domain::DEVNET,
+            fee_account: 0,
+            pending_fees: 0,
+        }
+    }
+
+    /// The same state paying fees to account `id` (set at genesis; default 0).
+    pub fn with_fee_account(mut self, id: u32) -> Self {
+        self.fee_account = id;
+        self
+    }
+
+    /// The account fees are paid to.
+    pub fn fee_account(&self) -> u32 {
+        self.fee_account
+    }
+
+    /// Fees of the open batch, not yet credited.
+    pub fn pending_fees(&self) -> u64 {
+        self.pending_fees
     }
 
     /// The same state in another domain (set at genesis: a rollup's domain never changes).
@@ -150,7 +194,7 @@ impl State {
     }
 
     /// Checks a signed sender-side transaction and returns the sender after debiting it.
-    fn debit(&self, tx: &SignedTx, from: u32, amount: u64, nonce: u32) -> Result<Account, TxError> {
+    fn debit(&self, tx: &SignedTx, from: u32, amount: u64, fee: u64, nonce: u32) -> Result<Account, TxError> {
         let sig = tx.signature.as_ref().ok_or(TxError::MissingSignature { kind: tx.tx.kind() })?;
         if amount == 0 {
             return Err(TxError::ZeroAmount { kind: tx.tx.kind() });
@@ -161,10 +205,12 @@ impl State {
             return Err(TxError::NonceMismatch { account: from, expected: sender.nonce, got: nonce });
         }
         let next_nonce = sender.nonce.checked_add(1).ok_or(TxError::NonceExhausted { account: from })?;
-        let balance = sender.balance.checked_sub(amount).ok_or(TxError::InsufficientBalance {
+        // both at most 2^62 − 1: the sum fits
+        let needed = amount + fee;
+        let balance = sender.balance.checked_sub(needed).ok_or(TxError::InsufficientBalance {
             account: from,
             balance: sender.balance,
-            needed: amount,
+            needed,
         })?;
         Ok(Account { balance, nonce: next_nonce, ..sender })
     }
@@ -186,11 +232,11 @@ impl State {
                 if t.from == t.to {
                     return Err(TxError::SelfTransfer { account: t.from });
                 }
-                let sender = self.debit(tx, t.from, t.amount, t.nonce)?;
+                let sender = self.debit(tx, t.from, t.amount, t.fee, t.nonce)?;
                 let receiver = Self::credit(t.to, self.existing(t.to)?, t.amount)?;
                 (t.from, sender, Some((t.to, receiver)))
             }
-            Tx::Withdraw(w) => (w.from, self.debit(tx, w.from, w.amount, w.nonce)?, None),
+            Tx::Withdraw(w) => (w.from, self.debit(tx, w.from, w.amount, w.fee, w.nonce)?, None),
             Tx::Deposit(d) => {
                 if tx.signature.is_some() {
                     return Err(TxError::UnexpectedSignature);
@@ -206,6 +252,22 @@ impl State {
                 (d.to, Self::credit(d.to, acct, d.amount)?, None)
             }
         };
+        // The batch's fees are credited when it is sealed: the fee account must exist and have room for them
+        // after this transaction (which may itself move the fee account's balance).
+        let fee = tx.tx.fee();
+        let pending = self.pending_fees + fee;
+        if pending > 0 {
+            let id = self.fee_account;
+            let balance = match &b_update {
+                Some((b, after)) if *b == id => after.balance,
+                _ if a_index == id => a_after.balance,
+                _ => self.existing(id).map_err(|_| TxError::FeeAccountMissing { account: id })?.balance,
+            };
+            if balance + pending > MAX_AMOUNT {
+                return Err(TxError::FeeAccountFull { account: id, balance, pending });
+            }
+        }
+        self.pending_fees = pending;
         let a = self.leaf_witness(a_index);
         self.put(a_index, a_after);
         let b = match b_update {
@@ -217,6 +279,18 @@ impl State {
             None => self.leaf_witness(a_index),
         };
         Ok(TxTrace { tx: Some(tx.clone()), fields, a, b, root_before, root_after: self.root() })
+    }
+
+    /// Credits the fees of the open batch to the fee account (when a batch is sealed, after its padding).
+    pub fn credit_fees(&mut self) -> FeeTrace {
+        let root_before = self.root();
+        let total = std::mem::take(&mut self.pending_fees);
+        let leaf = self.leaf_witness(self.fee_account);
+        if let Some(acct) = leaf.before.filter(|_| total > 0) {
+            // apply() kept room for every pending fee
+            self.put(self.fee_account, Account { balance: acct.balance + total, ..acct });
+        }
+        FeeTrace { total, leaf, root_before, root_after: self.root() }
     }
 
     /// The trace of a padding slot: leaf 0 read twice, nothing changes.
@@ -254,7 +328,7 @@ mod tests {
     }
 
     fn transfer(sk: &SecretKey, from: u32, to: u32, amount: u64, nonce: u32) -> SignedTx {
-        Tx::Transfer(Transfer { from, to, amount, nonce }).sign(sk, &Domain::DEVNET)
+        Tx::Transfer(Transfer { from, to, amount, fee: 0, nonce }).sign(sk, &Domain::DEVNET)
     }
 
     #[test]
@@ -284,7 +358,7 @@ mod tests {
             (transfer(&sks[0], 0, 1, 0, 0), TxError::ZeroAmount { kind: "transfer" }),
             // signed by the right key for another deployment
             (
-                Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, nonce: 0 })
+                Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, fee: 0, nonce: 0 })
                     .sign(&sks[0], &Domain { chain_id: 1, ..Domain::DEVNET }),
                 TxError::BadSignature { account: 0 },
             ),
@@ -292,7 +366,10 @@ mod tests {
             (transfer(&sks[0], 7, 1, 5, 0), TxError::UnknownAccount { account: 7 }),
             (transfer(&sks[0], 0, 0, 5, 0), TxError::SelfTransfer { account: 0 }),
             (
-                SignedTx { tx: Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, nonce: 0 }), signature: None },
+                SignedTx {
+                    tx: Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, fee: 0, nonce: 0 }),
+                    signature: None,
+                },
                 TxError::MissingSignature { kind: "transfer" },
             ),
             (
@@ -320,12 +397,48 @@ mod tests {
         let tr = s.apply(&d).unwrap();
         assert_eq!(tr.a.before, None);
         assert_eq!(s.account(50).unwrap().balance, 40);
-        let w = Tx::Withdraw(Withdraw { from: 50, l1_address: [1; 20], amount: 15, nonce: 0 })
+        let w = Tx::Withdraw(Withdraw { from: 50, l1_address: [1; 20], amount: 15, fee: 0, nonce: 0 })
             .sign(&sks[2], &Domain::DEVNET);
         s.apply(&w).unwrap();
         assert_eq!(s.account(50).unwrap().balance, 25);
         // replaying the withdrawal is refused by its nonce
         assert_eq!(s.apply(&w), Err(TxError::NonceMismatch { account: 50, expected: 1, got: 0 }));
+    }
+
+    #[test]
+    fn fees_are_debited_with_the_amount_and_credited_when_the_batch_closes() {
+        let (sks, s) = setup();
+        let mut s = s.with_fee_account(2);
+        let d = Domain::DEVNET;
+        let fee = |amount, fee, nonce| Tx::Transfer(Transfer { from: 0, to: 1, amount, fee, nonce }).sign(&sks[0], &d);
+        // the fee cannot overspend: amount + fee is what the balance must cover
+        assert_eq!(
+            s.apply(&fee(990, 11, 0)),
+            Err(TxError::InsufficientBalance { account: 0, balance: 1000, needed: 1001 })
+        );
+        s.apply(&fee(990, 10, 0)).unwrap();
+        assert_eq!(s.account(0).unwrap().balance, 0);
+        assert_eq!(s.account(1).unwrap().balance, 1990);
+        assert_eq!((s.account(2).unwrap().balance, s.pending_fees()), (1000, 10), "credited at the batch's end");
+        let t = s.credit_fees();
+        assert_eq!((t.total, t.leaf.index, t.root_before != t.root_after), (10, 2, true));
+        assert_eq!((s.account(2).unwrap().balance, s.pending_fees()), (1010, 0));
+        assert!(t.leaf.proof.verify(t.root_before, leaf_of(&t.leaf.before)));
+        assert_eq!(t.root_after, s.root());
+        // nothing pending: the credit changes nothing
+        let t = s.credit_fees();
+        assert_eq!((t.total, t.root_before), (0, t.root_after));
+
+        // no fee account: a fee is refused, a free transaction goes through
+        let mut s = setup().1.with_fee_account(77);
+        let t = |fee| Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, fee, nonce: 0 }).sign(&sks[0], &d);
+        assert_eq!(s.apply(&t(1)), Err(TxError::FeeAccountMissing { account: 77 }));
+        s.apply(&t(0)).unwrap();
+        // a fee account with no room left for the batch's fees
+        let mut s =
+            State::genesis(&[(sks[0].public_key(), 1000), (sks[1].public_key(), MAX_AMOUNT - 3)]).with_fee_account(1);
+        let w = Tx::Withdraw(Withdraw { from: 0, l1_address: [1; 20], amount: 5, fee: 4, nonce: 0 }).sign(&sks[0], &d);
+        assert_eq!(s.apply(&w), Err(TxError::FeeAccountFull { account: 1, balance: MAX_AMOUNT - 3, pending: 4 }));
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! layout the batch circuit works on, and the message that is signed.
 //!
 //! Byte layouts (integers little-endian):
-//! - transfer: `0x01 | from u32 | to u32 | amount u64 | nonce u32` (21 bytes)
-//! - withdraw: `0x02 | from u32 | l1_address [20] | amount u64 | nonce u32` (37 bytes)
+//! - transfer: `0x01 | from u32 | to u32 | amount u64 | fee u64 | nonce u32` (29 bytes)
+//! - withdraw: `0x02 | from u32 | l1_address [20] | amount u64 | fee u64 | nonce u32` (45 bytes)
 //! - deposit:  `0x03 | priority_id u64 | to u32 | pubkey [40] | amount u64` (61 bytes)
 //!
 //! A signed transaction is the body followed by the 72-byte signature (transfer and
 //! withdraw) or by nothing (deposit: it comes from the L1 priority queue, unsigned).
-//! Amounts, balances and priority ids are at most [`MAX_AMOUNT`] = 2^62 − 1 (see
+//! A signed transaction's fee (in amount units) is debited with its amount and credited to the rollup's fee
+//! account when the batch is sealed. Amounts, fees, balances and priority ids are at most [`MAX_AMOUNT`] = 2^62 − 1 (see
 //! [`AMOUNT_BITS`] for why).
 
 use plonky2::field::types::Field;
@@ -90,6 +91,8 @@ pub mod layout {
     pub const PUBKEY: usize = 10;
     /// deposit: its position in the L1 priority queue.
     pub const PRIORITY_ID: usize = 15;
+    /// transfer/withdraw: the fee. It shares its word with `PRIORITY_ID`: a slot is of one kind.
+    pub const FEE: usize = 15;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +100,8 @@ pub struct Transfer {
     pub from: u32,
     pub to: u32,
     pub amount: u64,
+    /// Paid to the fee account on top of `amount`.
+    pub fee: u64,
     pub nonce: u32,
 }
 
@@ -105,6 +110,8 @@ pub struct Withdraw {
     pub from: u32,
     pub l1_address: [u8; L1_ADDRESS_LEN],
     pub amount: u64,
+    /// Paid to the fee account on top of `amount`.
+    pub fee: u64,
     pub nonce: u32,
 }
 
@@ -140,6 +147,8 @@ pub enum DecodeError {
     WrongLength { kind: &'static str, expected: usize, got: usize },
     #[error("amount {amount} exceeds the maximum {max}")]
     AmountTooLarge { amount: u64, max: u64 },
+    #[error("fee {fee} exceeds the maximum {max}")]
+    FeeTooLarge { fee: u64, max: u64 },
     #[error("priority id {id} exceeds the maximum {max}")]
     PriorityIdTooLarge { id: u64, max: u64 },
     #[error("invalid public key: {source}")]
@@ -178,9 +187,16 @@ fn check_amount(amount: u64) -> Result<u64, DecodeError> {
     Ok(amount)
 }
 
+fn check_fee(fee: u64) -> Result<u64, DecodeError> {
+    if fee > MAX_AMOUNT {
+        return Err(DecodeError::FeeTooLarge { fee, max: MAX_AMOUNT });
+    }
+    Ok(fee)
+}
+
 impl Tx {
-    pub const TRANSFER_LEN: usize = 21;
-    pub const WITHDRAW_LEN: usize = 37;
+    pub const TRANSFER_LEN: usize = 29;
+    pub const WITHDRAW_LEN: usize = 45;
     pub const DEPOSIT_LEN: usize = 61;
 
     pub fn tag(&self) -> u8 {
@@ -203,6 +219,15 @@ impl Tx {
         !matches!(self, Tx::Deposit(_))
     }
 
+    /// The fee a signed transaction pays (deposits pay none).
+    pub fn fee(&self) -> u64 {
+        match self {
+            Tx::Transfer(t) => t.fee,
+            Tx::Withdraw(w) => w.fee,
+            Tx::Deposit(_) => 0,
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![self.tag()];
         match self {
@@ -210,12 +235,14 @@ impl Tx {
                 out.extend_from_slice(&t.from.to_le_bytes());
                 out.extend_from_slice(&t.to.to_le_bytes());
                 out.extend_from_slice(&t.amount.to_le_bytes());
+                out.extend_from_slice(&t.fee.to_le_bytes());
                 out.extend_from_slice(&t.nonce.to_le_bytes());
             }
             Tx::Withdraw(w) => {
                 out.extend_from_slice(&w.from.to_le_bytes());
                 out.extend_from_slice(&w.l1_address);
                 out.extend_from_slice(&w.amount.to_le_bytes());
+                out.extend_from_slice(&w.fee.to_le_bytes());
                 out.extend_from_slice(&w.nonce.to_le_bytes());
             }
             Tx::Deposit(d) => {
@@ -243,13 +270,18 @@ impl Tx {
         }
         let mut r = Reader(&bytes[1..]);
         Ok(match tag {
-            TAG_TRANSFER => {
-                Tx::Transfer(Transfer { from: r.u32(), to: r.u32(), amount: check_amount(r.u64())?, nonce: r.u32() })
-            }
+            TAG_TRANSFER => Tx::Transfer(Transfer {
+                from: r.u32(),
+                to: r.u32(),
+                amount: check_amount(r.u64())?,
+                fee: check_fee(r.u64())?,
+                nonce: r.u32(),
+            }),
             TAG_WITHDRAW => Tx::Withdraw(Withdraw {
                 from: r.u32(),
                 l1_address: r.take(L1_ADDRESS_LEN).try_into().expect("20 bytes"),
                 amount: check_amount(r.u64())?,
+                fee: check_fee(r.u64())?,
                 nonce: r.u32(),
             }),
             _ => {
@@ -276,12 +308,14 @@ impl Tx {
                 f[layout::ACCOUNT_B] = F::from_canonical_u32(t.to);
                 f[layout::AMOUNT] = F::from_canonical_u64(t.amount);
                 f[layout::NONCE] = F::from_canonical_u32(t.nonce);
+                f[layout::FEE] = F::from_canonical_u64(t.fee);
             }
             Tx::Withdraw(w) => {
                 f[layout::ACCOUNT_A] = F::from_canonical_u32(w.from);
                 f[layout::ACCOUNT_B] = F::from_canonical_u32(w.from);
                 f[layout::AMOUNT] = F::from_canonical_u64(w.amount);
                 f[layout::NONCE] = F::from_canonical_u32(w.nonce);
+                f[layout::FEE] = F::from_canonical_u64(w.fee);
                 f[layout::L1_ADDRESS..layout::L1_ADDRESS + 5].copy_from_slice(&l1_address_limbs(&w.l1_address));
             }
             Tx::Deposit(d) => {
@@ -375,8 +409,8 @@ mod tests {
         let sk = SecretKey::random(&mut rng);
         let pk = sk.public_key();
         let txs = vec![
-            Tx::Transfer(Transfer { from: 1, to: 2, amount: 500, nonce: 3 }),
-            Tx::Withdraw(Withdraw { from: 9, l1_address: [0xab; 20], amount: MAX_AMOUNT, nonce: 0 }),
+            Tx::Transfer(Transfer { from: 1, to: 2, amount: 500, fee: 7, nonce: 3 }),
+            Tx::Withdraw(Withdraw { from: 9, l1_address: [0xab; 20], amount: MAX_AMOUNT, fee: MAX_AMOUNT, nonce: 0 }),
             Tx::Deposit(Deposit { priority_id: 77, to: u32::MAX, pubkey: pk, amount: 1 }),
         ];
         (sk.clone(), txs.into_iter().map(|t| t.sign(&sk, &Domain::DEVNET)).collect())
@@ -412,6 +446,10 @@ mod tests {
         let mut b = txs[0].tx.to_bytes();
         b[9..17].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(Tx::from_bytes(&b), Err(DecodeError::AmountTooLarge { .. })));
+        // a fee above the bound
+        let mut b = txs[0].tx.to_bytes();
+        b[17..25].copy_from_slice(&(MAX_AMOUNT + 1).to_le_bytes());
+        assert_eq!(Tx::from_bytes(&b), Err(DecodeError::FeeTooLarge { fee: MAX_AMOUNT + 1, max: MAX_AMOUNT }));
         // a non-canonical public key element (>= p) in a deposit
         let mut d = txs[2].tx.to_bytes();
         d[13..21].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -431,12 +469,13 @@ mod tests {
     #[test]
     fn messages_bind_every_field_and_kind() {
         let d = Domain::DEVNET;
-        let t = Transfer { from: 1, to: 2, amount: 5, nonce: 0 };
+        let t = Transfer { from: 1, to: 2, amount: 5, fee: 1, nonce: 0 };
         let base = Tx::Transfer(t).message(&d);
         assert_ne!(base, Tx::Transfer(Transfer { amount: 6, ..t }).message(&d));
         assert_ne!(base, Tx::Transfer(Transfer { nonce: 1, ..t }).message(&d));
         assert_ne!(base, Tx::Transfer(Transfer { to: 3, ..t }).message(&d));
-        let w = Withdraw { from: 1, l1_address: [0; 20], amount: 5, nonce: 0 };
+        assert_ne!(base, Tx::Transfer(Transfer { fee: 2, ..t }).message(&d));
+        let w = Withdraw { from: 1, l1_address: [0; 20], amount: 5, fee: 1, nonce: 0 };
         assert_ne!(base, Tx::Withdraw(w).message(&d));
         // the domain: another chain, another rollup, or the two ids swapped
         for other in [

@@ -27,6 +27,9 @@ pub struct SequencerConfig {
     /// How far ahead of an account's next nonce a transaction may be and still wait in the
     /// mempool for the gap to fill (e.g. 16: nonces `next ..= next + 16` are accepted).
     pub mempool_window: u32,
+    /// The smallest fee (amount units) a submitted transaction may pay; less is refused (`fee_too_low`). The wallet
+    /// API's GetInfo reports it.
+    pub min_fee: u64,
     /// Largest gRPC request accepted (bytes); larger ones are refused with OUT_OF_RANGE
     /// (reason `too_large`).
     pub max_request_bytes: usize,
@@ -49,6 +52,7 @@ impl Default for SequencerConfig {
             batch_capacity: 4,
             max_wait_ms: 2000,
             mempool_window: 16,
+            min_fee: 0,
             max_request_bytes: 64 * 1024,
             max_status_streams: 1024,
             max_status_streams_per_client: 32,
@@ -84,12 +88,19 @@ impl SequencerConfig {
         if self.genesis.demo_accounts == 0 {
             return Err("genesis.demo_accounts must be positive".into());
         }
+        if self.genesis.fee_account as usize >= self.genesis.demo_accounts {
+            return Err(format!(
+                "genesis.fee_account {} is not a genesis account (0..{})",
+                self.genesis.fee_account, self.genesis.demo_accounts
+            ));
+        }
         Ok(())
     }
 }
 
 /// The genesis state: `demo_accounts` accounts owned by `zkr_circuits::demo::keys(demo_seed, n)`,
-/// each with `demo::GENESIS_FUNDS` (the spare last key owns nothing), in the domain (`chain_id`, `rollup_id`)
+/// each with `demo::GENESIS_FUNDS` (the spare last key owns nothing; fees go to `fee_account`), in the domain
+/// (`chain_id`, `rollup_id`)
 /// that every signature must be made for. `chain_id` is the L1's; `rollup_id` tells this rollup from any other on
 /// that chain, and the L1 contract is deployed with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,12 +110,14 @@ pub struct GenesisConfig {
     pub demo_accounts: usize,
     pub chain_id: u64,
     pub rollup_id: u64,
+    /// The account every fee is credited to (a genesis account).
+    pub fee_account: u32,
 }
 
 impl Default for GenesisConfig {
     fn default() -> Self {
         let Domain { chain_id, rollup_id } = Domain::DEVNET;
-        Self { demo_seed: 1, demo_accounts: 8, chain_id, rollup_id }
+        Self { demo_seed: 1, demo_accounts: 8, chain_id, rollup_id, fee_account: 0 }
     }
 }
 
@@ -121,7 +134,7 @@ impl GenesisConfig {
 
     /// The genesis state.
     pub fn state(&self) -> State {
-        zkr_circuits::demo::genesis(&self.keys()).with_domain(self.domain())
+        zkr_circuits::demo::genesis(&self.keys()).with_domain(self.domain()).with_fee_account(self.fee_account)
     }
 }
 

@@ -37,6 +37,9 @@ pub enum SubmitError {
     NonceTaken { account: u32, nonce: u32, by: TxHash },
     #[error("insufficient balance in account {account}: balance {balance}, needed {needed}")]
     InsufficientBalance { account: u32, balance: u64, needed: u64 },
+    /// The fee is below this sequencer's minimum (the wallet API's GetInfo reports it).
+    #[error("fee too low: {fee} is below this sequencer's minimum fee {min}")]
+    FeeTooLow { fee: u64, min: u64 },
     /// This very transaction (same hash) was already accepted.
     #[error("transaction {hash} was already submitted ({status})")]
     Duplicate { hash: TxHash, status: TxStatus },
@@ -59,6 +62,7 @@ impl SubmitError {
             SubmitError::NonceTooLow { .. }
             | SubmitError::NonceTooHigh { .. }
             | SubmitError::InsufficientBalance { .. }
+            | SubmitError::FeeTooLow { .. }
             | SubmitError::Refused(_) => Code::FailedPrecondition,
             SubmitError::NonceTaken { .. } | SubmitError::Duplicate { .. } => Code::AlreadyExists,
             SubmitError::Unavailable(_) => Code::Unavailable,
@@ -77,6 +81,7 @@ impl SubmitError {
             SubmitError::NonceTooHigh { .. } => "nonce_too_high",
             SubmitError::NonceTaken { .. } => "nonce_taken",
             SubmitError::InsufficientBalance { .. } => "insufficient_balance",
+            SubmitError::FeeTooLow { .. } => "fee_too_low",
             SubmitError::Duplicate { .. } => "duplicate",
             SubmitError::Refused(e) => tx_error_label(e),
             SubmitError::Unavailable(_) => "unavailable",
@@ -117,6 +122,8 @@ pub fn tx_error_label(e: &TxError) -> &'static str {
         TxError::SelfTransfer { .. } => "self_transfer",
         TxError::DepositKeyMismatch { .. } => "deposit_key_mismatch",
         TxError::NonceExhausted { .. } => "nonce_exhausted",
+        TxError::FeeAccountMissing { .. } => "fee_account_missing",
+        TxError::FeeAccountFull { .. } => "fee_account_full",
     }
 }
 

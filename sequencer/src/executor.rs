@@ -152,6 +152,7 @@ pub(crate) struct Params {
     pub capacity: usize,
     pub max_wait: Duration,
     pub window: u32,
+    pub min_fee: u64,
 }
 
 pub(crate) struct Core {
@@ -293,7 +294,7 @@ impl Core {
                 hashes.push(row.hash);
                 signed.push(tx);
             }
-            let batch = builder.seal(&core.state);
+            let batch = builder.seal(&mut core.state);
             if digest_to_bytes(&batch.public_inputs().new_root) != new_root {
                 return Err(replay_err(format!("replayed batch {number} ends at another root than the stored one")));
             }
@@ -438,6 +439,10 @@ impl Core {
             }
         };
         let kind = stx.tx.kind();
+        let fee = stx.tx.fee();
+        if fee < self.params.min_fee {
+            return Err(SubmitError::FeeTooLow { fee, min: self.params.min_fee });
+        }
         if amount == 0 {
             return Err(SubmitError::Invalid(zkr_circuits::state::TxError::ZeroAmount { kind }));
         }
@@ -493,8 +498,13 @@ impl Core {
         if let Some(w) = self.mempool.get(&from).and_then(|q| q.get(&nonce)) {
             return Err(SubmitError::NonceTaken { account: from, nonce, by: w.hash });
         }
-        if amount > sender.balance {
-            return Err(SubmitError::InsufficientBalance { account: from, balance: sender.balance, needed: amount });
+        // the fee is debited with the amount (each at most 2^62 − 1: the sum fits)
+        if amount + fee > sender.balance {
+            return Err(SubmitError::InsufficientBalance {
+                account: from,
+                balance: sender.balance,
+                needed: amount + fee,
+            });
         }
         if resubmission {
             fx.writes.push(Write::DeleteRejected { hash });
@@ -550,7 +560,7 @@ impl Core {
     fn seal(&mut self, fx: &mut Effects) -> u64 {
         let builder = std::mem::replace(&mut self.open, BatchBuilder::new(self.params.capacity));
         let capacity = std::mem::replace(&mut self.open_capacity, self.params.capacity);
-        let batch = builder.seal(&self.state);
+        let batch = builder.seal(&mut self.state);
         let number = self.open_number;
         self.open_number += 1;
         let pi = batch.public_inputs();

@@ -272,6 +272,8 @@ impl Wallet for WalletApi {
             chain_id: domain.chain_id,
             rollup_id: domain.rollup_id,
             batch_capacity: c.batch_capacity as u32,
+            min_fee: c.min_fee,
+            fee_account: c.genesis.fee_account,
         }))
     }
 

@@ -88,6 +88,7 @@ impl Sequencer {
             capacity: config.batch_capacity,
             max_wait: Duration::from_millis(config.max_wait_ms),
             window: config.mempool_window,
+            min_fee: config.min_fee,
         };
         let started = Instant::now();
         let (core, initial) =

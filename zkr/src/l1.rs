@@ -39,6 +39,9 @@ pub enum L1Command {
         /// L2 signature is made for. The L1 must report the sequencer's `genesis.chain_id`.
         #[arg(long, default_value_t = zkr_circuits::tx::Domain::DEVNET.rollup_id)]
         rollup_id: u64,
+        /// The L2 account fees are credited to (the sequencer's `genesis.fee_account`).
+        #[arg(long, default_value_t = 0)]
+        fee_account: u32,
         /// Guardian (may pause); defaults to the sender.
         #[arg(long)]
         guardian: Option<zkr_settle::Address>,
@@ -65,6 +68,7 @@ pub fn run(cmd: L1Command) -> Result<()> {
             demo_seed,
             demo_accounts,
             rollup_id,
+            fee_account,
             guardian,
             operator,
             priority_expiry,
@@ -93,6 +97,7 @@ pub fn run(cmd: L1Command) -> Result<()> {
                     timelock_delay,
                     // the chain is the L1's own (the node's genesis.chain_id must match it)
                     domain: zkr_circuits::tx::Domain { chain_id: l1.chain_id().await?, rollup_id },
+                    fee_account,
                 };
                 eprintln!("deploying {} contracts from {sender} …", set.verifier_parts.len() + 3);
                 let mut total = 0u64;

@@ -843,7 +843,8 @@ impl Load {
             let from = (self.sent % 8) as usize;
             let to = (self.sent + 3) % 8;
             self.sent += 1;
-            let transfer = Transfer { from: from as u32, to, amount: u64::from(self.sent), nonce: self.nonces[from] };
+            let transfer =
+                Transfer { from: from as u32, to, amount: u64::from(self.sent), fee: 0, nonce: self.nonces[from] };
             let tx = Tx::Transfer(transfer).sign(&self.keys[from], &Domain::DEVNET);
             let bytes = tx.to_bytes();
             let t = Instant::now();

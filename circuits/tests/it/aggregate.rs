@@ -65,7 +65,7 @@ fn epoch() -> &'static Proof {
 fn empty_batch() -> &'static (Batch, Proof) {
     static E: OnceLock<(Batch, Proof)> = OnceLock::new();
     E.get_or_init(|| {
-        let batch = BatchBuilder::new(CAPACITY).seal(&chain().states[4]);
+        let batch = BatchBuilder::new(CAPACITY).seal(&mut chain().states[4].clone());
         let proof = tree().batch.prove(&batch).expect("an empty batch proves");
         (batch, proof)
     })
@@ -300,7 +300,7 @@ fn same_shape_proof_of_another_circuit_is_refused() {
         .map(|b| {
             let mut builder = BatchBuilder::new(1);
             builder.push(&mut state, b.slots[0].tx.as_ref().unwrap()).unwrap();
-            small.prove(&builder.seal(&state)).unwrap()
+            small.prove(&builder.seal(&mut state)).unwrap()
         })
         .collect();
     assert_eq!(state.root(), ch.states[2].root());

@@ -53,14 +53,21 @@ pub fn random_batch(seed: u64) -> (State, Batch) {
 /// panicking generators skipped: `zkr_engine::forge_wires`), a proof forged from that matrix whatever constraint
 /// it breaks, and plonky2's verifier's answer. `true` only when the verifier accepts; every invalid case below is
 /// refused here, by the verifier, never by a generator's conflict or a debug assertion.
-pub fn proves(slots: &[SlotWitness]) -> bool {
-    proves_in(&Domain::DEVNET, slots)
+pub fn proves(batch: &Forged) -> bool {
+    proves_in(&Domain::DEVNET, batch)
 }
 
 /// As [`proves`], for a batch in `domain`.
-pub fn proves_in(domain: &Domain, slots: &[SlotWitness]) -> bool {
+pub fn proves_in(domain: &Domain, batch: &Forged) -> bool {
     let c = circuit();
-    verifier_accepts(&c.data, c.witness(domain, slots).expect("slot witnesses of the circuit's shape"))
+    let pw = c.witness(domain, &batch.slots, &batch.fee_leaf).expect("slot witnesses of the circuit's shape");
+    verifier_accepts(&c.data, pw)
+}
+
+/// A forged batch: its slots and the fee account's leaf after them.
+pub struct Forged {
+    pub slots: Vec<SlotWitness>,
+    pub fee_leaf: LeafWitness,
 }
 
 /// The forged-matrix proof of `pw` in `data`'s circuit, checked by plonky2's verifier.
@@ -80,6 +87,9 @@ pub fn verifier_accepts(data: &CircuitData<F, C, D>, pw: PartialWitness<F>) -> b
 pub struct Forge {
     tree: SparseMerkleTree,
     accounts: HashMap<u32, Account>,
+    fee_account: u32,
+    /// Fees of the slots so far, in field arithmetic (credited by `seal`).
+    fees: F,
 }
 
 impl Forge {
@@ -90,7 +100,18 @@ impl Forge {
             tree.set(i, a.leaf());
             accounts.insert(i, *a);
         }
-        Self { tree, accounts }
+        Self { tree, accounts, fee_account: state.fee_account(), fees: F::ZERO }
+    }
+
+    /// Closes a batch of `slots`: the fee account's leaf, then the credit of every fee, by the circuit's rule.
+    pub fn seal(&mut self, slots: Vec<SlotWitness>) -> Forged {
+        let fee_leaf = self.witness(self.fee_account);
+        if let Some(a) = fee_leaf.before {
+            let balance = (F::from_canonical_u64(a.balance) + self.fees).to_canonical_u64();
+            self.put(self.fee_account, Account { balance, ..a });
+        }
+        self.fees = F::ZERO;
+        Forged { slots, fee_leaf }
     }
 
     fn witness(&self, index: u32) -> LeafWitness {
@@ -122,7 +143,11 @@ impl Forge {
             });
             let signed = tag == 1 || tag == 2;
             let bal = F::from_canonical_u64(before.balance);
-            let new_bal = if signed { bal - amount } else { bal + amount };
+            let fee = fields[layout::FEE];
+            let new_bal = if signed { bal - amount - fee } else { bal + amount };
+            if signed {
+                self.fees += fee;
+            }
             let after = Account { balance: new_bal.to_canonical_u64(), nonce: before.nonce + signed as u32, ..before };
             self.put(ai, after);
         }
@@ -141,10 +166,16 @@ impl Forge {
     }
 }
 
-/// Fields of a transfer with arbitrary (possibly out-of-range) field values.
+/// Fields of a transfer with arbitrary (possibly out-of-range) field values and no fee.
 pub fn transfer_fields(from: u32, to: u32, amount: F, nonce: u32) -> [F; TX_FIELDS] {
-    let mut f = Tx::Transfer(Transfer { from, to, amount: 1, nonce }).to_fields();
+    transfer_fields_with_fee(from, to, amount, F::ZERO, nonce)
+}
+
+/// Fields of a transfer with arbitrary amount and fee.
+pub fn transfer_fields_with_fee(from: u32, to: u32, amount: F, fee: F, nonce: u32) -> [F; TX_FIELDS] {
+    let mut f = Tx::Transfer(Transfer { from, to, amount: 1, fee: 0, nonce }).to_fields();
     f[layout::AMOUNT] = amount;
+    f[layout::FEE] = fee;
     f
 }
 

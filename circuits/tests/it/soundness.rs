@@ -6,18 +6,18 @@
 use plonky2::field::types::{Field, Field64};
 
 use crate::common::*;
-use zkr_circuits::circuit::SlotWitness;
 use zkr_circuits::config::F;
 use zkr_circuits::tx::{layout, Deposit, Domain, Tx};
 
 /// A transfer slot from raw values plus a padding slot, built by the forge.
-fn transfer_batch(amount: F, nonce: u32, signer: usize) -> Vec<SlotWitness> {
+fn transfer_batch(amount: F, nonce: u32, signer: usize) -> Forged {
     let sks = keys(11);
     let state = genesis(&sks);
     let mut forge = Forge::new(&state);
     let f = transfer_fields(1, 2, amount, nonce);
     let sig = sign_fields(&sks[signer], &f);
-    vec![forge.slot(f, Some(sig), None), forge.noop()]
+    let slots = vec![forge.slot(f, Some(sig), None), forge.noop()];
+    forge.seal(slots)
 }
 
 #[test]
@@ -44,7 +44,8 @@ fn signature_from_another_domain_is_rejected() {
     for other in [Domain { chain_id: 1, ..devnet }, Domain { rollup_id: 2, ..devnet }] {
         let mut forge = Forge::new(&state);
         let sig = sign_fields_in(&other, &sks[1], &f);
-        let slots = [forge.slot(f, Some(sig), None), forge.noop()];
+        let slots = vec![forge.slot(f, Some(sig), None), forge.noop()];
+        let slots = forge.seal(slots);
         assert!(!proves_in(&devnet, &slots), "a signature for {other} proved in {devnet}");
         assert!(proves_in(&other, &slots), "control: the same slots prove in {other}");
     }
@@ -59,7 +60,8 @@ fn signature_over_other_fields_is_rejected() {
     let signed = transfer_fields(1, 2, F::from_canonical_u64(10), 0);
     let sig = sign_fields(&sks[1], &signed);
     let sent = transfer_fields(1, 2, F::from_canonical_u64(900), 0);
-    assert!(!proves(&[forge.slot(sent, Some(sig), None), forge.noop()]));
+    let slots = vec![forge.slot(sent, Some(sig), None), forge.noop()];
+    assert!(!proves(&forge.seal(slots)));
 }
 
 /// Refused by: the 62-bit range check of leaf a's new balance (1,000 − 1,001 wraps to p − 1).
@@ -88,17 +90,17 @@ fn replayed_and_skipped_nonces_are_rejected() {
     let sig = sign_fields(&sks[1], &f);
     let first = forge.slot(f, Some(sig), None);
     let replay = forge.slot(f, Some(sig), None);
-    assert!(!proves(&[first, replay]));
+    assert!(!proves(&forge.seal(vec![first, replay])));
 }
 
 /// Refused by: the copy of leaf a's recomputed old root into the running root (and of leaf b's into the middle root).
 #[test]
 fn wrong_merkle_sibling_is_rejected() {
     let mut slots = transfer_batch(F::from_canonical_u64(10), 0, 1);
-    slots[0].a.proof.siblings[5].elements[0] += F::ONE;
+    slots.slots[0].a.proof.siblings[5].elements[0] += F::ONE;
     assert!(!proves(&slots));
     let mut slots = transfer_batch(F::from_canonical_u64(10), 0, 1);
-    slots[0].b.proof.siblings[0].elements[3] += F::ONE;
+    slots.slots[0].b.proof.siblings[0].elements[3] += F::ONE;
     assert!(!proves(&slots));
 }
 
@@ -111,12 +113,14 @@ fn transfer_to_an_empty_leaf_and_self_transfer_are_rejected() {
     let mut forge = Forge::new(&state);
     let f = transfer_fields(1, 9, F::from_canonical_u64(10), 0);
     let sig = sign_fields(&sks[1], &f);
-    assert!(!proves(&[forge.slot(f, Some(sig), None), forge.noop()]));
+    let slots = vec![forge.slot(f, Some(sig), None), forge.noop()];
+    assert!(!proves(&forge.seal(slots)));
     // from 1 to 1: balanced, but the native spec forbids it and so must the circuit
     let mut forge = Forge::new(&state);
     let f = transfer_fields(1, 1, F::from_canonical_u64(10), 0);
     let sig = sign_fields(&sks[1], &f);
-    assert!(!proves(&[forge.slot(f, Some(sig), None), forge.noop()]));
+    let slots = vec![forge.slot(f, Some(sig), None), forge.noop()];
+    assert!(!proves(&forge.seal(slots)));
 }
 
 /// Refused by: `deposit → leaf a's key = the deposit's key`.
@@ -131,7 +135,8 @@ fn deposit_to_an_account_with_another_key_is_rejected() {
     // (`is_deposit → leaf a's key = the deposit's key`) is broken.
     let slot = forge.slot(f, None, None);
     assert_eq!(slot.a.before.map(|a| a.pubkey), Some(sks[1].public_key()));
-    assert!(!proves(&[slot, forge.noop()]));
+    let pad = forge.noop();
+    assert!(!proves(&forge.seal(vec![slot, pad])));
 }
 
 /// Refused by: `padding → amount = 0` (every field of a padding slot is zero).
@@ -143,7 +148,7 @@ fn non_canonical_padding_is_rejected() {
     let mut pad = forge.noop();
     pad.fields[layout::AMOUNT] = F::from_canonical_u64(5);
     let pad2 = forge.noop();
-    assert!(!proves(&[pad, pad2]));
+    assert!(!proves(&forge.seal(vec![pad, pad2])));
 }
 
 /// Refused by: the public-inputs hash the verifier recomputes from the claimed inputs.
@@ -159,4 +164,32 @@ fn tampered_public_inputs_are_rejected() {
         p.public_inputs[i] += F::ONE;
         assert!(c.data.verify(p).is_err(), "public input {i} tampered but accepted");
     }
+}
+
+/// A transfer of `amount` paying `fee` from account 1 (holding FUNDS) to account 2, plus padding.
+fn transfer_with_fee(amount: F, fee: F) -> Forged {
+    let sks = keys(11);
+    let state = genesis(&sks);
+    let mut forge = Forge::new(&state);
+    let f = transfer_fields_with_fee(1, 2, amount, fee, 0);
+    let sig = sign_fields(&sks[1], &f);
+    let slots = vec![forge.slot(f, Some(sig), None), forge.noop()];
+    forge.seal(slots)
+}
+
+/// Refused by: the 62-bit range check of leaf a's new balance, `balance − amount − fee` (the fee is debited with the
+/// amount, so it cannot overspend); the control spends the whole balance, fee included.
+#[test]
+fn fee_overspend_is_rejected() {
+    let (amount, fee) = (F::from_canonical_u64(FUNDS - 10), F::from_canonical_u64(10));
+    assert!(proves(&transfer_with_fee(amount, fee)), "control: amount + fee = the balance proves");
+    assert!(!proves(&transfer_with_fee(amount, fee + F::ONE)));
+}
+
+/// Refused by: the 62-bit range check of the fee word (p − 1 acts as −1: the sender would gain and the fee account
+/// lose).
+#[test]
+fn fee_wrapping_around_the_modulus_is_rejected() {
+    assert!(!proves(&transfer_with_fee(F::from_canonical_u64(10), F::NEG_ONE)));
+    assert!(!proves(&transfer_with_fee(F::from_canonical_u64(10), F::from_canonical_u64(F::ORDER - FUNDS))));
 }

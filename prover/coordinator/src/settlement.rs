@@ -394,6 +394,7 @@ impl EpochSettler {
             priority_expiry: PRIORITY_EXPIRY_S,
             timelock_delay: TIMELOCK_S,
             domain: self.genesis.domain(),
+            fee_account: self.genesis.fee_account(),
         };
         let mut gas = 0;
         let deployment = deploy_contracts(&*self.l1, &self.contracts, &setup, |_, g| gas += g)

@@ -277,6 +277,7 @@ async fn load_generator(
 ) {
     let keys = seq.config().genesis.keys();
     let domain = seq.config().genesis.domain();
+    let fee = seq.config().min_fee;
     let accounts = keys.len().saturating_sub(1) as u32;
     if accounts < 2 {
         tracing::warn!("the load generator needs at least two genesis accounts");
@@ -296,7 +297,7 @@ async fn load_generator(
             Some(n) => *n,
             None => seq.account(from, false).await.ok().and_then(|a| a.account).map_or(0, |a| a.nonce),
         };
-        let tx = Tx::Transfer(Transfer { from, to, amount: rng.gen_range(1..=100), nonce })
+        let tx = Tx::Transfer(Transfer { from, to, amount: rng.gen_range(1..=100), fee, nonce })
             .sign(&keys[from as usize], &domain);
         match seq.submit(&tx.to_bytes()).await {
             Ok(_) => {

@@ -132,7 +132,7 @@ fn keys() -> Vec<SecretKey> {
 }
 
 fn transfer(k: &[SecretKey], from: u32, to: u32, amount: u64, nonce: u32) -> SignedTx {
-    Tx::Transfer(Transfer { from, to, amount, nonce }).sign(&k[from as usize], &Domain::DEVNET)
+    Tx::Transfer(Transfer { from, to, amount, fee: 0, nonce }).sign(&k[from as usize], &Domain::DEVNET)
 }
 
 fn hash(tx: &SignedTx) -> TxHash {
@@ -217,12 +217,44 @@ fn native_batches(groups: &[(usize, Vec<SignedTx>)]) -> Vec<Batch> {
             for t in txs {
                 b.push(&mut state, t).expect("valid");
             }
-            b.seal(&state)
+            b.seal(&mut state)
         })
         .collect()
 }
 
 // ---------------------------------------------------------------- tests
+
+/// Fees: GetInfo reports the minimum and the fee account; a lower fee is refused with the minimum in the message; the
+/// fee is debited with the amount (so it cannot overspend) and credited to the fee account when the batch seals.
+#[tokio::test]
+async fn fees_have_a_minimum_are_debited_with_the_amount_and_credited_at_the_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys();
+    let cfg = SequencerConfig { min_fee: 2, ..config(dir.path(), 2, 60_000) };
+    let mut n = Node::start(&cfg, Arc::new(TestSink::default()), Arc::new(TestProgress::default())).await;
+    let info = n.client.get_info(proto::GetInfoRequest {}).await.expect("get info").into_inner();
+    assert_eq!((info.min_fee, info.fee_account, info.batch_capacity), (2, 0, 2));
+    let pay = |from: u32, amount, fee, nonce| {
+        Tx::Transfer(Transfer { from, to: 1, amount, fee, nonce }).sign(&k[from as usize], &Domain::DEVNET)
+    };
+    let err = n.submit(&pay(2, 5, 1, 0)).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(err.message(), "fee too low: 1 is below this sequencer's minimum fee 2");
+    assert_eq!(err.metadata().get("zkr-reason").unwrap(), "fee_too_low");
+    // amount + fee above the balance: refused now, and for a waiting nonce too
+    for nonce in [0, 3] {
+        let err = n.submit(&pay(2, GENESIS_FUNDS - 2, 3, nonce)).await.unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "nonce {nonce}");
+        assert!(err.message().starts_with("insufficient balance in account 2"), "{}", err.message());
+    }
+    let fee0 = n.account(0, false).await.balance;
+    n.submit(&pay(2, GENESIS_FUNDS - 2, 2, 0)).await.expect("the whole balance, fee included");
+    n.submit(&pay(3, 10, 7, 0)).await.expect("a higher fee");
+    // the batch (capacity 2) is sealed: the fees are in the fee account
+    assert_eq!(n.account(2, false).await.balance, 0);
+    assert_eq!(n.account(0, false).await.balance, fee0 + 9);
+    n.stop().await;
+}
 
 #[tokio::test]
 async fn submit_status_and_account_over_grpc() {
@@ -265,7 +297,8 @@ async fn submit_status_and_account_over_grpc() {
     assert!(MerkleProof { index: 77, siblings }.verify(root, zkr_circuits::config::ZERO_DIGEST));
 
     // A withdrawal is a wallet transaction too.
-    let w = Tx::Withdraw(Withdraw { from: 1, l1_address: [7; 20], amount: 10, nonce: 0 }).sign(&k[1], &Domain::DEVNET);
+    let w = Tx::Withdraw(Withdraw { from: 1, l1_address: [7; 20], amount: 10, fee: 0, nonce: 0 })
+        .sign(&k[1], &Domain::DEVNET);
     assert_eq!(stage(&n.submit(&w).await.unwrap().status.unwrap()), PStage::Sequenced);
     n.stop().await;
 }
@@ -299,7 +332,7 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
             "truncated",
             transfer(&k, 0, 1, 5, 1).to_bytes()[..50].to_vec(),
             Code::InvalidArgument,
-            "malformed transaction: wrong length for a signed transfer: expected 93 bytes, got 50",
+            "malformed transaction: wrong length for a signed transfer: expected 101 bytes, got 50",
         ),
         ("empty", vec![], Code::InvalidArgument, "malformed transaction: empty input"),
         ("unknown tag", vec![9; 93], Code::InvalidArgument, "malformed transaction: unknown transaction tag 0x09"),
@@ -353,7 +386,9 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
         ),
         (
             "unknown sender",
-            Tx::Transfer(Transfer { from: 50, to: 1, amount: 5, nonce: 0 }).sign(&k[spare], &Domain::DEVNET).to_bytes(),
+            Tx::Transfer(Transfer { from: 50, to: 1, amount: 5, fee: 0, nonce: 0 })
+                .sign(&k[spare], &Domain::DEVNET)
+                .to_bytes(),
             Code::NotFound,
             "unknown account 50",
         ),

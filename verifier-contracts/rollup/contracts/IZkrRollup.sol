@@ -70,6 +70,8 @@ interface IZkrRollup {
         uint64 timelockDelay;
         /// This rollup's id on this chain: with block.chainid, the domain every L2 signature is made for.
         uint64 rollupId;
+        /// The L2 account every fee is credited to: part of each batch's committed header.
+        uint32 feeAccount;
     }
 
     /// A genesis account (ids 0, 1, … in list order) and the L1 address its exit pays.
@@ -247,6 +249,8 @@ interface IZkrRollup {
     function accountInfo(uint32 accountId) external view returns (AccountInfo memory);
     /// The domain every L2 signature and every batch's pubdata commitment is bound to: this chain and this rollup.
     function domain() external view returns (uint64 chainId, uint64 rollupId);
+    /// The L2 account every fee is credited to.
+    function feeAccount() external view returns (uint32);
     /// The 20 public inputs the verifier gets for a committed epoch.
     function publicInputs(uint64 epoch) external view returns (uint256[20] memory);
 }

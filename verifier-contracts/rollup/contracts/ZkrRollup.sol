@@ -26,9 +26,9 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 /// - A deposit names 5 canonical, not-all-zero field elements as the key; L1 does not check that they encode a
 ///   curve point (the L2 must accept such a deposit; the funds then sit in an account nobody can sign for).
 /// - Domain: every L2 signature is over Poseidon(domain ‖ slot layout), and each batch's pubdata commitment is
-///   Poseidon(domain ‖ pubdata), where the domain is (block.chainid, rollupId) as four 32-bit limbs. This contract
+///   Poseidon(domain ‖ feeAccount ‖ pubdata), where the domain is (block.chainid, rollupId) as four 32-bit limbs. This contract
 ///   hashes the pubdata with its own domain, so a batch proven for another chain or another rollup (whose
-///   signatures would otherwise replay here) fails verification.
+///   signatures would otherwise replay here) fails verification; likewise a batch whose fees went to another account.
 /// - Genesis balances are backed by the constructor's msg.value; withdrawals, exits and refunds are paid from the
 ///   contract's ETH.
 /// - Exit mode starts when the oldest unexecuted deposit is past its expiry. Then every L2 account exits once,
@@ -41,8 +41,8 @@ contract ZkrRollup is IZkrRollup {
     /// One L2 amount unit in wei.
     uint256 public constant AMOUNT_UNIT = 1 gwei;
     uint256 internal constant TX_FIELDS = 16;
-    /// tx.rs DOMAIN_FIELDS: the pubdata commitment's preimage starts with the domain.
-    uint256 internal constant DOMAIN_FIELDS = 4;
+    /// batch.rs HEADER_FIELDS: the pubdata commitment's preimage starts with the domain (4) and the fee account.
+    uint256 internal constant HEADER_FIELDS = 5;
     uint256 internal constant SLOT_BYTES = 128;
     uint256 internal constant TAG_WITHDRAW = 2;
     uint256 internal constant TAG_DEPOSIT = 3;
@@ -66,6 +66,7 @@ contract ZkrRollup is IZkrRollup {
     IZkrPoseidon internal immutable _poseidon;
     uint64 internal immutable _chainId;
     uint64 internal immutable _rollupId;
+    uint32 public immutable feeAccount;
     uint64 public batchesPerEpoch;
     uint64 public batchCapacity;
     uint64 public priorityExpiry;
@@ -138,6 +139,7 @@ contract ZkrRollup is IZkrRollup {
         if (block.chainid > type(uint64).max) revert ChainIdTooLarge(block.chainid);
         _chainId = uint64(block.chainid);
         _rollupId = p.rollupId;
+        feeAccount = p.feeAccount;
         _setVerifier(p.verifier, p.batchesPerEpoch, p.batchCapacity);
         _setPriorityExpiry(p.priorityExpiry);
         timelockDelay = p.timelockDelay;
@@ -530,22 +532,23 @@ contract ZkrRollup is IZkrRollup {
     }
 
     /// Decodes, checks and hashes one L2 batch's pubdata; checks its deposits against the queue and chains its
-    /// withdrawals. Returns Poseidon hash_no_pad over this rollup's domain then the batch's field elements (batch.rs
-    /// pubdata_commitment).
+    /// withdrawals. Returns Poseidon hash_no_pad over this rollup's batch header (domain, fee account) then the batch's
+    /// field elements (batch.rs pubdata_commitment).
     function _scanBatch(bytes calldata data, uint256 batch, Scan memory s) internal view returns (uint256[4] memory) {
         uint256 slots = batchCapacity;
         if (data.length != slots * SLOT_BYTES) revert WrongPubdataLength(batch, slots * SLOT_BYTES, data.length);
-        // tx.rs Domain::to_fields, then the slots
-        uint256[] memory el = new uint256[](DOMAIN_FIELDS + slots * TX_FIELDS);
+        // batch.rs Batch::header (tx.rs Domain::to_fields, the fee account), then the slots
+        uint256[] memory el = new uint256[](HEADER_FIELDS + slots * TX_FIELDS);
         el[0] = _chainId & 0xFFFFFFFF;
         el[1] = _chainId >> 32;
         el[2] = _rollupId & 0xFFFFFFFF;
         el[3] = _rollupId >> 32;
+        el[4] = feeAccount;
         uint256 allCanonical = 1;
         assembly ("memory-safe") {
             let src := data.offset
             let end := add(src, data.length)
-            let dst := add(el, add(32, mul(32, DOMAIN_FIELDS)))
+            let dst := add(el, add(32, mul(32, HEADER_FIELDS)))
             let m64 := 0xFFFFFFFFFFFFFFFF
             for {} lt(src, end) {
                 src := add(src, 32)
@@ -577,12 +580,12 @@ contract ZkrRollup is IZkrRollup {
             }
         }
         if (allCanonical == 0) {
-            for (uint256 i = DOMAIN_FIELDS; i < el.length; ++i) {
-                if (el[i] >= P) revert NonCanonicalElement(batch, i - DOMAIN_FIELDS, el[i]);
+            for (uint256 i = HEADER_FIELDS; i < el.length; ++i) {
+                if (el[i] >= P) revert NonCanonicalElement(batch, i - HEADER_FIELDS, el[i]);
             }
         }
         for (uint256 slot; slot < slots; ++slot) {
-            uint256 base = DOMAIN_FIELDS + slot * TX_FIELDS;
+            uint256 base = HEADER_FIELDS + slot * TX_FIELDS;
             uint256 tag = el[base];
             if (tag == TAG_DEPOSIT) {
                 _checkDeposit(el, base, s);

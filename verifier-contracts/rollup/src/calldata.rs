@@ -319,7 +319,7 @@ mod tests {
     #[test]
     fn withdraw_address_round_trips_through_the_slot_layout() {
         let addr: [u8; 20] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(1));
-        let w = zkr_circuits::tx::Withdraw { from: 1, l1_address: addr, amount: 5, nonce: 0 };
+        let w = zkr_circuits::tx::Withdraw { from: 1, l1_address: addr, amount: 5, fee: 0, nonce: 0 };
         assert_eq!(slot_l1_address(&Tx::Withdraw(w).to_fields()), Address::from(addr));
     }
 }

@@ -127,6 +127,8 @@ pub struct RollupSetup {
     /// The L2 domain: the chain the signatures were made for (the L1's own id, checked before anything is
     /// deployed) and the rollup's id on it.
     pub domain: zkr_circuits::tx::Domain,
+    /// The L2 account every fee is credited to (part of each batch's committed header).
+    pub fee_account: u32,
 }
 
 /// Deploys the verifier parts, the verifier, Poseidon and the rollup from the L1's sender, then checks the code
@@ -174,6 +176,7 @@ pub async fn deploy_contracts(
         priorityExpiry: setup.priority_expiry,
         timelockDelay: setup.timelock_delay,
         rollupId: setup.domain.rollup_id,
+        feeAccount: setup.fee_account,
     };
     let mut code = set.rollup.clone();
     code.extend((params, setup.genesis_accounts.clone()).abi_encode_params());

@@ -21,7 +21,8 @@ fn expired_deposit_exit_mode_and_exits() {
 
     // epoch 1: user 3 opens account 10 (its exit owner), a transfer; executed
     f.deposit(3, 10, 3, 500);
-    let (data, _) = f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 20, nonce: 0 })], true);
+    let (data, _) =
+        f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 20, fee: 0, nonce: 0 })], true);
     f.settle(&data);
     let executed = f.state.clone();
     // only the exit owner may hand the role on

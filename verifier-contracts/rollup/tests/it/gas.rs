@@ -12,7 +12,9 @@ const TX_GAS_CAP: u64 = 1 << 24;
 fn transfers(f: &Fixture, n: usize, nonce0: u32) -> Vec<Tx> {
     let _ = f;
     (0..n)
-        .map(|i| Tx::Transfer(Transfer { from: 0, to: 1 + (i as u32 % 2), amount: 1, nonce: nonce0 + i as u32 }))
+        .map(|i| {
+            Tx::Transfer(Transfer { from: 0, to: 1 + (i as u32 % 2), amount: 1, fee: 0, nonce: nonce0 + i as u32 })
+        })
         .collect()
 }
 
@@ -42,8 +44,8 @@ fn gas_report() {
     rows.push(("deposit (existing account)".into(), f.last_gas));
     let l1: [u8; 20] = addr(5).into();
     let txs = vec![
-        Tx::Withdraw(Withdraw { from: 10, l1_address: l1, amount: 100, nonce: 0 }),
-        Tx::Transfer(Transfer { from: 0, to: 1, amount: 1, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 10, l1_address: l1, amount: 100, fee: 0, nonce: 0 }),
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 1, fee: 0, nonce: 0 }),
     ];
     let (data, _) = f.build_epoch(1, txs, true);
     rows.push(("commit, 1 batch: 2 deposits, withdraw, transfer".into(), f.ok(OPERATOR, &data.commit_call()).gas_used));

@@ -15,9 +15,10 @@ fn pause_stops_the_lifecycle_and_deposits_but_not_pulls() {
     // withdrawals are paid from deposited ETH (genesis balances are not backed in this fixture)
     f.deposit(3, 10, 3, 100);
     let (data, _) =
-        f.build_epoch(1, vec![Tx::Withdraw(Withdraw { from: 10, l1_address: l1, amount: 40, nonce: 0 })], true);
+        f.build_epoch(1, vec![Tx::Withdraw(Withdraw { from: 10, l1_address: l1, amount: 40, fee: 0, nonce: 0 })], true);
     f.settle(&data);
-    let (data2, _) = f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 1, to: 2, amount: 1, nonce: 0 })], true);
+    let (data2, _) =
+        f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 1, to: 2, amount: 1, fee: 0, nonce: 0 })], true);
 
     assert_eq!(f.refused(3, &IZkrRollup::pauseCall {}), E::NotGuardian(IZkrRollup::NotGuardian { caller: addr(3) }));
     assert!(matches!(f.refused(GOVERNOR, &IZkrRollup::pauseCall {}), E::NotGuardian(_)));

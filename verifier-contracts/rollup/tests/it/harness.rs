@@ -103,6 +103,7 @@ impl Fixture {
             priorityExpiry: EXPIRY,
             timelockDelay: DELAY,
             rollupId: state.domain().rollup_id,
+            feeAccount: state.fee_account(),
         };
         let genesis = genesis_accounts(&state, genesis_owner).unwrap();
         let rollup = evm
@@ -190,7 +191,7 @@ impl Fixture {
                 });
                 b.push(&mut self.state, &signed).expect("valid L2 transaction");
             }
-            batches.push(b.seal(&self.state));
+            batches.push(b.seal(&mut self.state));
         }
         (EpochData::from_batches(epoch, &batches).unwrap(), batches)
     }

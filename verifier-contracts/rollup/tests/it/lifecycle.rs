@@ -30,10 +30,10 @@ fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
     assert_eq!(info.owner, addr(3));
 
     let txs = vec![
-        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 200, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 1, l1_address: l1(6), amount: 30, nonce: 0 }),
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 200, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 1, l1_address: l1(6), amount: 30, fee: 0, nonce: 0 }),
     ];
     let (data, _) = f.build_epoch(1, txs, true);
     assert_eq!(data.withdrawals.len(), 3);
@@ -77,7 +77,8 @@ fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
     assert_eq!(f.pending(addr(6)), amount_wei(30));
 
     // a second epoch chains on the first
-    let (data2, _) = f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 100, nonce: 1 })], true);
+    let (data2, _) =
+        f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 100, fee: 0, nonce: 1 })], true);
     assert_eq!(data2.statement.old_root, data.statement.new_root);
     f.settle(&data2);
     assert_eq!(f.executed_root(), packed(&f.state.root()));
@@ -90,8 +91,8 @@ fn commit_refusals() {
     f.deposit(3, 10, 3, 500);
     f.deposit(4, 1, 1, 7);
     let txs = vec![
-        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, nonce: 0 }),
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, fee: 0, nonce: 0 }),
     ];
     let (data, _) = f.build_epoch(1, txs, true);
     let honest = data.commit_call();
@@ -169,8 +170,8 @@ fn prove_and_execute_refusals() {
     let mut f = Fixture::new(2, 4);
     f.deposit(3, 10, 3, 500);
     let txs = vec![
-        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 10, nonce: 0 }),
+        Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 10, fee: 0, nonce: 0 }),
     ];
     let (data, _) = f.build_epoch(1, txs, true);
     let proof = proof_bytes(1);
@@ -292,11 +293,38 @@ fn an_epoch_proven_for_another_domain_is_refused() {
 
     let other = Domain { rollup_id: 2, ..Domain::DEVNET };
     f.state = f.state.clone().with_domain(other);
-    let (data, _) = f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, nonce: 0 })], false);
+    let (data, _) =
+        f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 })], false);
     let out = f.ok(OPERATOR, &data.commit_call());
     let ev = out.logs.iter().find_map(|l| IZkrRollup::BatchCommitted::decode_log(l).ok()).expect("BatchCommitted").data;
     assert_ne!(ev.pubdataCommitment, packed(&data.statement.pubdata_commitment), "the contract used its own domain");
     let proof = proof_bytes(1);
     f.accept(&data, &proof); // the other deployment's statement, as its prover would claim it
     assert_eq!(f.refused(OPERATOR, &data.prove_call(proof)), E::InvalidProof(IZkrRollup::InvalidProof { epoch: 1 }));
+}
+
+/// Fees: the contract's fee account is in every batch header it hashes, so an epoch whose fees were credited to
+/// another account does not prove; an epoch paying fees to the configured account settles, and the fees are in that
+/// account's leaf (what an exit would pay).
+#[test]
+fn an_epoch_crediting_fees_elsewhere_is_refused() {
+    let mut f = Fixture::new(2, 4);
+    assert_eq!(f.view(&IZkrRollup::feeAccountCall {}), f.state.fee_account());
+    let paying = |fee| vec![Tx::Transfer(Transfer { from: 1, to: 2, amount: 25, fee, nonce: 0 })];
+
+    let honest = f.state.clone();
+    f.state = f.state.clone().with_fee_account(2);
+    let (data, _) = f.build_epoch(1, paying(4), false);
+    f.ok(OPERATOR, &data.commit_call());
+    let proof = proof_bytes(1);
+    f.accept(&data, &proof);
+    assert_eq!(f.refused(OPERATOR, &data.prove_call(proof)), E::InvalidProof(IZkrRollup::InvalidProof { epoch: 1 }));
+    f.ok(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 });
+
+    f.state = honest;
+    let before = f.state.account(0).unwrap().balance;
+    let (data, _) = f.build_epoch(1, paying(4), false);
+    f.settle(&data);
+    assert_eq!(f.state.account(0).unwrap().balance, before + 4);
+    assert_eq!(f.executed_root(), packed(&f.state.root()));
 }

@@ -59,6 +59,7 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
         priority_expiry: 3600,
         timelock_delay: 3600,
         domain: zkr_circuits::tx::Domain::DEVNET,
+        fee_account: 0,
     };
     // a domain for another chain is refused before anything is deployed
     let elsewhere = RollupSetup { domain: zkr_circuits::tx::Domain { chain_id: 1, rollup_id: 1 }, ..setup.clone() };
