@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::config::{hash, Digest, F, ZERO_DIGEST};
 use crate::state::{FeeTrace, State, TxError, TxTrace};
-use crate::tx::{layout, Domain, SignedTx, TX_FIELDS};
+use crate::tx::{layout, Domain, SignedTx, TAG_DEPOSIT, TAG_FORCED_EXIT, TAG_WITHDRAW, TX_FIELDS};
 
 /// Number of public inputs of a batch proof.
 pub const NUM_PUBLIC_INPUTS: usize = 20;
@@ -20,9 +20,11 @@ pub struct BatchPublicInputs {
     /// Poseidon over the batch header (the domain's fields, then the fee account id), then the slot layouts of every
     /// slot (padding included), in order.
     pub pubdata_commitment: Digest,
-    /// Chain `h ← H(h ‖ priority_id, to, amount, pubkey)` over deposit slots, from zero.
+    /// The priority operations the batch processed, in queue order: chain `h ← H(h ‖ tag, priority_id, account,
+    /// amount, refund, data)` over deposit and forced-exit slots, from zero, where `data` is a deposit's key or a
+    /// forced exit's L1 address limbs (see [`priority_chain_input`]).
     pub deposits_commitment: Digest,
-    /// Chain `h ← H(h ‖ from, l1_address limbs, amount)` over withdraw slots, from zero.
+    /// Chain `h ← H(h ‖ account, l1_address limbs, amount)` over withdraw and forced-exit slots, from zero.
     pub withdrawals_commitment: Digest,
 }
 
@@ -55,12 +57,32 @@ impl BatchPublicInputs {
     }
 }
 
-/// Inputs of one step of the deposit chain.
-pub fn deposit_chain_input(prev: Digest, fields: &[F; TX_FIELDS]) -> Vec<F> {
+/// Inputs of one step of the priority-operation chain (deposits and forced exits). A slot's layout keeps the
+/// fields its kind does not use at zero, so `data_i = pubkey_i + l1_address_i` is the deposit's key or the forced
+/// exit's address.
+pub fn priority_chain_input(prev: Digest, fields: &[F; TX_FIELDS]) -> Vec<F> {
     let mut v = prev.elements.to_vec();
-    v.extend_from_slice(&[fields[layout::PRIORITY_ID], fields[layout::ACCOUNT_A], fields[layout::AMOUNT]]);
-    v.extend_from_slice(&fields[layout::PUBKEY..layout::PUBKEY + 5]);
+    v.extend_from_slice(&[
+        fields[layout::TAG],
+        fields[layout::PRIORITY_ID],
+        fields[layout::ACCOUNT_A],
+        fields[layout::AMOUNT],
+        fields[layout::REFUND],
+    ]);
+    v.extend((0..5).map(|i| fields[layout::PUBKEY + i] + fields[layout::L1_ADDRESS + i]));
     v
+}
+
+/// Whether a slot of this layout is a priority operation (deposit or forced exit).
+pub fn is_priority_slot(fields: &[F; TX_FIELDS]) -> bool {
+    let tag = fields[layout::TAG];
+    tag == F::from_canonical_u8(TAG_DEPOSIT) || tag == F::from_canonical_u8(TAG_FORCED_EXIT)
+}
+
+/// Whether a slot of this layout pays out on L1 (withdrawal or forced exit).
+pub fn is_withdrawal_slot(fields: &[F; TX_FIELDS]) -> bool {
+    let tag = fields[layout::TAG];
+    tag == F::from_canonical_u8(TAG_WITHDRAW) || tag == F::from_canonical_u8(TAG_FORCED_EXIT)
 }
 
 /// Inputs of one step of the withdrawal chain.
@@ -116,10 +138,10 @@ impl Batch {
         let mut deposits = ZERO_DIGEST;
         let mut withdrawals = ZERO_DIGEST;
         for s in &self.slots {
-            let tag = s.fields[layout::TAG];
-            if tag == F::from_canonical_u8(crate::tx::TAG_DEPOSIT) {
-                deposits = hash(&deposit_chain_input(deposits, &s.fields));
-            } else if tag == F::from_canonical_u8(crate::tx::TAG_WITHDRAW) {
+            if is_priority_slot(&s.fields) {
+                deposits = hash(&priority_chain_input(deposits, &s.fields));
+            }
+            if is_withdrawal_slot(&s.fields) {
                 withdrawals = hash(&withdrawal_chain_input(withdrawals, &s.fields));
             }
         }

@@ -18,6 +18,8 @@ use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::config::AlgebraicHasher;
 use plonky2::plonk::proof::ProofWithPublicInputs;
 use thiserror::Error;
+use zkr_ecgfp5::gadgets::curve::CircuitBuilderCurve;
+use zkr_ecgfp5::gadgets::gfp5::Gfp5Target;
 use zkr_ecgfp5::gadgets::{
     add_virtual_signature_target, set_signature_target, verify_schnorr_conditional, SignatureTarget,
 };
@@ -52,6 +54,9 @@ struct SlotTargets {
     is_transfer: BoolTarget,
     is_withdraw: BoolTarget,
     is_deposit: BoolTarget,
+    is_forced_exit: BoolTarget,
+    /// Whether the deposit key fields decode to a usable public key (proven either way).
+    key_ok: BoolTarget,
     amount_inv: Target,
     self_transfer_inv: Target,
     signature: SignatureTarget,
@@ -184,6 +189,10 @@ struct SlotOut {
     root: HashOutTarget,
     /// The fee this slot pays (zero unless signed).
     fee: Target,
+    /// A deposit or a forced exit: a step of the priority-operation chain.
+    is_priority: BoolTarget,
+    /// A withdrawal or a forced exit: a step of the withdrawal chain.
+    pays_out: BoolTarget,
 }
 
 fn build_slot(
@@ -197,19 +206,24 @@ fn build_slot(
     let is_transfer = b.add_virtual_bool_target_safe();
     let is_withdraw = b.add_virtual_bool_target_safe();
     let is_deposit = b.add_virtual_bool_target_safe();
-    // tag = 1·transfer + 2·withdraw + 3·deposit, at most one flag set (noop = none)
+    let is_forced_exit = b.add_virtual_bool_target_safe();
+    // tag = 1·transfer + 2·withdraw + 3·deposit + 4·forced exit, at most one flag set (noop = none)
     let t2 = b.mul_const_add(F::TWO, is_withdraw.target, is_transfer.target);
-    let tag = b.mul_const_add(F::from_canonical_u8(3), is_deposit.target, t2);
+    let t3 = b.mul_const_add(F::from_canonical_u8(3), is_deposit.target, t2);
+    let tag = b.mul_const_add(F::from_canonical_u8(4), is_forced_exit.target, t3);
     b.connect(tag, fields[layout::TAG]);
     let signed_t = b.add(is_transfer.target, is_withdraw.target);
-    let any = b.add(signed_t, is_deposit.target);
+    let priority_t = b.add(is_deposit.target, is_forced_exit.target);
+    let any = b.add(signed_t, priority_t);
     let one = b.one();
     let noop_t = b.sub(one, any);
     let is_noop = BoolTarget::new_unsafe(noop_t);
     b.assert_bool(is_noop);
     let signed = BoolTarget::new_unsafe(signed_t);
+    let is_priority = BoolTarget::new_unsafe(priority_t);
+    let pays_out = BoolTarget::new_unsafe(b.add(is_withdraw.target, is_forced_exit.target));
     let not_transfer = b.not(is_transfer);
-    let not_withdraw = b.not(is_withdraw);
+    let not_pays_out = b.not(pays_out);
     let not_deposit = b.not(is_deposit);
 
     let acct_a = fields[layout::ACCOUNT_A];
@@ -222,21 +236,31 @@ fn build_slot(
     assert_zero_if(b, noop_t, amount);
     let ab = b.sub(acct_b, acct_a);
     assert_zero_if(b, not_transfer.target, ab);
-    let not_signed = b.sub(one, signed_t);
-    assert_zero_if(b, not_signed, nonce_f);
     for i in 0..5 {
-        assert_zero_if(b, not_withdraw.target, fields[layout::L1_ADDRESS + i]);
+        assert_zero_if(b, not_pays_out.target, fields[layout::L1_ADDRESS + i]);
         b.range_check(fields[layout::L1_ADDRESS + i], LIMB_BITS);
         assert_zero_if(b, not_deposit.target, fields[layout::PUBKEY + i]);
     }
+    // A deposit credits only a key someone can sign with (one that decodes to a non-neutral group element); both
+    // answers are proven, so a usable key cannot be refunded nor an unusable one credited. Outside deposits the key
+    // fields are zero, which does not decode.
+    let key_ok = b.curve_is_decodable(Gfp5Target(std::array::from_fn(|i| fields[layout::PUBKEY + i])));
+    let good_deposit = b.and(is_deposit, key_ok);
+    // the nonce word: a signed transaction's nonce, a deposit's refund flag, zero otherwise
+    let refund = b.sub(is_deposit.target, good_deposit.target);
+    let nonce_or_refund = b.sub(nonce_f, refund);
+    let not_signed = b.sub(one, signed_t);
+    assert_zero_if(b, not_signed, nonce_or_refund);
     // the last word: a deposit's priority id, a signed transaction's fee, zero in padding
     assert_zero_if(b, noop_t, fields[layout::FEE]);
     b.range_check(fields[layout::FEE], AMOUNT_BITS);
     b.range_check(amount, AMOUNT_BITS);
     b.range_check(nonce_f, NONCE_BITS);
-    // A real transaction moves a positive amount; a transfer names two distinct accounts.
+    // A signed transaction or a deposit moves a positive amount (a forced exit moves whatever the balance is); a
+    // transfer names two distinct accounts.
     let amount_inv = b.add_virtual_target();
-    assert_nonzero_if(b, any, amount, amount_inv);
+    let moves = b.sub(any, is_forced_exit.target);
+    assert_nonzero_if(b, moves, amount, amount_inv);
     let self_transfer_inv = b.add_virtual_target();
     assert_nonzero_if(b, is_transfer.target, ab, self_transfer_inv);
 
@@ -256,10 +280,15 @@ fn build_slot(
     b.range_check(a.nonce, NONCE_BITS);
     let nonce_diff = b.sub(nonce_f, a.nonce);
     assert_zero_if(b, signed_t, nonce_diff);
-    // balance' = balance + amount·(deposit − signed) − fee·signed: amount and fee are each below 2^62, so their
-    // sum is below 2^63 < p and an underflow wraps above p − 2^63, failing the range check; an overflow cannot
-    // wrap (2·(2^62 − 1) < p) and fails it too. The fee cannot overspend: it is debited with the amount.
-    let sign = b.sub(is_deposit.target, signed_t);
+    // a forced exit withdraws the whole balance
+    let exit_diff = b.sub(amount, a.balance);
+    assert_zero_if(b, is_forced_exit.target, exit_diff);
+    // balance' = balance + amount·(credited deposit − signed − forced exit) − fee·signed: amount and fee are each
+    // below 2^62, so their sum is below 2^63 < p and an underflow wraps above p − 2^63, failing the range check; an
+    // overflow cannot wrap (2·(2^62 − 1) < p) and fails it too. The fee cannot overspend: it is debited with the
+    // amount.
+    let debited = b.add(signed_t, is_forced_exit.target);
+    let sign = b.sub(good_deposit.target, debited);
     let fee = b.mul(fields[layout::FEE], signed_t);
     let credited = b.mul_add(amount, sign, a.balance);
     let a_new_balance = b.sub(credited, fee);
@@ -270,7 +299,10 @@ fn build_slot(
     let zero_hash = b.constant_hash(ZERO_DIGEST);
     let a_old_leaf = select_hash(b, a.is_empty, zero_hash, a_full);
     let a_updated = leaf_hash(b, &a, a_new_balance, a_new_nonce);
-    let a_new_leaf = select_hash(b, is_noop, a_old_leaf, a_updated);
+    // An empty leaf stays empty unless a deposit with a usable key opens it (padding, a refunded deposit, the forced
+    // exit of an account that does not exist); any other slot that changes nothing hashes back to its old leaf.
+    let keep_a = b.arithmetic(-F::ONE, F::ONE, a.is_empty.target, good_deposit.target, a.is_empty.target);
+    let a_new_leaf = select_hash(b, BoolTarget::new_unsafe(keep_a), a_old_leaf, a_updated);
     let merkle_start = b.num_gates();
     let r = merkle_root(b, a_old_leaf, &a_bits, &a.siblings);
     b.connect_hashes(r, root_in);
@@ -310,13 +342,15 @@ fn build_slot(
         is_transfer,
         is_withdraw,
         is_deposit,
+        is_forced_exit,
+        key_ok,
         amount_inv,
         self_transfer_inv,
         signature,
         a,
         b: bl,
     };
-    (t, SlotOut { root: root_out, fee })
+    (t, SlotOut { root: root_out, fee, is_priority, pays_out })
 }
 
 /// Credits the batch's fees to the fee account at `index` against `root_in`; returns the batch's new root. An empty
@@ -381,18 +415,28 @@ impl BatchCircuit {
             // each fee is below 2^62 and so is the running total: no sum wraps around p
             fees = b.add(fees, out.fee);
             b.range_check(fees, AMOUNT_BITS);
+            // batch.rs priority_chain_input and withdrawal_chain_input
             let f = &t.fields;
-            let mut dep_in = deposits.elements.to_vec();
-            dep_in.extend([f[layout::PRIORITY_ID], f[layout::ACCOUNT_A], f[layout::AMOUNT]]);
-            dep_in.extend_from_slice(&f[layout::PUBKEY..layout::PUBKEY + 5]);
-            let d = hash_targets(&mut b, dep_in);
-            deposits = select_hash(&mut b, t.is_deposit, d, deposits);
+            let mut pr_in = deposits.elements.to_vec();
+            pr_in.extend([
+                f[layout::TAG],
+                f[layout::PRIORITY_ID],
+                f[layout::ACCOUNT_A],
+                f[layout::AMOUNT],
+                f[layout::REFUND],
+            ]);
+            for i in 0..5 {
+                let data = b.add(f[layout::PUBKEY + i], f[layout::L1_ADDRESS + i]);
+                pr_in.push(data);
+            }
+            let d = hash_targets(&mut b, pr_in);
+            deposits = select_hash(&mut b, out.is_priority, d, deposits);
             let mut wd_in = withdrawals.elements.to_vec();
             wd_in.push(f[layout::ACCOUNT_A]);
             wd_in.extend_from_slice(&f[layout::L1_ADDRESS..layout::L1_ADDRESS + 5]);
             wd_in.push(f[layout::AMOUNT]);
             let w = hash_targets(&mut b, wd_in);
-            withdrawals = select_hash(&mut b, t.is_withdraw, w, withdrawals);
+            withdrawals = select_hash(&mut b, out.pays_out, w, withdrawals);
             pubdata.extend_from_slice(f);
             slots.push(t);
         }
@@ -404,6 +448,12 @@ impl BatchCircuit {
         let gates_used = b.num_gates();
         let data = b.build::<C>();
         (Self { capacity, gates_used, data, domain, fee_leaf: (fee_leaf, fee_index), slots }, cost)
+    }
+
+    /// The circuit's own answer to "does slot `slot`'s deposit key decode to a usable public key?" (a witness its
+    /// generators fill in; soundness tests overwrite it to show that a wrong answer does not verify).
+    pub fn deposit_key_flag(&self, slot: usize) -> BoolTarget {
+        self.slots[slot].key_ok
     }
 
     /// Number of rows (gates) in the circuit, a power of two.
@@ -442,6 +492,7 @@ impl BatchCircuit {
             pw.set_bool_target(t.is_transfer, tag == F::ONE).map_err(ctx)?;
             pw.set_bool_target(t.is_withdraw, tag == F::TWO).map_err(ctx)?;
             pw.set_bool_target(t.is_deposit, tag == F::from_canonical_u8(3)).map_err(ctx)?;
+            pw.set_bool_target(t.is_forced_exit, tag == F::from_canonical_u8(4)).map_err(ctx)?;
             let inv = |x: F| x.try_inverse().unwrap_or(F::ZERO);
             pw.set_target(t.amount_inv, inv(w.fields[layout::AMOUNT])).map_err(ctx)?;
             pw.set_target(t.self_transfer_inv, inv(w.fields[layout::ACCOUNT_B] - w.fields[layout::ACCOUNT_A]))

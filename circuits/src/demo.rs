@@ -6,7 +6,7 @@ use zkr_ecgfp5::schnorr::{PublicKey, SecretKey};
 
 use crate::batch::{Batch, BatchBuilder};
 use crate::state::State;
-use crate::tx::{Deposit, Transfer, Tx, Withdraw};
+use crate::tx::{Deposit, ForcedExit, Transfer, Tx, Withdraw};
 
 /// Balance of every genesis account.
 pub const GENESIS_FUNDS: u64 = 1_000_000;
@@ -30,7 +30,8 @@ pub fn genesis(keys: &[SecretKey]) -> State {
 pub enum Mix {
     /// Transfers only (the common case, and what `zkr bench` measures per tx).
     Transfers,
-    /// Transfers, withdrawals and deposits (new and existing accounts).
+    /// Transfers, withdrawals, deposits (to new and existing accounts, now and then with a key nobody can sign with,
+    /// which is refunded) and forced exits (of the account deposits open, so genesis accounts keep funds).
     All,
 }
 
@@ -55,24 +56,43 @@ pub fn random_batch(
         let amount = rng.gen_range(1..=100);
         // fees go to account 0 (the genesis fee account)
         let fee = rng.gen_range(0..=3);
-        let kind = if mix == Mix::Transfers { 0 } else { rng.gen_range(0..3) };
+        let kind = if mix == Mix::Transfers { 0 } else { rng.gen_range(0..4) };
         let tx = match kind {
             0 => {
                 let to = (from + rng.gen_range(1..accounts)) % accounts;
                 Tx::Transfer(Transfer { from, to, amount, fee, nonce })
             }
             1 => Tx::Withdraw(Withdraw { from, l1_address: rng.gen(), amount, fee, nonce }),
+            2 => {
+                priority_id += 1;
+                let (to, pubkey) = match rng.gen_range(0..5) {
+                    0 => (spare + 1, unusable_key(rng)),
+                    1 | 2 => (from, keys[from as usize].public_key()),
+                    _ => (spare, keys[accounts as usize].public_key()),
+                };
+                Tx::Deposit(Deposit { priority_id, to, pubkey, amount })
+            }
             _ => {
                 priority_id += 1;
-                let (to, key) =
-                    if rng.gen() { (from, &keys[from as usize]) } else { (spare, &keys[accounts as usize]) };
-                Tx::Deposit(Deposit { priority_id, to, pubkey: key.public_key(), amount })
+                Tx::ForcedExit(ForcedExit { priority_id, account: spare, l1_address: rng.gen() })
             }
         };
         let domain = state.domain();
         builder.push(state, &tx.sign(&keys[from as usize], &domain)).expect("generated transactions are valid");
     }
     builder.seal(state)
+}
+
+/// A random key of five canonical elements that encodes no group element (about half of all values).
+fn unusable_key(rng: &mut ChaCha20Rng) -> PublicKey {
+    loop {
+        let k = PublicKey::from_fields(std::array::from_fn(|_| {
+            plonky2::field::types::Field::from_canonical_u64(rng.gen_range(0..0xFFFF_FFFF_0000_0001))
+        }));
+        if k.point().is_err() {
+            return k;
+        }
+    }
 }
 
 #[cfg(test)]

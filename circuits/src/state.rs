@@ -8,7 +8,7 @@ use zkr_ecgfp5::schnorr::PublicKey;
 
 use crate::config::{hash, Digest, F, ZERO_DIGEST};
 use crate::smt::{MerkleProof, SparseMerkleTree};
-use crate::tx::{noop_fields, Domain, SignedTx, Tx, MAX_AMOUNT, TX_FIELDS};
+use crate::tx::{layout, noop_fields, Domain, SignedTx, Tx, MAX_AMOUNT, TX_FIELDS};
 
 /// An account leaf: `H(pubkey (5 elements), balance, nonce)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,8 +225,12 @@ impl State {
     /// Applies one transaction. On error the state is unchanged.
     pub fn apply(&mut self, tx: &SignedTx) -> Result<TxTrace, TxError> {
         let root_before = self.root();
-        let fields = tx.tx.to_fields();
-        // Validate everything first, then mutate: a failed tx changes nothing.
+        let mut fields = tx.tx.to_fields();
+        if !tx.tx.is_signed() && tx.signature.is_some() {
+            return Err(TxError::UnexpectedSignature);
+        }
+        // Validate everything first, then mutate: a failed tx changes nothing. `a_after` is None when leaf a stays
+        // as it is.
         let (a_index, a_after, b_update) = match &tx.tx {
             Tx::Transfer(t) => {
                 if t.from == t.to {
@@ -234,13 +238,10 @@ impl State {
                 }
                 let sender = self.debit(tx, t.from, t.amount, t.fee, t.nonce)?;
                 let receiver = Self::credit(t.to, self.existing(t.to)?, t.amount)?;
-                (t.from, sender, Some((t.to, receiver)))
+                (t.from, Some(sender), Some((t.to, receiver)))
             }
-            Tx::Withdraw(w) => (w.from, self.debit(tx, w.from, w.amount, w.fee, w.nonce)?, None),
+            Tx::Withdraw(w) => (w.from, Some(self.debit(tx, w.from, w.amount, w.fee, w.nonce)?), None),
             Tx::Deposit(d) => {
-                if tx.signature.is_some() {
-                    return Err(TxError::UnexpectedSignature);
-                }
                 if d.amount == 0 {
                     return Err(TxError::ZeroAmount { kind: "deposit" });
                 }
@@ -249,7 +250,15 @@ impl State {
                     Some(a) => *a,
                     None => Account { pubkey: d.pubkey, balance: 0, nonce: 0 },
                 };
-                (d.to, Self::credit(d.to, acct, d.amount)?, None)
+                // a key nobody can sign with credits nothing: the L1 contract refunds the deposit
+                let after = if d.key_is_usable() { Some(Self::credit(d.to, acct, d.amount)?) } else { None };
+                (d.to, after, None)
+            }
+            Tx::ForcedExit(fe) => {
+                // the whole balance; an account that does not exist (its opening deposit was refunded) exits nothing
+                let acct = self.accounts.get(&fe.account).copied();
+                fields[layout::AMOUNT] = F::from_canonical_u64(acct.map_or(0, |a| a.balance));
+                (fe.account, acct.map(|a| Account { balance: 0, ..a }), None)
             }
         };
         // The batch's fees are credited when it is sealed: the fee account must exist and have room for them
@@ -258,9 +267,9 @@ impl State {
         let pending = self.pending_fees + fee;
         if pending > 0 {
             let id = self.fee_account;
-            let balance = match &b_update {
-                Some((b, after)) if *b == id => after.balance,
-                _ if a_index == id => a_after.balance,
+            let balance = match (&b_update, a_after) {
+                (Some((b, after)), _) if *b == id => after.balance,
+                (_, Some(after)) if a_index == id => after.balance,
                 _ => self.existing(id).map_err(|_| TxError::FeeAccountMissing { account: id })?.balance,
             };
             if balance + pending > MAX_AMOUNT {
@@ -269,7 +278,9 @@ impl State {
         }
         self.pending_fees = pending;
         let a = self.leaf_witness(a_index);
-        self.put(a_index, a_after);
+        if let Some(after) = a_after {
+            self.put(a_index, after);
+        }
         let b = match b_update {
             Some((b_index, b_after)) => {
                 let w = self.leaf_witness(b_index);
@@ -315,7 +326,7 @@ pub fn leaf_of(acct: &Option<Account>) -> Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::{Deposit, Transfer, Withdraw};
+    use crate::tx::{Deposit, ForcedExit, Transfer, Withdraw};
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
     use zkr_ecgfp5::schnorr::SecretKey;
@@ -439,6 +450,44 @@ mod tests {
             State::genesis(&[(sks[0].public_key(), 1000), (sks[1].public_key(), MAX_AMOUNT - 3)]).with_fee_account(1);
         let w = Tx::Withdraw(Withdraw { from: 0, l1_address: [1; 20], amount: 5, fee: 4, nonce: 0 }).sign(&sks[0], &d);
         assert_eq!(s.apply(&w), Err(TxError::FeeAccountFull { account: 1, balance: MAX_AMOUNT - 3, pending: 4 }));
+    }
+
+    #[test]
+    fn a_forced_exit_takes_the_whole_balance_and_an_unusable_deposit_key_credits_nothing() {
+        let (sks, mut s) = setup();
+        let d = Domain::DEVNET;
+        s.apply(&transfer(&sks[0], 0, 1, 1, 0)).unwrap();
+        let fe = |account| Tx::ForcedExit(ForcedExit { priority_id: 4, account, l1_address: [7; 20] });
+        let tr = s.apply(&fe(1).sign(&sks[0], &d)).unwrap();
+        assert_eq!(tr.fields[layout::AMOUNT], F::from_canonical_u64(1001), "the slot carries the balance withdrawn");
+        assert_eq!((s.account(1).unwrap().balance, s.account(1).unwrap().nonce), (0, 0));
+        assert_eq!(tr.root_after, s.root());
+        // again: nothing left, still processed (the L1 queue must move on)
+        let tr = s.apply(&fe(1).sign(&sks[0], &d)).unwrap();
+        assert_eq!((tr.fields[layout::AMOUNT], tr.root_before), (F::ZERO, tr.root_after));
+        // an account that does not exist: nothing to withdraw, the leaf stays empty
+        let tr = s.apply(&fe(99).sign(&sks[0], &d)).unwrap();
+        assert_eq!((tr.a.before, tr.root_before), (None, tr.root_after));
+        // priority operations carry no signature
+        let forged = SignedTx { tx: fe(1), signature: transfer(&sks[1], 1, 0, 1, 0).signature };
+        assert_eq!(s.apply(&forged), Err(TxError::UnexpectedSignature));
+
+        // a deposit whose key nobody can sign with: marked for refund, nothing credited, no account opened
+        let bad = (1u64..)
+            .map(|x| PublicKey::from_fields([F::from_canonical_u64(x); 5]))
+            .find(|k| k.point().is_err())
+            .unwrap();
+        let root = s.root();
+        let tr = s
+            .apply(&Tx::Deposit(Deposit { priority_id: 5, to: 60, pubkey: bad, amount: 9 }).sign(&sks[0], &d))
+            .unwrap();
+        assert_eq!((tr.fields[layout::REFUND], tr.fields[layout::AMOUNT]), (F::ONE, F::from_canonical_u64(9)));
+        assert_eq!((s.root(), s.account(60)), (root, None));
+        // to an existing account it must still name the account's key
+        assert_eq!(
+            s.apply(&Tx::Deposit(Deposit { priority_id: 6, to: 0, pubkey: bad, amount: 9 }).sign(&sks[0], &d)),
+            Err(TxError::DepositKeyMismatch { account: 0 })
+        );
     }
 
     #[test]

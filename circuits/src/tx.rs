@@ -5,9 +5,10 @@
 //! - transfer: `0x01 | from u32 | to u32 | amount u64 | fee u64 | nonce u32` (29 bytes)
 //! - withdraw: `0x02 | from u32 | l1_address [20] | amount u64 | fee u64 | nonce u32` (45 bytes)
 //! - deposit:  `0x03 | priority_id u64 | to u32 | pubkey [40] | amount u64` (61 bytes)
+//! - forced exit: `0x04 | priority_id u64 | account u32 | l1_address [20]` (33 bytes)
 //!
 //! A signed transaction is the body followed by the 72-byte signature (transfer and
-//! withdraw) or by nothing (deposit: it comes from the L1 priority queue, unsigned).
+//! withdraw) or by nothing (deposit and forced exit: priority operations from the L1 queue, unsigned).
 //! A signed transaction's fee (in amount units) is debited with its amount and credited to the rollup's fee
 //! account when the batch is sealed. Amounts, fees, balances and priority ids are at most [`MAX_AMOUNT`] = 2^62 − 1 (see
 //! [`AMOUNT_BITS`] for why).
@@ -39,6 +40,7 @@ pub const TAG_NOOP: u8 = 0;
 pub const TAG_TRANSFER: u8 = 1;
 pub const TAG_WITHDRAW: u8 = 2;
 pub const TAG_DEPOSIT: u8 = 3;
+pub const TAG_FORCED_EXIT: u8 = 4;
 
 /// Number of field elements of a [`Domain`] in the signed message and the pubdata commitment.
 pub const DOMAIN_FIELDS: usize = 4;
@@ -83,13 +85,17 @@ pub mod layout {
     pub const ACCOUNT_A: usize = 1;
     /// transfer: recipient; otherwise equal to `ACCOUNT_A`.
     pub const ACCOUNT_B: usize = 2;
+    /// forced exit: the whole balance withdrawn (set when it is applied: the L1 request does not know it).
     pub const AMOUNT: usize = 3;
     pub const NONCE: usize = 4;
-    /// withdraw: the L1 address as five 32-bit limbs (little-endian bytes, limb 0 first).
+    /// deposit: 1 if its key encodes no usable public key (nothing is credited and L1 refunds the deposit), else 0.
+    /// It shares its word with `NONCE`: a deposit has no nonce.
+    pub const REFUND: usize = 4;
+    /// withdraw and forced exit: the L1 address as five 32-bit limbs (little-endian bytes, limb 0 first).
     pub const L1_ADDRESS: usize = 5;
     /// deposit: the recipient's public key (5 field elements).
     pub const PUBKEY: usize = 10;
-    /// deposit: its position in the L1 priority queue.
+    /// deposit and forced exit: its position in the L1 priority queue.
     pub const PRIORITY_ID: usize = 15;
     /// transfer/withdraw: the fee. It shares its word with `PRIORITY_ID`: a slot is of one kind.
     pub const FEE: usize = 15;
@@ -123,11 +129,22 @@ pub struct Deposit {
     pub amount: u64,
 }
 
+/// A priority operation that the L1 owner of `account` requests on L1: it withdraws the account's whole balance to
+/// `l1_address` (the owner's address when it was requested). The operator must process it before it expires, like
+/// a deposit, so an account whose signed withdrawals are censored still gets out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForcedExit {
+    pub priority_id: u64,
+    pub account: u32,
+    pub l1_address: [u8; L1_ADDRESS_LEN],
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tx {
     Transfer(Transfer),
     Withdraw(Withdraw),
     Deposit(Deposit),
+    ForcedExit(ForcedExit),
 }
 
 /// A transaction with its signature (present exactly for transfer and withdraw).
@@ -141,7 +158,10 @@ pub struct SignedTx {
 pub enum DecodeError {
     #[error("empty input: expected a transaction tag byte")]
     Empty,
-    #[error("unknown transaction tag {tag:#04x}: expected 0x01 (transfer), 0x02 (withdraw) or 0x03 (deposit)")]
+    #[error(
+        "unknown transaction tag {tag:#04x}: expected 0x01 (transfer), 0x02 (withdraw), 0x03 (deposit) or 0x04 (forced \
+         exit)"
+    )]
     UnknownTag { tag: u8 },
     #[error("wrong length for a {kind}: expected {expected} bytes, got {got}")]
     WrongLength { kind: &'static str, expected: usize, got: usize },
@@ -198,12 +218,14 @@ impl Tx {
     pub const TRANSFER_LEN: usize = 29;
     pub const WITHDRAW_LEN: usize = 45;
     pub const DEPOSIT_LEN: usize = 61;
+    pub const FORCED_EXIT_LEN: usize = 33;
 
     pub fn tag(&self) -> u8 {
         match self {
             Tx::Transfer(_) => TAG_TRANSFER,
             Tx::Withdraw(_) => TAG_WITHDRAW,
             Tx::Deposit(_) => TAG_DEPOSIT,
+            Tx::ForcedExit(_) => TAG_FORCED_EXIT,
         }
     }
 
@@ -212,11 +234,22 @@ impl Tx {
             Tx::Transfer(_) => "transfer",
             Tx::Withdraw(_) => "withdraw",
             Tx::Deposit(_) => "deposit",
+            Tx::ForcedExit(_) => "forced exit",
         }
     }
 
+    /// Transfers and withdrawals are signed by the account's key; priority operations come from L1.
     pub fn is_signed(&self) -> bool {
-        !matches!(self, Tx::Deposit(_))
+        matches!(self, Tx::Transfer(_) | Tx::Withdraw(_))
+    }
+
+    /// The L1 priority-queue position of a deposit or forced exit.
+    pub fn priority_id(&self) -> Option<u64> {
+        match self {
+            Tx::Deposit(d) => Some(d.priority_id),
+            Tx::ForcedExit(f) => Some(f.priority_id),
+            _ => None,
+        }
     }
 
     /// The fee a signed transaction pays (deposits pay none).
@@ -224,7 +257,7 @@ impl Tx {
         match self {
             Tx::Transfer(t) => t.fee,
             Tx::Withdraw(w) => w.fee,
-            Tx::Deposit(_) => 0,
+            Tx::Deposit(_) | Tx::ForcedExit(_) => 0,
         }
     }
 
@@ -251,6 +284,11 @@ impl Tx {
                 out.extend_from_slice(&d.pubkey.to_bytes());
                 out.extend_from_slice(&d.amount.to_le_bytes());
             }
+            Tx::ForcedExit(f) => {
+                out.extend_from_slice(&f.priority_id.to_le_bytes());
+                out.extend_from_slice(&f.account.to_le_bytes());
+                out.extend_from_slice(&f.l1_address);
+            }
         }
         out
     }
@@ -263,12 +301,20 @@ impl Tx {
             TAG_TRANSFER => ("transfer", Self::TRANSFER_LEN),
             TAG_WITHDRAW => ("withdraw", Self::WITHDRAW_LEN),
             TAG_DEPOSIT => ("deposit", Self::DEPOSIT_LEN),
+            TAG_FORCED_EXIT => ("forced exit", Self::FORCED_EXIT_LEN),
             tag => return Err(DecodeError::UnknownTag { tag }),
         };
         if bytes.len() != expected {
             return Err(DecodeError::WrongLength { kind, expected, got: bytes.len() });
         }
         let mut r = Reader(&bytes[1..]);
+        let priority_id = |r: &mut Reader<'_>| {
+            let id = r.u64();
+            if id > MAX_PRIORITY_ID {
+                return Err(DecodeError::PriorityIdTooLarge { id, max: MAX_PRIORITY_ID });
+            }
+            Ok(id)
+        };
         Ok(match tag {
             TAG_TRANSFER => Tx::Transfer(Transfer {
                 from: r.u32(),
@@ -284,11 +330,13 @@ impl Tx {
                 fee: check_fee(r.u64())?,
                 nonce: r.u32(),
             }),
+            TAG_FORCED_EXIT => Tx::ForcedExit(ForcedExit {
+                priority_id: priority_id(&mut r)?,
+                account: r.u32(),
+                l1_address: r.take(L1_ADDRESS_LEN).try_into().expect("20 bytes"),
+            }),
             _ => {
-                let priority_id = r.u64();
-                if priority_id > MAX_PRIORITY_ID {
-                    return Err(DecodeError::PriorityIdTooLarge { id: priority_id, max: MAX_PRIORITY_ID });
-                }
+                let priority_id = priority_id(&mut r)?;
                 let to = r.u32();
                 // Deposits come from L1 with any canonical key (see PublicKey::from_canonical_bytes).
                 let pubkey = PublicKey::from_canonical_bytes(r.take(PUBKEY_LEN))
@@ -298,7 +346,8 @@ impl Tx {
         })
     }
 
-    /// The slot layout of this transaction (see [`layout`]); unused fields are zero.
+    /// The slot layout of this transaction (see [`layout`]); unused fields are zero. A forced exit's amount is zero
+    /// here: the state fills in the balance it withdraws when it applies it.
     pub fn to_fields(&self) -> [F; TX_FIELDS] {
         let mut f = [F::ZERO; TX_FIELDS];
         f[layout::TAG] = F::from_canonical_u8(self.tag());
@@ -324,6 +373,13 @@ impl Tx {
                 f[layout::AMOUNT] = F::from_canonical_u64(d.amount);
                 f[layout::PUBKEY..layout::PUBKEY + 5].copy_from_slice(&d.pubkey.to_fields());
                 f[layout::PRIORITY_ID] = F::from_canonical_u64(d.priority_id);
+                f[layout::REFUND] = F::from_bool(!d.key_is_usable());
+            }
+            Tx::ForcedExit(fe) => {
+                f[layout::ACCOUNT_A] = F::from_canonical_u32(fe.account);
+                f[layout::ACCOUNT_B] = F::from_canonical_u32(fe.account);
+                f[layout::L1_ADDRESS..layout::L1_ADDRESS + 5].copy_from_slice(&l1_address_limbs(&fe.l1_address));
+                f[layout::PRIORITY_ID] = F::from_canonical_u64(fe.priority_id);
             }
         }
         f
@@ -341,7 +397,7 @@ impl Tx {
         hash(&self.to_fields())
     }
 
-    /// Signs for `domain` (deposits stay unsigned).
+    /// Signs for `domain` (priority operations stay unsigned).
     pub fn sign(self, sk: &SecretKey, domain: &Domain) -> SignedTx {
         let signature = self.is_signed().then(|| sk.sign(&self.message(domain)));
         SignedTx { tx: self, signature }
@@ -367,6 +423,14 @@ pub fn l1_address_limbs(addr: &[u8; L1_ADDRESS_LEN]) -> [F; 5] {
     })
 }
 
+impl Deposit {
+    /// Whether the deposit's key encodes a (non-neutral) public key someone can sign with. A deposit whose key does
+    /// not credits nothing, and the L1 contract refunds it when its epoch executes.
+    pub fn key_is_usable(&self) -> bool {
+        self.pubkey.point().is_ok()
+    }
+}
+
 impl SignedTx {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.tx.to_bytes();
@@ -382,6 +446,7 @@ impl SignedTx {
             TAG_TRANSFER => ("signed transfer", Tx::TRANSFER_LEN, true),
             TAG_WITHDRAW => ("signed withdraw", Tx::WITHDRAW_LEN, true),
             TAG_DEPOSIT => ("deposit", Tx::DEPOSIT_LEN, false),
+            TAG_FORCED_EXIT => ("forced exit", Tx::FORCED_EXIT_LEN, false),
             tag => return Err(DecodeError::UnknownTag { tag }),
         };
         let expected = body_len + if signed { SIGNATURE_LEN } else { 0 };
@@ -412,6 +477,7 @@ mod tests {
             Tx::Transfer(Transfer { from: 1, to: 2, amount: 500, fee: 7, nonce: 3 }),
             Tx::Withdraw(Withdraw { from: 9, l1_address: [0xab; 20], amount: MAX_AMOUNT, fee: MAX_AMOUNT, nonce: 0 }),
             Tx::Deposit(Deposit { priority_id: 77, to: u32::MAX, pubkey: pk, amount: 1 }),
+            Tx::ForcedExit(ForcedExit { priority_id: MAX_PRIORITY_ID, account: 4, l1_address: [0xcd; 20] }),
         ];
         (sk.clone(), txs.into_iter().map(|t| t.sign(&sk, &Domain::DEVNET)).collect())
     }
@@ -460,6 +526,10 @@ mod tests {
             (1u64..).map(|x| PublicKey::from_fields([F::from_canonical_u64(x); 5])).find(|k| k.point().is_err());
         let dep = Tx::Deposit(Deposit { priority_id: 3, to: 9, pubkey: off_curve.unwrap(), amount: 1 });
         assert_eq!(Tx::from_bytes(&dep.to_bytes()), Ok(dep));
+        // a forced exit's priority id has the deposit's bound
+        let mut fe = txs[3].tx.to_bytes();
+        fe[1..9].copy_from_slice(&(MAX_PRIORITY_ID + 1).to_le_bytes());
+        assert!(matches!(Tx::from_bytes(&fe), Err(DecodeError::PriorityIdTooLarge { .. })));
         // a non-canonical challenge element in a signature
         let mut s = txs[0].to_bytes();
         s[Tx::TRANSFER_LEN..Tx::TRANSFER_LEN + 8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -486,6 +556,33 @@ mod tests {
         ] {
             assert_ne!(base, Tx::Transfer(t).message(&other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_deposit_marks_an_unusable_key_for_refund() {
+        let (sk, _) = samples();
+        let usable = Deposit { priority_id: 1, to: 2, pubkey: sk.public_key(), amount: 3 };
+        let off_curve = (1u64..)
+            .map(|x| PublicKey::from_fields([F::from_canonical_u64(x); 5]))
+            .find(|k| k.point().is_err())
+            .unwrap();
+        let zero = PublicKey::from_fields([F::ZERO; 5]);
+        for (d, refund) in [
+            (usable, false),
+            (Deposit { pubkey: off_curve, ..usable }, true),
+            (Deposit { pubkey: zero, ..usable }, true),
+        ] {
+            assert_eq!(d.key_is_usable(), !refund);
+            assert_eq!(Tx::Deposit(d).to_fields()[layout::REFUND], F::from_bool(refund));
+        }
+        let fe = ForcedExit { priority_id: 5, account: 7, l1_address: [9; 20] };
+        let f = Tx::ForcedExit(fe).to_fields();
+        assert_eq!(
+            (f[layout::TAG], f[layout::ACCOUNT_A], f[layout::ACCOUNT_B]),
+            (F::from_canonical_u8(4), F::from_canonical_u32(7), F::from_canonical_u32(7))
+        );
+        assert_eq!((f[layout::AMOUNT], f[layout::PRIORITY_ID]), (F::ZERO, F::from_canonical_u64(5)));
+        assert!(!Tx::ForcedExit(fe).is_signed() && Tx::ForcedExit(fe).sign(&sk, &Domain::DEVNET).signature.is_none());
     }
 
     #[test]

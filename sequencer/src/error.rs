@@ -16,9 +16,9 @@ pub enum SubmitError {
     /// The bytes are not a canonical signed transaction.
     #[error("malformed transaction: {0}")]
     Malformed(#[source] DecodeError),
-    /// Deposits come from the L1 priority queue, never from wallets.
-    #[error("deposits come from the L1 priority queue and cannot be submitted by wallets")]
-    DepositRefused,
+    /// Priority operations (deposits, forced exits) come from the L1 priority queue, never from wallets.
+    #[error("{kind}s come from the L1 priority queue and cannot be submitted by wallets")]
+    PriorityOpRefused { kind: &'static str },
     /// Refused by its content alone (zero amount, self-transfer, missing signature).
     #[error("invalid transaction: {0}")]
     Invalid(#[source] TxError),
@@ -56,7 +56,7 @@ impl SubmitError {
     pub fn code(&self) -> Code {
         match self {
             SubmitError::Malformed(_) | SubmitError::Invalid(_) => Code::InvalidArgument,
-            SubmitError::DepositRefused => Code::PermissionDenied,
+            SubmitError::PriorityOpRefused { .. } => Code::PermissionDenied,
             SubmitError::BadSignature { .. } => Code::Unauthenticated,
             SubmitError::UnknownAccount { .. } => Code::NotFound,
             SubmitError::NonceTooLow { .. }
@@ -73,7 +73,7 @@ impl SubmitError {
     pub fn label(&self) -> &'static str {
         match self {
             SubmitError::Malformed(_) => "malformed",
-            SubmitError::DepositRefused => "deposit_refused",
+            SubmitError::PriorityOpRefused { .. } => "priority_op_refused",
             SubmitError::Invalid(_) => "invalid",
             SubmitError::BadSignature { .. } => "bad_signature",
             SubmitError::UnknownAccount { .. } => "unknown_account",

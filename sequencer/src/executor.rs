@@ -427,7 +427,7 @@ impl Core {
         let (from, nonce, amount, to) = match &stx.tx {
             Tx::Transfer(t) => (t.from, t.nonce, t.amount, Some(t.to)),
             Tx::Withdraw(w) => (w.from, w.nonce, w.amount, None),
-            Tx::Deposit(_) => return Err(SubmitError::DepositRefused),
+            Tx::Deposit(_) | Tx::ForcedExit(_) => return Err(SubmitError::PriorityOpRefused { kind: stx.tx.kind() }),
         };
         let hash = TxHash::of(&stx.tx.id());
         let resubmission = match self.txs.get(&hash) {
@@ -834,6 +834,6 @@ fn sender_nonce(tx: &Tx) -> Option<(u32, u32)> {
     match tx {
         Tx::Transfer(t) => Some((t.from, t.nonce)),
         Tx::Withdraw(w) => Some((w.from, w.nonce)),
-        Tx::Deposit(_) => None,
+        Tx::Deposit(_) | Tx::ForcedExit(_) => None,
     }
 }

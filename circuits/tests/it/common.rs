@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use plonky2::field::types::{Field, PrimeField64};
-use plonky2::iop::witness::PartialWitness;
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_data::CircuitData;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -61,6 +61,17 @@ pub fn proves(batch: &Forged) -> bool {
 pub fn proves_in(domain: &Domain, batch: &Forged) -> bool {
     let c = circuit();
     let pw = c.witness(domain, &batch.slots, &batch.fee_leaf).expect("slot witnesses of the circuit's shape");
+    verifier_accepts(&c.data, pw)
+}
+
+/// As [`proves`], with the circuit's answer to "does slot i's deposit key decode?" claimed by the prover for each
+/// `(i, answer)` (written last: the honest generator's answer conflicts and is dropped).
+pub fn proves_claiming_key_answers(batch: &Forged, claims: &[(usize, bool)]) -> bool {
+    let c = circuit();
+    let mut pw = c.witness(&Domain::DEVNET, &batch.slots, &batch.fee_leaf).expect("slot witnesses");
+    for &(slot, answer) in claims {
+        pw.set_bool_target(c.deposit_key_flag(slot), answer).expect("the flag is not set by the witness");
+    }
     verifier_accepts(&c.data, pw)
 }
 
@@ -135,7 +146,9 @@ impl Forge {
         let bi = fields[layout::ACCOUNT_B].to_canonical_u64() as u32;
         let amount = fields[layout::AMOUNT];
         let a = self.witness(ai);
-        if tag != 0 {
+        // an empty leaf stays empty unless a deposit with a (claimed) usable key opens it
+        let opens = tag == 3 && fields[layout::REFUND] == F::ZERO;
+        if tag != 0 && (a.before.is_some() || opens) {
             let before = a.before.unwrap_or_else(|| Account {
                 pubkey: deposit_key.expect("key for an empty leaf"),
                 balance: 0,
@@ -144,7 +157,12 @@ impl Forge {
             let signed = tag == 1 || tag == 2;
             let bal = F::from_canonical_u64(before.balance);
             let fee = fields[layout::FEE];
-            let new_bal = if signed { bal - amount - fee } else { bal + amount };
+            let new_bal = match tag {
+                1 | 2 => bal - amount - fee,
+                3 if opens => bal + amount,
+                3 => bal,
+                _ => bal - amount,
+            };
             if signed {
                 self.fees += fee;
             }

@@ -7,7 +7,8 @@ use plonky2::field::types::{Field, Field64};
 
 use crate::common::*;
 use zkr_circuits::config::F;
-use zkr_circuits::tx::{layout, Deposit, Domain, Tx};
+use zkr_circuits::schnorr::PublicKey;
+use zkr_circuits::tx::{layout, Deposit, Domain, ForcedExit, Tx};
 
 /// A transfer slot from raw values plus a padding slot, built by the forge.
 fn transfer_batch(amount: F, nonce: u32, signer: usize) -> Forged {
@@ -192,4 +193,77 @@ fn fee_overspend_is_rejected() {
 fn fee_wrapping_around_the_modulus_is_rejected() {
     assert!(!proves(&transfer_with_fee(F::from_canonical_u64(10), F::NEG_ONE)));
     assert!(!proves(&transfer_with_fee(F::from_canonical_u64(10), F::from_canonical_u64(F::ORDER - FUNDS))));
+}
+
+/// A forced exit of account `account` claiming `amount`, with a padding slot.
+fn forced_exit_batch(account: u32, amount: F) -> Forged {
+    let sks = keys(11);
+    let state = genesis(&sks);
+    let mut forge = Forge::new(&state);
+    let mut f = Tx::ForcedExit(ForcedExit { priority_id: 3, account, l1_address: [0x5a; 20] }).to_fields();
+    f[layout::AMOUNT] = amount;
+    let slots = vec![forge.slot(f, None, None), forge.noop()];
+    forge.seal(slots)
+}
+
+#[test]
+fn forge_control_forced_exits_prove() {
+    // the whole balance of an account; nothing of an account that does not exist
+    assert!(proves(&forced_exit_batch(1, F::from_canonical_u64(FUNDS))));
+    assert!(proves(&forced_exit_batch(9, F::ZERO)));
+}
+
+/// Refused by: `forced exit → amount = leaf a's balance`: an operator cannot pay out part of the balance (keeping
+/// the rest in the account it is forced to close) nor more than it (the debit would wrap, or mint).
+#[test]
+fn a_forced_exit_of_other_than_the_whole_balance_is_rejected() {
+    assert!(!proves(&forced_exit_batch(1, F::from_canonical_u64(FUNDS - 1))));
+    assert!(!proves(&forced_exit_batch(1, F::from_canonical_u64(1))));
+    assert!(!proves(&forced_exit_batch(1, F::from_canonical_u64(FUNDS + 1))));
+    assert!(!proves(&forced_exit_batch(9, F::ONE)), "money out of an account that does not exist");
+}
+
+/// A deposit of 5 to the empty leaf 9 with `key`, its refund flag as `refund` claims, with a padding slot.
+fn key_deposit_batch(key: PublicKey, refund: bool) -> Forged {
+    let sks = keys(11);
+    let state = genesis(&sks);
+    let mut forge = Forge::new(&state);
+    let mut f = Tx::Deposit(Deposit { priority_id: 1, to: 9, pubkey: key, amount: 5 }).to_fields();
+    f[layout::REFUND] = F::from_bool(refund);
+    let slots = vec![forge.slot(f, None, Some(key)), forge.noop()];
+    forge.seal(slots)
+}
+
+fn unusable_key() -> PublicKey {
+    (1u64..).map(|x| PublicKey::from_fields([F::from_canonical_u64(x); 5])).find(|k| k.point().is_err()).unwrap()
+}
+
+#[test]
+fn forge_control_deposit_keys_prove_with_the_honest_answer() {
+    let sks = keys(11);
+    assert!(proves(&key_deposit_batch(sks[4].public_key(), false)), "a usable key opens the account");
+    assert!(proves(&key_deposit_batch(unusable_key(), true)), "an unusable key is refunded");
+    assert!(proves(&key_deposit_batch(PublicKey::from_fields([F::ZERO; 5]), true)), "the neutral is refunded");
+}
+
+/// Refused by: the decodability check of the deposit key (`r² = Δ` when the circuit answers "usable"): a deposit
+/// whose key encodes no group element cannot open an account, where its funds would be locked for good, instead of
+/// being refunded on L1 — whatever the prover claims for the answer.
+#[test]
+fn an_unusable_deposit_key_credited_is_rejected() {
+    let batch = key_deposit_batch(unusable_key(), false);
+    assert!(!proves(&batch));
+    assert!(!proves_claiming_key_answers(&batch, &[(0, true)]));
+    let zero = key_deposit_batch(PublicKey::from_fields([F::ZERO; 5]), false);
+    assert!(!proves_claiming_key_answers(&zero, &[(0, true)]));
+}
+
+/// Refused by: the decodability check (`r² = b·Δ` when the circuit answers "unusable"): an operator cannot refuse a
+/// good deposit by calling its key unusable (the L1 would refund it and the account would never open).
+#[test]
+fn a_usable_deposit_key_refunded_is_rejected() {
+    let sks = keys(11);
+    let batch = key_deposit_batch(sks[4].public_key(), true);
+    assert!(!proves(&batch));
+    assert!(!proves_claiming_key_answers(&batch, &[(0, false)]));
 }

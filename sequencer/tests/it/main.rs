@@ -17,7 +17,7 @@ use zkr_circuits::demo::{self, GENESIS_FUNDS};
 use zkr_circuits::schnorr::{PublicKey, SecretKey};
 use zkr_circuits::smt::MerkleProof;
 use zkr_circuits::state::{Account, State};
-use zkr_circuits::tx::{Deposit, Domain, SignedTx, Transfer, Tx, Withdraw};
+use zkr_circuits::tx::{Deposit, Domain, ForcedExit, SignedTx, Transfer, Tx, Withdraw};
 use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::proto::{self, TxStage as PStage};
 use zkr_sequencer::types::{digest_from_bytes, digest_to_bytes};
@@ -327,6 +327,9 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
     let deposit = Tx::Deposit(Deposit { priority_id: 1, to: 2, pubkey: k[2].public_key(), amount: 5 })
         .sign(&k[0], &Domain::DEVNET)
         .to_bytes();
+    let forced_exit = Tx::ForcedExit(ForcedExit { priority_id: 2, account: 1, l1_address: [3; 20] })
+        .sign(&k[0], &Domain::DEVNET)
+        .to_bytes();
     let cases: Vec<(&str, Vec<u8>, Code, &str)> = vec![
         (
             "truncated",
@@ -401,6 +404,7 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
             "invalid transaction: self-transfer",
         ),
         ("deposit", deposit, Code::PermissionDenied, "deposits come from the L1 priority queue"),
+        ("forced exit", forced_exit, Code::PermissionDenied, "forced exits come from the L1 priority queue"),
         ("oversized request", vec![1; 100 * 1024], Code::OutOfRange, "message length too large"),
     ];
     for (what, bytes, code, msg) in cases {

@@ -41,7 +41,10 @@ interface IZkrRollup {
         uint64 amount;
     }
 
-    /// A queued deposit. `dataHash` = keccak256(abi.encode(uint256 accountId, uint256 amount, uint64[5] pubkey)).
+    /// A queued priority operation. Deposit: `dataHash` = keccak256(abi.encode(uint256 3, uint256 accountId, uint256
+    /// amount, uint64[5] pubkey)), `depositor` its sender, `amount` its L2 amount. Forced exit: `dataHash` =
+    /// keccak256(abi.encode(uint256 4, uint256 accountId, address owner)), `depositor` the owner who requested it,
+    /// `amount` 0 (the L2 pays out the whole balance, whatever it is when the operation is processed).
     struct PriorityOp {
         bytes32 dataHash;
         address depositor;
@@ -102,6 +105,9 @@ interface IZkrRollup {
         uint64[5] pubkey,
         uint64 expiry
     );
+    event ForcedExitQueued(uint64 indexed priorityId, uint32 indexed accountId, address indexed owner, uint64 expiry);
+    /// A deposit whose key nobody can sign with (the L2 credited nothing) is refunded when its epoch executes.
+    event DepositRefundScheduled(uint64 indexed priorityId, uint64 indexed epoch);
     event AccountRegistered(uint32 indexed accountId, address indexed owner, bytes32 pubkeyHash);
     event ExitOwnerTransferred(uint32 indexed accountId, address indexed previousOwner, address indexed newOwner);
     event WithdrawalPending(address indexed to, uint256 amountWei);
@@ -181,6 +187,7 @@ interface IZkrRollup {
     error InvalidMerkleProof(uint32 accountId);
     error DepositAlreadyProcessed(uint64 priorityId);
     error AlreadyRefunded(uint64 priorityId);
+    error NotADeposit(uint64 priorityId);
 
     // ---------------------------------------------------------------- lifecycle (operators)
     function commitEpoch(EpochCommit calldata c) external;
@@ -192,6 +199,9 @@ interface IZkrRollup {
     function deposit(uint32 accountId, uint64[5] calldata pubkey) external payable;
     function withdrawPending() external;
     function transferExitOwnership(uint32 accountId, address newOwner) external;
+    /// Queues a forced exit of `accountId` (its exit owner only): the L2 must withdraw the account's whole balance to
+    /// the caller before the operation expires, or the rollup falls into exit mode. Open while paused.
+    function requestForcedExit(uint32 accountId) external returns (uint64 priorityId);
 
     // ---------------------------------------------------------------- guardian
     function pause() external;
@@ -247,6 +257,8 @@ interface IZkrRollup {
     function epochInfo(uint64 epoch) external view returns (StoredEpoch memory);
     function priorityOp(uint64 priorityId) external view returns (PriorityOp memory);
     function accountInfo(uint32 accountId) external view returns (AccountInfo memory);
+    /// Whether a committed, unexecuted deposit will be refunded when its epoch executes (its key was unusable).
+    function refundOnExecute(uint64 priorityId) external view returns (bool);
     /// The domain every L2 signature and every batch's pubdata commitment is bound to: this chain and this rollup.
     function domain() external view returns (uint64 chainId, uint64 rollupId);
     /// The L2 account every fee is credited to.

@@ -14,8 +14,8 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 /// itself) goes through that timelock; the setters accept calls only from the contract itself.
 ///
 /// Decisions (see also IZkrRollup.sol):
-/// - Pause stops commit/prove/execute and deposits. It does NOT stop: pulling pending withdrawals (they come only
-///   from executed epochs, exits or refunds, so they are final), reverting unexecuted epochs (an operator may need it
+/// - Pause stops commit/prove/execute and deposits. It does NOT stop: forced-exit requests, pulling pending withdrawals
+///   (they come only from executed epochs, exits or refunds, so they are final), reverting unexecuted epochs (an operator may need it
 ///   during an incident), the timelock, exit mode and exits (a guardian must not be able to lock funds for good).
 /// - Exit payee: an L2 account is an EcGFp5 public key, which the L1 cannot check a signature of. So every account id
 ///   is bound on L1 to the L1 address that opened it: the sender of the first deposit to that id (genesis accounts:
@@ -24,15 +24,20 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 ///   an account should be opened by its key holder's own L1 address. Deposits to an existing id must name the key
 ///   already bound to it, so no queued deposit can be unprocessable on L2 for a key mismatch.
 /// - A deposit names 5 canonical, not-all-zero field elements as the key; L1 does not check that they encode a
-///   curve point (the L2 must accept such a deposit; the funds then sit in an account nobody can sign for).
+///   curve point (too costly here). The L2 circuit proves whether the key decodes to a group element: a deposit whose
+///   key does not credits nothing, its pubdata slot carries a refund flag, and `executeEpoch` refunds its depositor.
+/// - Forced exit: an account's exit owner may queue `requestForcedExit` (open while paused); the L2 must withdraw the
+///   account's whole balance to that owner, in queue order with the deposits and under the same expiry, or anyone may
+///   switch the rollup into exit mode. An operator that censors the account's signed withdrawals gains nothing.
 /// - Domain: every L2 signature is over Poseidon(domain ‖ slot layout), and each batch's pubdata commitment is
 ///   Poseidon(domain ‖ feeAccount ‖ pubdata), where the domain is (block.chainid, rollupId) as four 32-bit limbs. This contract
 ///   hashes the pubdata with its own domain, so a batch proven for another chain or another rollup (whose
 ///   signatures would otherwise replay here) fails verification; likewise a batch whose fees went to another account.
 /// - Genesis balances are backed by the constructor's msg.value; withdrawals, exits and refunds are paid from the
 ///   contract's ETH.
-/// - Exit mode starts when the oldest unexecuted deposit is past its expiry. Then every L2 account exits once,
-///   against the last executed root; deposits not executed by then are refunded to their depositors.
+/// - Exit mode starts when the oldest unexecuted priority operation (deposit or forced exit) is past its expiry. Then
+///   every L2 account exits once, against the last executed root; deposits not executed by then are refunded to their
+///   depositors.
 contract ZkrRollup is IZkrRollup {
     /// The Goldilocks prime.
     uint256 internal constant P = 0xFFFFFFFF00000001;
@@ -46,9 +51,11 @@ contract ZkrRollup is IZkrRollup {
     uint256 internal constant SLOT_BYTES = 128;
     uint256 internal constant TAG_WITHDRAW = 2;
     uint256 internal constant TAG_DEPOSIT = 3;
+    uint256 internal constant TAG_FORCED_EXIT = 4;
     // tx.rs layout offsets
     uint256 internal constant F_ACCOUNT_A = 1;
     uint256 internal constant F_AMOUNT = 3;
+    uint256 internal constant F_REFUND = 4;
     uint256 internal constant F_L1_ADDRESS = 5;
     uint256 internal constant F_PUBKEY = 10;
     uint256 internal constant F_PRIORITY_ID = 15;
@@ -87,6 +94,8 @@ contract ZkrRollup is IZkrRollup {
     mapping(uint32 => bool) public exited;
     mapping(address => uint256) public pendingWithdrawals;
     mapping(bytes32 => uint64) public operationReadyAt;
+    /// Committed deposits whose key the L2 found unusable: refunded when their epoch executes.
+    mapping(uint64 => bool) public refundOnExecute;
 
     /// Running state of the pubdata scan of one commit.
     struct Scan {
@@ -172,7 +181,7 @@ contract ZkrRollup is IZkrRollup {
         Scan memory s = Scan(priorityOpsCommitted, priorityQueueLength, 0, bytes32(0));
         uint256[4][] memory level = new uint256[4][](n);
         for (uint256 b; b < n; ++b) {
-            level[b] = _scanBatch(c.pubdata[b], b, s);
+            level[b] = _scanBatch(c.pubdata[b], b, c.epoch, s);
         }
         // aggregate.rs `combine`: node = hash_no_pad(left ‖ right), a complete binary tree over the batches.
         while (n > 1) {
@@ -235,10 +244,15 @@ contract ZkrRollup is IZkrRollup {
             emit WithdrawalPending(to, amountWei);
         }
         if (withdrawals.length != e.withdrawals || h != e.withdrawalsHash) revert WithdrawalsMismatch(epoch);
-        // The epoch's deposits are now on L2 for good: free their queue entries.
+        // The epoch's priority operations are now on L2 for good: free their queue entries, refunding the deposits
+        // the L2 could not credit.
         uint64 first = e.firstPriorityId;
         uint64 end = first + e.priorityOps;
         for (uint64 id = first; id < end; ++id) {
+            if (refundOnExecute[id]) {
+                delete refundOnExecute[id];
+                _refund(id);
+            }
             delete _priorityOps[id];
         }
         priorityOpsExecuted = end;
@@ -252,7 +266,11 @@ contract ZkrRollup is IZkrRollup {
         if (lastKeptEpoch < totalExecuted) revert CannotRevertExecuted(lastKeptEpoch, totalExecuted);
         uint64 committed = totalCommitted;
         if (lastKeptEpoch >= committed) revert NothingToRevert(lastKeptEpoch, committed);
-        priorityOpsCommitted = _epochs[lastKeptEpoch + 1].firstPriorityId;
+        uint64 firstReverted = _epochs[lastKeptEpoch + 1].firstPriorityId;
+        for (uint64 id = firstReverted; id < priorityOpsCommitted; ++id) {
+            delete refundOnExecute[id];
+        }
+        priorityOpsCommitted = firstReverted;
         for (uint64 e = lastKeptEpoch + 1; e <= committed; ++e) {
             delete _epochs[e];
         }
@@ -282,12 +300,29 @@ contract ZkrRollup is IZkrRollup {
         priorityQueueLength = id + 1;
         uint64 expiry = uint64(block.timestamp) + priorityExpiry;
         _priorityOps[id] = PriorityOp({
-            dataHash: keccak256(abi.encode(uint256(accountId), amount, pubkey)),
+            dataHash: keccak256(abi.encode(TAG_DEPOSIT, uint256(accountId), amount, pubkey)),
             depositor: msg.sender,
             expiry: uint32(expiry),
             amount: uint64(amount)
         });
         emit DepositQueued(id, accountId, msg.sender, uint64(amount), pubkey, expiry);
+    }
+
+    /// Open while paused (the guardian must not be able to keep an account in); not in exit mode (exits replace it).
+    function requestForcedExit(uint32 accountId) external returns (uint64 id) {
+        if (exitMode) revert ExitModeActive();
+        address owner = _accounts[accountId].owner;
+        if (msg.sender != owner || owner == address(0)) revert NotExitOwner(accountId, msg.sender);
+        id = priorityQueueLength;
+        priorityQueueLength = id + 1;
+        uint64 expiry = uint64(block.timestamp) + priorityExpiry;
+        _priorityOps[id] = PriorityOp({
+            dataHash: keccak256(abi.encode(TAG_FORCED_EXIT, uint256(accountId), owner)),
+            depositor: owner,
+            expiry: uint32(expiry),
+            amount: 0
+        });
+        emit ForcedExitQueued(id, accountId, owner, expiry);
     }
 
     /// Pays the caller's pending balance (withdrawals, exits, refunds). Works while paused and in exit mode.
@@ -448,14 +483,11 @@ contract ZkrRollup is IZkrRollup {
         if (priorityId < priorityOpsExecuted) revert DepositAlreadyProcessed(priorityId);
         if (priorityId >= priorityQueueLength) revert PriorityOpMissing(priorityId);
         PriorityOp storage op = _priorityOps[priorityId];
-        address depositor = op.depositor;
-        if (depositor == address(0)) revert AlreadyRefunded(priorityId);
-        uint64 amount = op.amount;
+        if (op.depositor == address(0)) revert AlreadyRefunded(priorityId);
+        // a forced exit moves nothing on L1: its account exits like any other
+        if (op.amount == 0) revert NotADeposit(priorityId);
+        _refund(priorityId);
         delete _priorityOps[priorityId];
-        uint256 amountWei = uint256(amount) * AMOUNT_UNIT;
-        pendingWithdrawals[depositor] += amountWei;
-        emit DepositRefunded(priorityId, depositor, amount);
-        emit WithdrawalPending(depositor, amountWei);
     }
 
     // ================================================================ views
@@ -478,6 +510,16 @@ contract ZkrRollup is IZkrRollup {
 
     function priorityOp(uint64 priorityId) external view returns (PriorityOp memory) {
         return _priorityOps[priorityId];
+    }
+
+    function _refund(uint64 priorityId) internal {
+        PriorityOp storage op = _priorityOps[priorityId];
+        address depositor = op.depositor;
+        uint64 amount = op.amount;
+        uint256 amountWei = uint256(amount) * AMOUNT_UNIT;
+        pendingWithdrawals[depositor] += amountWei;
+        emit DepositRefunded(priorityId, depositor, amount);
+        emit WithdrawalPending(depositor, amountWei);
     }
 
     function accountInfo(uint32 accountId) external view returns (AccountInfo memory) {
@@ -531,10 +573,13 @@ contract ZkrRollup is IZkrRollup {
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
     }
 
-    /// Decodes, checks and hashes one L2 batch's pubdata; checks its deposits against the queue and chains its
-    /// withdrawals. Returns Poseidon hash_no_pad over this rollup's batch header (domain, fee account) then the batch's
-    /// field elements (batch.rs pubdata_commitment).
-    function _scanBatch(bytes calldata data, uint256 batch, Scan memory s) internal view returns (uint256[4] memory) {
+    /// Decodes, checks and hashes one L2 batch's pubdata; checks its priority operations against the queue, marks the
+    /// deposits to refund and chains its withdrawals (withdraw and forced-exit slots). Returns Poseidon hash_no_pad over
+    /// this rollup's batch header (domain, fee account) then the batch's field elements (batch.rs pubdata_commitment).
+    function _scanBatch(bytes calldata data, uint256 batch, uint64 epoch, Scan memory s)
+        internal
+        returns (uint256[4] memory)
+    {
         uint256 slots = batchCapacity;
         if (data.length != slots * SLOT_BYTES) revert WrongPubdataLength(batch, slots * SLOT_BYTES, data.length);
         // batch.rs Batch::header (tx.rs Domain::to_fields, the fee account), then the slots
@@ -588,36 +633,51 @@ contract ZkrRollup is IZkrRollup {
             uint256 base = HEADER_FIELDS + slot * TX_FIELDS;
             uint256 tag = el[base];
             if (tag == TAG_DEPOSIT) {
-                _checkDeposit(el, base, s);
-            } else if (tag == TAG_WITHDRAW) {
+                bytes32 h = keccak256(
+                    abi.encode(
+                        TAG_DEPOSIT,
+                        el[base + F_ACCOUNT_A],
+                        el[base + F_AMOUNT],
+                        el[base + F_PUBKEY],
+                        el[base + F_PUBKEY + 1],
+                        el[base + F_PUBKEY + 2],
+                        el[base + F_PUBKEY + 3],
+                        el[base + F_PUBKEY + 4]
+                    )
+                );
+                uint64 id = _nextPriorityOp(el, base, h, s);
+                // the circuit proves the flag (0 or 1): 1 iff the key decodes to no usable public key
+                if (el[base + F_REFUND] != 0) {
+                    refundOnExecute[id] = true;
+                    emit DepositRefundScheduled(id, epoch);
+                }
+            } else if (tag == TAG_WITHDRAW || tag == TAG_FORCED_EXIT) {
                 address to = _l1Address(el, base, batch, slot);
+                if (tag == TAG_FORCED_EXIT) {
+                    _nextPriorityOp(el, base, keccak256(abi.encode(TAG_FORCED_EXIT, el[base + F_ACCOUNT_A], to)), s);
+                }
                 s.withdrawalsHash = _chainWithdrawal(s.withdrawalsHash, to, uint64(el[base + F_AMOUNT]));
                 s.withdrawals += 1;
-            } else if (tag > TAG_DEPOSIT) {
+            } else if (tag > TAG_FORCED_EXIT) {
                 revert UnknownTag(batch, slot, tag);
             }
         }
         return _poseidon.hashNoPad(el);
     }
 
-    /// The deposit slot at `base` must be the next queued priority op, with the same account, amount and key.
-    function _checkDeposit(uint256[] memory el, uint256 base, Scan memory s) internal view {
+    /// The priority slot at `base` (deposit or forced exit, whose queue data hashes to `h`) must be the next queued
+    /// priority operation.
+    function _nextPriorityOp(uint256[] memory el, uint256 base, bytes32 h, Scan memory s)
+        internal
+        view
+        returns (uint64)
+    {
         uint256 id = el[base + F_PRIORITY_ID];
         if (id != s.nextPriority) revert DepositOutOfOrder(s.nextPriority, id);
         if (id >= s.queueLength) revert PriorityOpMissing(id);
-        bytes32 h = keccak256(
-            abi.encode(
-                el[base + F_ACCOUNT_A],
-                el[base + F_AMOUNT],
-                el[base + F_PUBKEY],
-                el[base + F_PUBKEY + 1],
-                el[base + F_PUBKEY + 2],
-                el[base + F_PUBKEY + 3],
-                el[base + F_PUBKEY + 4]
-            )
-        );
         if (h != _priorityOps[uint64(id)].dataHash) revert DepositMismatch(uint64(id));
         s.nextPriority += 1;
+        return uint64(id);
     }
 
     /// tx.rs l1_address_limbs: five 32-bit limbs, limb i holding address bytes 4i..4i+4 little-endian.

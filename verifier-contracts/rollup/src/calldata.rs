@@ -5,12 +5,12 @@ use alloy_sol_types::SolInterface;
 use plonky2::field::types::{Field, PrimeField64};
 use thiserror::Error;
 use zkr_circuits::aggregate::combine;
-use zkr_circuits::batch::{Batch, BatchPublicInputs};
+use zkr_circuits::batch::{is_withdrawal_slot, Batch, BatchPublicInputs};
 use zkr_circuits::config::{Digest, F};
 use zkr_circuits::schnorr::PublicKey;
 use zkr_circuits::smt::{MerkleProof, DEPTH};
 use zkr_circuits::state::{Account, State};
-use zkr_circuits::tx::{layout, Deposit, Tx, TAG_WITHDRAW};
+use zkr_circuits::tx::{layout, Deposit, ForcedExit, Tx};
 
 use crate::abi::IZkrRollup;
 
@@ -90,7 +90,7 @@ pub fn epoch_public_inputs(batches: &[BatchPublicInputs]) -> Result<BatchPublicI
     Ok(level[0])
 }
 
-/// The L1 address of a withdraw slot (tx.rs `l1_address_limbs`, inverted).
+/// The L1 address of a withdraw or forced-exit slot (tx.rs `l1_address_limbs`, inverted).
 fn slot_l1_address(fields: &[F; 16]) -> Address {
     let mut a = [0u8; 20];
     for i in 0..5 {
@@ -100,12 +100,12 @@ fn slot_l1_address(fields: &[F; 16]) -> Address {
     Address::from(a)
 }
 
-/// The withdrawals of some batches in pubdata order, as `executeEpoch` takes them.
+/// The withdrawals of some batches (withdraw and forced-exit slots) in pubdata order, as `executeEpoch` takes them.
 pub fn withdrawals(batches: &[Batch]) -> Vec<IZkrRollup::Withdrawal> {
     batches
         .iter()
         .flat_map(|b| &b.slots)
-        .filter(|s| s.fields[layout::TAG] == F::from_canonical_u8(TAG_WITHDRAW))
+        .filter(|s| is_withdrawal_slot(&s.fields))
         .map(|s| IZkrRollup::Withdrawal {
             to: slot_l1_address(&s.fields),
             amount: s.fields[layout::AMOUNT].to_canonical_u64(),
@@ -185,8 +185,8 @@ pub fn deposit_call(account_id: u32, pubkey: &PublicKey) -> IZkrRollup::depositC
 
 /// The L2 deposit transaction for a `DepositQueued` event (what the sequencer applies, in priority order).
 ///
-/// The key is taken as the five elements the depositor named, not validated as a curve point: the circuit only
-/// hashes it into the leaf, and a deposit must never be unprocessable on L2.
+/// The key is taken as the five elements the depositor named, not validated as a curve point: a deposit must never
+/// be unprocessable on L2. One whose key is unusable credits nothing and is refunded on L1 (the circuit proves which).
 pub fn deposit_tx(ev: &IZkrRollup::DepositQueued) -> Result<Tx, L1Error> {
     let mut f = [F::ZERO; 5];
     for (i, (dst, &w)) in f.iter_mut().zip(ev.pubkey.iter()).enumerate() {
@@ -201,6 +201,16 @@ pub fn deposit_tx(ev: &IZkrRollup::DepositQueued) -> Result<Tx, L1Error> {
         pubkey: PublicKey::from_fields(f),
         amount: ev.amount,
     }))
+}
+
+/// The L2 forced exit for a `ForcedExitQueued` event (applied in priority order with the deposits).
+pub fn forced_exit_tx(ev: &IZkrRollup::ForcedExitQueued) -> Tx {
+    Tx::ForcedExit(ForcedExit { priority_id: ev.priorityId, account: ev.accountId, l1_address: ev.owner.into_array() })
+}
+
+/// A forced-exit request for `account_id` (sent by its exit owner).
+pub fn forced_exit_call(account_id: u32) -> IZkrRollup::requestForcedExitCall {
+    IZkrRollup::requestForcedExitCall { accountId: account_id }
 }
 
 /// An exit of `account` (at `account_id`) with its Merkle proof against the last executed root.

@@ -137,6 +137,13 @@ pub fn native_decode_witness(w: &NativeGfp5) -> Option<NativeGfp5> {
     Some(s)
 }
 
+/// The discriminant `Δ = (w^2 - a)^2 - 4b` of decoding `w`: `w` encodes a non-neutral group element iff it is a
+/// square (see [`CircuitBuilderCurve::curve_is_decodable`]).
+pub fn native_decoding_discriminant(w: &NativeGfp5) -> NativeGfp5 {
+    let e = w.square() - curve_a();
+    e.square() - curve_b() * NativeGfp5::from_canonical_u64(4)
+}
+
 /// Native decoding mirror: the point `(b : s^2 : 1 : w)`.
 pub fn native_decode(w: &NativeGfp5) -> Option<NativePoint> {
     let s = native_decode_witness(w)?;
@@ -162,6 +169,9 @@ pub trait CircuitBuilderCurve<F: RichField + Extendable<D>, const D: usize> {
     /// [`Self::curve_decode`] in affine (x, u) coordinates: x = b / s^2,
     /// u = 1 / w (two witnessed divisions).
     fn curve_decode_affine(&mut self, w: Gfp5Target) -> AffinePointTarget;
+    /// Whether `w` encodes a non-neutral group element (what [`Self::curve_decode`] accepts), as a boolean both of
+    /// whose values are proven: true with a square root of `Δ = (w^2 - a)^2 - 4b`, false with a square root of `b·Δ`.
+    fn curve_is_decodable(&mut self, w: Gfp5Target) -> BoolTarget;
     /// The encoding `w` of `p` (0 for the neutral).
     fn curve_encode(&mut self, p: PointTarget) -> Gfp5Target;
     /// Converts to affine (x, u) with two witnessed inversions.
@@ -307,6 +317,26 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderCurve<F, D> for
         self.curve_to_affine(p)
     }
 
+    fn curve_is_decodable(&mut self, w: Gfp5Target) -> BoolTarget {
+        // w decodes iff the quadratic t^2 - e t + b (e = w^2 - a) has roots in GF(p^5), i.e. iff its discriminant Δ is
+        // a square (see curve_decode: the roots' product b is not a square, so exactly one root is, and it gives s).
+        // Δ is never zero (a double root t would have t^2 = b). A witness r with r^2 = Δ proves "square"; with
+        // r^2 = b·Δ it proves "not a square" (b is not a square, so b·Δ is a square only for a non-square Δ). w = 0
+        // has Δ = a^2 - 4b, not a square: the neutral is refused like any undecodable w.
+        let ok = self.add_virtual_bool_target_safe();
+        let r = self.add_virtual_gfp5_target();
+        self.add_simple_generator(DecodableGenerator { w, ok: ok.target, r });
+        let w2 = self.gfp5_square(w);
+        let e = self.gfp5_add_const(w2, -curve_a());
+        let e2 = self.gfp5_square(e);
+        let delta = self.gfp5_add_const(e2, -(curve_b() * NativeGfp5::from_canonical_u64(4)));
+        let b_delta = gfp5_mul_b(self, delta);
+        let target = self.gfp5_select(ok, delta, b_delta);
+        let r2 = self.gfp5_square(r);
+        self.gfp5_connect(r2, target);
+        ok
+    }
+
     fn curve_encode(&mut self, p: PointTarget) -> Gfp5Target {
         // Witness w and a flag n (1 iff p is the neutral, i.e. U = 0):
         //   n ∈ {0,1};  n·U = 0;  n·w = 0;  w·U = (1 - n)·T.
@@ -439,6 +469,46 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Dec
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
         let v = read_targets(src, 2)?;
         Ok(Self { w: v[0], s: v[1] })
+    }
+}
+
+/// Witnesses whether `w` decodes and the square root that proves it (of `Δ`, or of `b·Δ` when it does not).
+#[derive(Debug, Default)]
+pub struct DecodableGenerator {
+    pub w: Gfp5Target,
+    pub ok: Target,
+    pub r: Gfp5Target,
+}
+
+impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for DecodableGenerator {
+    fn id(&self) -> String {
+        "EcGFp5DecodableGenerator".to_string()
+    }
+
+    fn dependencies(&self) -> Vec<Target> {
+        self.w.0.to_vec()
+    }
+
+    fn run_once(&self, witness: &PartitionWitness<F>, out_buffer: &mut GeneratedValues<F>) -> anyhow::Result<()> {
+        let delta = native_decoding_discriminant(&read_gfp5(witness, &self.w));
+        let (ok, r) = match gfp5_sqrt(&delta) {
+            Some(r) => (true, r),
+            // b·Δ is a square exactly when Δ is not
+            None => (false, gfp5_sqrt(&(curve_b() * delta)).unwrap_or(NativeGfp5::ZERO)),
+        };
+        out_buffer.set_target(self.ok, F::from_bool(ok))?;
+        write_gfp5(out_buffer, &self.r, &r)
+    }
+
+    fn serialize(&self, dst: &mut Vec<u8>, _common_data: &CommonCircuitData<F, D>) -> IoResult<()> {
+        write_targets(dst, &[self.w, self.r])?;
+        dst.write_target(self.ok)
+    }
+
+    fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
+        let v = read_targets(src, 2)?;
+        let ok = src.read_target()?;
+        Ok(Self { w: v[0], ok, r: v[1] })
     }
 }
 

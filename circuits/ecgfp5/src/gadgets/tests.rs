@@ -14,6 +14,7 @@ use super::curve::*;
 use super::gfp5::*;
 use super::schnorr::*;
 use crate::curve::Point;
+use crate::field::gfp5_is_square;
 use crate::scalar::Scalar;
 use crate::schnorr::{PublicKey, SecretKey, Signature};
 
@@ -215,6 +216,46 @@ fn gadgets_decode_encode() {
     };
     assert!(native_decode_witness(&bad).is_none());
     assert!(rejected(&data, prove_w(bad, &Point::GENERATOR)));
+}
+
+#[test]
+fn gadgets_is_decodable_proves_both_answers() {
+    let mut rng = rng();
+    let mut b = builder();
+    let w = b.add_virtual_gfp5_target();
+    let ok = b.curve_is_decodable(w);
+    b.register_public_input(ok.target);
+    let data = b.build::<C>();
+    let answer = |wv: NativeGfp5| {
+        let mut pw = PartialWitness::new();
+        set_gfp5(&mut pw, &w, &wv);
+        let proof = data.prove(pw).expect("both answers are provable");
+        data.verify(proof.clone()).expect("verify");
+        proof.public_inputs[0] == F::ONE
+    };
+    for _ in 0..2 {
+        let pt = Point::mulgen(&Scalar::random(&mut rng));
+        assert!(answer(pt.encode()), "a group element's encoding decodes");
+    }
+    // the neutral's encoding and undecodable values do not
+    assert!(!answer(NativeGfp5::ZERO));
+    let mut seen = 0;
+    while seen < 2 {
+        let wv = rand_gfp5(&mut rng);
+        let decodes = Point::decode(wv).is_some();
+        assert_eq!(decodes, gfp5_is_square(&native_decoding_discriminant(&wv)));
+        if !decodes {
+            assert!(!answer(wv));
+            seen += 1;
+        }
+    }
+    // the wrong answer for a decodable w has no witness (the batch circuit's soundness tests forge it past the
+    // generators, to plonky2's verifier)
+    let pt = Point::mulgen(&Scalar::random(&mut rng)).encode();
+    let mut pw = PartialWitness::new();
+    set_gfp5(&mut pw, &w, &pt);
+    pw.set_bool_target(ok, false).unwrap();
+    assert!(rejected(&data, pw));
 }
 
 struct VerifyCircuit {

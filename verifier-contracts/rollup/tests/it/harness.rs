@@ -7,11 +7,11 @@ use alloy_sol_types::{sol, SolCall, SolEvent};
 use zkr_circuits::batch::{Batch, BatchBuilder};
 use zkr_circuits::config::Digest;
 use zkr_circuits::demo;
-use zkr_circuits::schnorr::SecretKey;
+use zkr_circuits::schnorr::{PublicKey, SecretKey};
 use zkr_circuits::state::State;
 use zkr_circuits::tx::{SignedTx, Tx};
 use zkr_evm::{compile_solidity, Artifact, CallOutcome, Evm, SolcSettings};
-use zkr_rollup::calldata::{amount_wei, deposit_call, deposit_tx, genesis_accounts};
+use zkr_rollup::calldata::{amount_wei, deposit_call, deposit_tx, forced_exit_call, forced_exit_tx, genesis_accounts};
 use zkr_rollup::sources::{compile_rollup, deploy_code, RollupArtifacts};
 use zkr_rollup::{decode_revert, pack_digest, EpochData, IZkrRollup};
 
@@ -155,6 +155,18 @@ impl Fixture {
     /// contract's event. Returns the event.
     pub fn deposit(&mut self, from: usize, account_id: u32, key: usize, amount: u64) -> IZkrRollup::DepositQueued {
         let pk = self.keys[key].public_key();
+        self.deposit_key(from, account_id, &pk, amount)
+    }
+
+    /// As [`Self::deposit`] with any key (one nobody can sign with included).
+    pub fn deposit_key(
+        &mut self,
+        from: usize,
+        account_id: u32,
+        pk: &PublicKey,
+        amount: u64,
+    ) -> IZkrRollup::DepositQueued {
+        let pk = *pk;
         let out = self.ok_value(from, &deposit_call(account_id, &pk), amount_wei(amount));
         let ev = out
             .logs
@@ -163,6 +175,19 @@ impl Fixture {
             .expect("a DepositQueued event")
             .data;
         self.queued.push(SignedTx { tx: deposit_tx(&ev).unwrap(), signature: None });
+        ev
+    }
+
+    /// `from` (the exit owner of `account_id`) requests its forced exit; the L2 mirror queues it from the event.
+    pub fn forced_exit(&mut self, from: usize, account_id: u32) -> IZkrRollup::ForcedExitQueued {
+        let out = self.ok(from, &forced_exit_call(account_id));
+        let ev = out
+            .logs
+            .iter()
+            .find_map(|l| IZkrRollup::ForcedExitQueued::decode_log(l).ok())
+            .expect("a ForcedExitQueued event")
+            .data;
+        self.queued.push(SignedTx { tx: forced_exit_tx(&ev), signature: None });
         ev
     }
 
@@ -184,7 +209,9 @@ impl Fixture {
                     let signer = match &tx {
                         Tx::Transfer(t) => t.from,
                         Tx::Withdraw(w) => w.from,
-                        Tx::Deposit(_) => unreachable!("deposits come from the L1 queue"),
+                        Tx::Deposit(_) | Tx::ForcedExit(_) => {
+                            unreachable!("priority operations come from the L1 queue")
+                        }
                     };
                     let key = self.key_of(signer);
                     tx.sign(&key, &self.state.domain())

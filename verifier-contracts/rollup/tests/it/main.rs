@@ -5,3 +5,4 @@ mod gas;
 mod governance;
 mod harness;
 mod lifecycle;
+mod priority;
