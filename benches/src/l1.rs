@@ -102,7 +102,7 @@ pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Repor
         genesis_root: pack_digest(&genesis.root()),
         genesis_accounts: genesis_accounts(&genesis, |_| me)?,
         priority_expiry: 3 * 24 * 3600,
-        timelock_delay: 24 * 3600,
+        timelock_delay: 4 * 24 * 3600,
         domain: genesis.domain(),
         fee_account: genesis.fee_account(),
     };

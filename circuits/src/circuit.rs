@@ -59,6 +59,8 @@ struct SlotTargets {
     key_ok: BoolTarget,
     amount_inv: Target,
     self_transfer_inv: Target,
+    /// Inverse of the sum of the L1 address limbs (a payout names a non-zero address).
+    l1_address_inv: Target,
     signature: SignatureTarget,
     a: LeafTargets,
     b: LeafTargets,
@@ -241,6 +243,11 @@ fn build_slot(
         b.range_check(fields[layout::L1_ADDRESS + i], LIMB_BITS);
         assert_zero_if(b, not_deposit.target, fields[layout::PUBKEY + i]);
     }
+    // A payout names a non-zero L1 address (nobody could pull one paid to address zero): the limbs are 32-bit, so
+    // their sum (below 5·2^32 < p) is zero only when every limb is.
+    let l1_sum = b.add_many(&fields[layout::L1_ADDRESS..layout::L1_ADDRESS + 5]);
+    let l1_address_inv = b.add_virtual_target();
+    assert_nonzero_if(b, pays_out.target, l1_sum, l1_address_inv);
     // A deposit credits only a key someone can sign with (one that decodes to a non-neutral group element); both
     // answers are proven, so a usable key cannot be refunded nor an unusable one credited. Outside deposits the key
     // fields are zero, which does not decode.
@@ -346,6 +353,7 @@ fn build_slot(
         key_ok,
         amount_inv,
         self_transfer_inv,
+        l1_address_inv,
         signature,
         a,
         b: bl,
@@ -497,6 +505,8 @@ impl BatchCircuit {
             pw.set_target(t.amount_inv, inv(w.fields[layout::AMOUNT])).map_err(ctx)?;
             pw.set_target(t.self_transfer_inv, inv(w.fields[layout::ACCOUNT_B] - w.fields[layout::ACCOUNT_A]))
                 .map_err(ctx)?;
+            let l1_sum: F = w.fields[layout::L1_ADDRESS..layout::L1_ADDRESS + 5].iter().copied().sum();
+            pw.set_target(t.l1_address_inv, inv(l1_sum)).map_err(ctx)?;
             for leaf in [&w.a, &w.b] {
                 if leaf.proof.siblings.len() != DEPTH {
                     return Err(CircuitError::PathLength { slot, expected: DEPTH, got: leaf.proof.siblings.len() });

@@ -48,6 +48,8 @@ pub enum TxError {
     ZeroAmount { kind: &'static str },
     #[error("unknown account {account}")]
     UnknownAccount { account: u32 },
+    #[error("withdrawal from account {account} to the zero L1 address: nobody could pull it")]
+    WithdrawToZeroAddress { account: u32 },
     #[error("self-transfer from account {account} to itself is not allowed")]
     SelfTransfer { account: u32 },
     #[error("deposit to account {account} names a public key that differs from the account's")]
@@ -240,7 +242,12 @@ impl State {
                 let receiver = Self::credit(t.to, self.existing(t.to)?, t.amount)?;
                 (t.from, Some(sender), Some((t.to, receiver)))
             }
-            Tx::Withdraw(w) => (w.from, Some(self.debit(tx, w.from, w.amount, w.fee, w.nonce)?), None),
+            Tx::Withdraw(w) => {
+                if w.l1_address == [0; 20] {
+                    return Err(TxError::WithdrawToZeroAddress { account: w.from });
+                }
+                (w.from, Some(self.debit(tx, w.from, w.amount, w.fee, w.nonce)?), None)
+            }
             Tx::Deposit(d) => {
                 if d.amount == 0 {
                     return Err(TxError::ZeroAmount { kind: "deposit" });
@@ -376,6 +383,11 @@ mod tests {
             (transfer(&sks[0], 0, 9, 5, 0), TxError::UnknownAccount { account: 9 }),
             (transfer(&sks[0], 7, 1, 5, 0), TxError::UnknownAccount { account: 7 }),
             (transfer(&sks[0], 0, 0, 5, 0), TxError::SelfTransfer { account: 0 }),
+            (
+                Tx::Withdraw(Withdraw { from: 0, l1_address: [0; 20], amount: 5, fee: 0, nonce: 0 })
+                    .sign(&sks[0], &Domain::DEVNET),
+                TxError::WithdrawToZeroAddress { account: 0 },
+            ),
             (
                 SignedTx {
                     tx: Tx::Transfer(Transfer { from: 0, to: 1, amount: 5, fee: 0, nonce: 0 }),

@@ -102,7 +102,8 @@ impl SubmitError {
             e @ (TxError::MissingSignature { .. }
             | TxError::UnexpectedSignature
             | TxError::ZeroAmount { .. }
-            | TxError::SelfTransfer { .. }) => SubmitError::Invalid(e),
+            | TxError::SelfTransfer { .. }
+            | TxError::WithdrawToZeroAddress { .. }) => SubmitError::Invalid(e),
             e => SubmitError::Refused(e),
         }
     }
@@ -124,6 +125,7 @@ pub fn tx_error_label(e: &TxError) -> &'static str {
         TxError::NonceExhausted { .. } => "nonce_exhausted",
         TxError::FeeAccountMissing { .. } => "fee_account_missing",
         TxError::FeeAccountFull { .. } => "fee_account_full",
+        TxError::WithdrawToZeroAddress { .. } => "withdraw_to_zero_address",
     }
 }
 

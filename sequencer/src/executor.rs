@@ -449,6 +449,9 @@ impl Core {
         if to == Some(from) {
             return Err(SubmitError::Invalid(zkr_circuits::state::TxError::SelfTransfer { account: from }));
         }
+        if matches!(&stx.tx, Tx::Withdraw(w) if w.l1_address == [0; 20]) {
+            return Err(SubmitError::Invalid(zkr_circuits::state::TxError::WithdrawToZeroAddress { account: from }));
+        }
         let sender = *self.state.account(from).ok_or(SubmitError::UnknownAccount { account: from })?;
         if let Some(to) = to {
             self.state.account(to).ok_or(SubmitError::UnknownAccount { account: to })?;

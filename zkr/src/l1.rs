@@ -48,11 +48,13 @@ pub enum L1Command {
         /// Operator (commits, proves, executes); defaults to the sender.
         #[arg(long)]
         operator: Option<zkr_settle::Address>,
-        /// Seconds before an unprocessed deposit puts the rollup into exit mode.
+        /// Seconds before an unprocessed priority operation (deposit, forced exit) puts the rollup into exit mode
+        /// (at least 2 days: longer than the guardian's longest pause).
         #[arg(long, default_value_t = 3 * 24 * 3600)]
         priority_expiry: u64,
-        /// Seconds a verifier or parameter change waits in the timelock.
-        #[arg(long, default_value_t = 24 * 3600)]
+        /// Seconds a verifier or parameter change waits in the timelock: more than --priority-expiry, so users who
+        /// reject a change can leave before it lands.
+        #[arg(long, default_value_t = 4 * 24 * 3600)]
         timelock_delay: u64,
     },
 }
@@ -77,6 +79,14 @@ pub fn run(cmd: L1Command) -> Result<()> {
             anyhow::ensure!((1..=1024).contains(&capacity), "--capacity {capacity} out of range 1..=1024");
             anyhow::ensure!(epoch_height <= 10, "--epoch-height {epoch_height} out of range 0..=10");
             anyhow::ensure!(demo_accounts >= 1, "--demo-accounts must be at least 1");
+            anyhow::ensure!(
+                priority_expiry >= 2 * 24 * 3600,
+                "--priority-expiry {priority_expiry} is below the contract's minimum of 172800 s (2 days)"
+            );
+            anyhow::ensure!(
+                timelock_delay > priority_expiry,
+                "--timelock-delay {timelock_delay} must exceed --priority-expiry {priority_expiry}"
+            );
             let set = contract_set(capacity, epoch_height)?;
             let genesis = zkr_circuits::demo::genesis(&zkr_circuits::demo::keys(demo_seed, demo_accounts));
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -8,7 +8,7 @@ use plonky2::field::types::{Field, Field64};
 use crate::common::*;
 use zkr_circuits::config::F;
 use zkr_circuits::schnorr::PublicKey;
-use zkr_circuits::tx::{layout, Deposit, Domain, ForcedExit, Tx};
+use zkr_circuits::tx::{layout, Deposit, Domain, ForcedExit, Tx, Withdraw};
 
 /// A transfer slot from raw values plus a padding slot, built by the forge.
 fn transfer_batch(amount: F, nonce: u32, signer: usize) -> Forged {
@@ -266,4 +266,23 @@ fn a_usable_deposit_key_refunded_is_rejected() {
     let batch = key_deposit_batch(sks[4].public_key(), true);
     assert!(!proves(&batch));
     assert!(!proves_claiming_key_answers(&batch, &[(0, false)]));
+}
+
+/// Refused by: `withdraw or forced exit → the L1 address limbs sum to non-zero` (`sum·inv = 1`): a withdrawal to
+/// address zero would burn the money on L1, where nobody can pull it.
+#[test]
+fn a_withdrawal_to_the_zero_address_is_rejected() {
+    let sks = keys(11);
+    let state = genesis(&sks);
+    let withdraw = |l1_address| {
+        let mut forge = Forge::new(&state);
+        let f = Tx::Withdraw(Withdraw { from: 1, l1_address, amount: 10, fee: 0, nonce: 0 }).to_fields();
+        let sig = sign_fields(&sks[1], &f);
+        let slots = vec![forge.slot(f, Some(sig), None), forge.noop()];
+        forge.seal(slots)
+    };
+    let mut one = [0u8; 20];
+    one[19] = 1;
+    assert!(proves(&withdraw(one)), "control: the same withdrawal to address 0x…01 proves");
+    assert!(!proves(&withdraw([0; 20])));
 }

@@ -79,10 +79,10 @@ struct EpochOffset {
     first_epoch: u64,
 }
 
-/// Seconds before an unprocessed deposit sends the devnet's rollup into exit mode (3 days).
+/// Seconds before an unprocessed priority operation sends the devnet's rollup into exit mode (3 days).
 const PRIORITY_EXPIRY_S: u64 = 3 * 24 * 3600;
-/// Timelock of the devnet's rollup (1 day).
-const TIMELOCK_S: u64 = 24 * 3600;
+/// Timelock of the devnet's rollup (4 days: it must exceed the priority expiry).
+const TIMELOCK_S: u64 = 4 * 24 * 3600;
 
 /// One settled epoch.
 #[derive(Clone, Debug)]

@@ -403,6 +403,14 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
             Code::InvalidArgument,
             "invalid transaction: self-transfer",
         ),
+        (
+            "withdraw to the zero address, waiting nonce",
+            Tx::Withdraw(Withdraw { from: 2, l1_address: [0; 20], amount: 5, fee: 0, nonce: 3 })
+                .sign(&k[2], &Domain::DEVNET)
+                .to_bytes(),
+            Code::InvalidArgument,
+            "invalid transaction: withdrawal from account 2 to the zero L1 address",
+        ),
         ("deposit", deposit, Code::PermissionDenied, "deposits come from the L1 priority queue"),
         ("forced exit", forced_exit, Code::PermissionDenied, "forced exits come from the L1 priority queue"),
         ("oversized request", vec![1; 100 * 1024], Code::OutOfRange, "message length too large"),

@@ -78,8 +78,10 @@ interface IZkrRollup {
     }
 
     /// A genesis account (ids 0, 1, … in list order) and the L1 address its exit pays.
+    /// A genesis account: its key, its L2 balance (backed by the constructor's ETH) and its exit owner.
     struct GenesisAccount {
         uint64[5] pubkey;
+        uint64 balance;
         address owner;
     }
 
@@ -176,7 +178,13 @@ interface IZkrRollup {
     error OperationNotReady(bytes32 id, uint64 readyAt, uint64 now_);
     error OperationFailed(bytes32 id, bytes reason);
     error BadEpochShape(uint64 batchesPerEpoch, uint64 batchCapacity);
-    error BadPriorityExpiry(uint64 priorityExpiry, uint64 max);
+    error BadPriorityExpiry(uint64 priorityExpiry, uint64 min, uint64 max);
+    error BadTimelockDelay(uint64 timelockDelay, uint64 min, uint64 max);
+    error PauseCoolingDown(uint64 pauseAllowedAt);
+    error GuardianCannotCancel(bytes32 id);
+    error UnknownAccount(uint32 accountId);
+    error AccountIdsExhausted();
+    error GenesisUnfunded(uint256 expectedWei, uint256 gotWei);
     error ChainIdTooLarge(uint256 chainId);
 
     error NoPendingPriorityOp(uint64 priorityId);
@@ -196,6 +204,10 @@ interface IZkrRollup {
     function revertEpochs(uint64 lastKeptEpoch) external;
 
     // ---------------------------------------------------------------- users
+    /// Opens a new L2 account with `pubkey` under the next free id (returned; also in `AccountRegistered`), the caller
+    /// its exit owner, and deposits `msg.value` into it.
+    function openAccount(uint64[5] calldata pubkey) external payable returns (uint32 accountId);
+    /// Deposits `msg.value` into an existing account; `pubkey` must be the key bound to it.
     function deposit(uint32 accountId, uint64[5] calldata pubkey) external payable;
     function withdrawPending() external;
     function transferExitOwnership(uint32 accountId, address newOwner) external;
@@ -242,6 +254,11 @@ interface IZkrRollup {
     function priorityExpiry() external view returns (uint64);
     function timelockDelay() external view returns (uint64);
     function paused() external view returns (bool);
+    /// The end of the current or last pause (0: never paused).
+    function pausedUntil() external view returns (uint64);
+    function nextAccountId() external view returns (uint32);
+    function MAX_PAUSE() external view returns (uint64);
+    function PAUSE_COOLDOWN() external view returns (uint64);
     function exitMode() external view returns (bool);
     function totalCommitted() external view returns (uint64);
     function totalProven() external view returns (uint64);

@@ -14,15 +14,24 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 /// itself) goes through that timelock; the setters accept calls only from the contract itself.
 ///
 /// Decisions (see also IZkrRollup.sol):
-/// - Pause stops commit/prove/execute and deposits. It does NOT stop: forced-exit requests, pulling pending withdrawals
-///   (they come only from executed epochs, exits or refunds, so they are final), reverting unexecuted epochs (an operator may need it
+/// - Pause stops commit/prove/execute for at most MAX_PAUSE; it then lapses by itself, and the guardian may pause
+///   again only PAUSE_COOLDOWN after a pause ended, so no guardian can hold the rollup still for good (priority
+///   operations keep expiring meanwhile: MIN_PRIORITY_EXPIRY exceeds MAX_PAUSE, so one pause alone never expires an
+///   operation queued before it, but a lock that outlasts the expiry lets users into exit mode). A pause does NOT
+///   stop: deposits, opening accounts, forced-exit requests, pulling pending withdrawals (they come only from executed
+///   epochs, exits or refunds, so they are final), reverting unexecuted epochs (an operator may need it
 ///   during an incident), the timelock, exit mode and exits (a guardian must not be able to lock funds for good).
 /// - Exit payee: an L2 account is an EcGFp5 public key, which the L1 cannot check a signature of. So every account id
-///   is bound on L1 to the L1 address that opened it: the sender of the first deposit to that id (genesis accounts:
-///   the owners given to the constructor). That address (or whoever it hands the role to by transferExitOwnership)
-///   receives the account's exit. Limitation: funding a new account for someone else makes the funder its exit payee;
-///   an account should be opened by its key holder's own L1 address. Deposits to an existing id must name the key
-///   already bound to it, so no queued deposit can be unprocessable on L2 for a key mismatch.
+///   is bound on L1 to the L1 address that opened it (genesis accounts: the owners given to the constructor). New
+///   accounts are opened only by `openAccount`, which assigns the next free id: nobody can pick an id someone else is
+///   about to open, so front-running a first deposit takes nothing (the front-runner opens an account of its own).
+///   The opener (or whoever it hands the role to by transferExitOwnership) receives the account's exit and may request
+///   its forced exit. Limitation: opening an account for someone else makes the funder its exit payee; an account
+///   should be opened from its key holder's own L1 address. Deposits to an existing id must name the key bound to it,
+///   so no queued deposit can be unprocessable on L2 for a key mismatch.
+/// - Timelock: its delay exceeds the priority expiry, so a user who rejects a scheduled change can leave (forced exit,
+///   or exit mode if the operator refuses) before it lands; it is bounded, so no delay overflows or bricks governance.
+///   The guardian may cancel scheduled operations except a change of the guardian itself.
 /// - A deposit names 5 canonical, not-all-zero field elements as the key; L1 does not check that they encode a
 ///   curve point (too costly here). The L2 circuit proves whether the key decodes to a group element: a deposit whose
 ///   key does not credits nothing, its pubdata slot carries a refund flag, and `executeEpoch` refunds its depositor.
@@ -33,8 +42,8 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 ///   Poseidon(domain ‖ feeAccount ‖ pubdata), where the domain is (block.chainid, rollupId) as four 32-bit limbs. This contract
 ///   hashes the pubdata with its own domain, so a batch proven for another chain or another rollup (whose
 ///   signatures would otherwise replay here) fails verification; likewise a batch whose fees went to another account.
-/// - Genesis balances are backed by the constructor's msg.value; withdrawals, exits and refunds are paid from the
-///   contract's ETH.
+/// - Genesis balances are backed by the constructor's msg.value, which must equal their sum exactly; withdrawals,
+///   exits and refunds are paid from the contract's ETH.
 /// - Exit mode starts when the oldest unexecuted priority operation (deposit or forced exit) is past its expiry. Then
 ///   every L2 account exits once, against the last executed root; deposits not executed by then are refunded to their
 ///   depositors.
@@ -64,6 +73,14 @@ contract ZkrRollup is IZkrRollup {
     uint256 internal constant MAX_BATCHES_PER_EPOCH = 1024;
     /// Keeps `block.timestamp + priorityExpiry` within uint32 for a century.
     uint64 internal constant MAX_PRIORITY_EXPIRY = 365 days * 10;
+    /// The longest a single pause holds.
+    uint64 public constant MAX_PAUSE = 1 days;
+    /// How long after a pause ends (lifted or lapsed) before the guardian may pause again.
+    uint64 public constant PAUSE_COOLDOWN = 1 days;
+    /// Longer than a pause: a pause alone never expires an operation queued before it.
+    uint64 internal constant MIN_PRIORITY_EXPIRY = 2 days;
+    /// Bounds the timelock (and keeps `block.timestamp + timelockDelay` far inside uint64).
+    uint64 internal constant MAX_TIMELOCK_DELAY = MAX_PRIORITY_EXPIRY + 30 days;
 
     address public governor;
     address public guardian;
@@ -78,7 +95,10 @@ contract ZkrRollup is IZkrRollup {
     uint64 public batchCapacity;
     uint64 public priorityExpiry;
     uint64 public timelockDelay;
-    bool public paused;
+    /// The end of the current or last pause (0: never paused).
+    uint64 public pausedUntil;
+    /// The id `openAccount` assigns next.
+    uint32 public nextAccountId;
     bool public exitMode;
 
     uint64 public totalCommitted;
@@ -96,6 +116,8 @@ contract ZkrRollup is IZkrRollup {
     mapping(bytes32 => uint64) public operationReadyAt;
     /// Committed deposits whose key the L2 found unusable: refunded when their epoch executes.
     mapping(uint64 => bool) public refundOnExecute;
+    /// Scheduled operations that change the guardian (the guardian may not cancel them).
+    mapping(bytes32 => bool) internal _changesGuardian;
 
     /// Running state of the pubdata scan of one commit.
     struct Scan {
@@ -128,7 +150,7 @@ contract ZkrRollup is IZkrRollup {
     /// Not paused and not in exit mode.
     modifier whenLive() {
         if (exitMode) revert ExitModeActive();
-        if (paused) revert ContractPaused();
+        if (paused()) revert ContractPaused();
         _;
     }
 
@@ -151,17 +173,23 @@ contract ZkrRollup is IZkrRollup {
         feeAccount = p.feeAccount;
         _setVerifier(p.verifier, p.batchesPerEpoch, p.batchCapacity);
         _setPriorityExpiry(p.priorityExpiry);
-        timelockDelay = p.timelockDelay;
-        emit TimelockDelayChanged(p.timelockDelay);
+        _setTimelockDelay(p.timelockDelay);
         _checkDigest(p.genesisRoot);
         _epochs[0].newRoot = p.genesisRoot;
+        if (genesisAccounts.length >= type(uint32).max) revert AccountIdsExhausted();
+        nextAccountId = uint32(genesisAccounts.length);
+        uint256 funded;
         for (uint256 i; i < genesisAccounts.length; ++i) {
             GenesisAccount memory g = genesisAccounts[i];
             if (g.owner == address(0)) revert ZeroAddress();
+            if (g.balance > MAX_AMOUNT) revert BalanceTooLarge(g.balance, MAX_AMOUNT);
+            funded += uint256(g.balance) * AMOUNT_UNIT;
             bytes32 pkHash = keccak256(abi.encode(g.pubkey));
             _accounts[uint32(i)] = AccountInfo(pkHash, g.owner);
             emit AccountRegistered(uint32(i), g.owner, pkHash);
         }
+        // every genesis balance is backed, exactly (the root is the deployer's claim; the ETH behind it is checked)
+        if (msg.value != funded) revert GenesisUnfunded(funded, msg.value);
     }
 
     // ================================================================ lifecycle
@@ -281,21 +309,38 @@ contract ZkrRollup is IZkrRollup {
 
     // ================================================================ users
 
-    function deposit(uint32 accountId, uint64[5] calldata pubkey) external payable whenLive {
+    /// Open while paused (a pause must not lock users in or out); not in exit mode.
+    function openAccount(uint64[5] calldata pubkey) external payable returns (uint32 accountId) {
+        uint256 amount = _depositAmount(pubkey);
+        accountId = nextAccountId;
+        if (accountId == type(uint32).max) revert AccountIdsExhausted();
+        nextAccountId = accountId + 1;
+        bytes32 pkHash = keccak256(abi.encode(pubkey));
+        _accounts[accountId] = AccountInfo(pkHash, msg.sender);
+        emit AccountRegistered(accountId, msg.sender, pkHash);
+        _queueDeposit(accountId, amount, pubkey);
+    }
+
+    /// Open while paused; not in exit mode. Anyone may top up an account, naming its key.
+    function deposit(uint32 accountId, uint64[5] calldata pubkey) external payable {
+        uint256 amount = _depositAmount(pubkey);
+        AccountInfo storage acct = _accounts[accountId];
+        if (acct.owner == address(0)) revert UnknownAccount(accountId);
+        if (acct.pubkeyHash != keccak256(abi.encode(pubkey))) revert PubkeyMismatch(accountId);
+        _queueDeposit(accountId, amount, pubkey);
+    }
+
+    /// The L2 amount of `msg.value`, with the key checked (not in exit mode).
+    function _depositAmount(uint64[5] calldata pubkey) internal view returns (uint256 amount) {
+        if (exitMode) revert ExitModeActive();
         if (msg.value % AMOUNT_UNIT != 0) revert DepositNotMultipleOfUnit(msg.value, AMOUNT_UNIT);
-        uint256 amount = msg.value / AMOUNT_UNIT;
+        amount = msg.value / AMOUNT_UNIT;
         if (amount == 0) revert ZeroDeposit();
         if (amount > MAX_AMOUNT) revert DepositTooLarge(amount, MAX_AMOUNT);
         _checkPubkey(pubkey);
-        bytes32 pkHash = keccak256(abi.encode(pubkey));
-        AccountInfo storage acct = _accounts[accountId];
-        if (acct.owner == address(0)) {
-            acct.pubkeyHash = pkHash;
-            acct.owner = msg.sender;
-            emit AccountRegistered(accountId, msg.sender, pkHash);
-        } else if (acct.pubkeyHash != pkHash) {
-            revert PubkeyMismatch(accountId);
-        }
+    }
+
+    function _queueDeposit(uint32 accountId, uint256 amount, uint64[5] calldata pubkey) internal {
         uint64 id = priorityQueueLength;
         priorityQueueLength = id + 1;
         uint64 expiry = uint64(block.timestamp) + priorityExpiry;
@@ -346,15 +391,23 @@ contract ZkrRollup is IZkrRollup {
     // ================================================================ guardian
 
     function pause() external onlyGuardian {
-        if (paused) revert ContractPaused();
-        paused = true;
+        if (exitMode) revert ExitModeActive();
+        if (paused()) revert ContractPaused();
+        uint64 ended = pausedUntil;
+        if (ended != 0 && block.timestamp < ended + PAUSE_COOLDOWN) revert PauseCoolingDown(ended + PAUSE_COOLDOWN);
+        pausedUntil = uint64(block.timestamp) + MAX_PAUSE;
         emit Paused(msg.sender);
     }
 
+    /// Lifts the pause early (it lapses by itself at `pausedUntil`).
     function unpause() external onlyGuardian {
-        if (!paused) revert NotPaused();
-        paused = false;
+        if (!paused()) revert NotPaused();
+        pausedUntil = uint64(block.timestamp);
         emit Unpaused(msg.sender);
+    }
+
+    function paused() public view returns (bool) {
+        return block.timestamp < pausedUntil;
     }
 
     // ================================================================ timelock
@@ -373,9 +426,10 @@ contract ZkrRollup is IZkrRollup {
         ) revert UnsupportedOperation(selector);
         id = operationId(data, salt);
         if (operationReadyAt[id] != 0) revert OperationAlreadyScheduled(id);
+        // timelockDelay is bounded: no overflow, and never 0 ("not scheduled")
         uint64 readyAt = uint64(block.timestamp) + timelockDelay;
-        if (readyAt == 0) readyAt = 1; // 0 means "not scheduled"
         operationReadyAt[id] = readyAt;
+        _changesGuardian[id] = selector == this.setGuardian.selector;
         emit OperationScheduled(id, data, salt, readyAt);
     }
 
@@ -391,10 +445,13 @@ contract ZkrRollup is IZkrRollup {
         emit OperationExecuted(id);
     }
 
+    /// The governor may cancel any scheduled operation; the guardian any but a change of the guardian.
     function cancel(bytes32 id) external {
         if (msg.sender != governor && msg.sender != guardian) revert NotGovernorOrGuardian(msg.sender);
         if (operationReadyAt[id] == 0) revert OperationNotScheduled(id);
+        if (msg.sender != governor && _changesGuardian[id]) revert GuardianCannotCancel(id);
         delete operationReadyAt[id];
+        delete _changesGuardian[id];
         emit OperationCancelled(id);
     }
 
@@ -425,8 +482,7 @@ contract ZkrRollup is IZkrRollup {
     }
 
     function setTimelockDelay(uint64 timelockDelay_) external onlySelf {
-        timelockDelay = timelockDelay_;
-        emit TimelockDelayChanged(timelockDelay_);
+        _setTimelockDelay(timelockDelay_);
     }
 
     // ================================================================ exit mode
@@ -558,12 +614,24 @@ contract ZkrRollup is IZkrRollup {
         emit VerifierChanged(verifier_, batchesPerEpoch_, batchCapacity_);
     }
 
+    /// Within [MIN_PRIORITY_EXPIRY, MAX_PRIORITY_EXPIRY] and below the timelock delay (checked once it is set).
     function _setPriorityExpiry(uint64 priorityExpiry_) internal {
-        if (priorityExpiry_ == 0 || priorityExpiry_ > MAX_PRIORITY_EXPIRY) {
-            revert BadPriorityExpiry(priorityExpiry_, MAX_PRIORITY_EXPIRY);
+        uint64 delay = timelockDelay;
+        uint64 max = delay == 0 || delay - 1 > MAX_PRIORITY_EXPIRY ? MAX_PRIORITY_EXPIRY : delay - 1;
+        if (priorityExpiry_ < MIN_PRIORITY_EXPIRY || priorityExpiry_ > max) {
+            revert BadPriorityExpiry(priorityExpiry_, MIN_PRIORITY_EXPIRY, max);
         }
         priorityExpiry = priorityExpiry_;
         emit PriorityExpiryChanged(priorityExpiry_);
+    }
+
+    /// Above the priority expiry and at most MAX_TIMELOCK_DELAY.
+    function _setTimelockDelay(uint64 timelockDelay_) internal {
+        if (timelockDelay_ <= priorityExpiry || timelockDelay_ > MAX_TIMELOCK_DELAY) {
+            revert BadTimelockDelay(timelockDelay_, priorityExpiry + 1, MAX_TIMELOCK_DELAY);
+        }
+        timelockDelay = timelockDelay_;
+        emit TimelockDelayChanged(timelockDelay_);
     }
 
     /// A revert, a wrong return size or anything but `true` counts as invalid.

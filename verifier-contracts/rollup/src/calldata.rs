@@ -178,7 +178,14 @@ pub fn amount_wei(amount: u64) -> U256 {
     U256::from(amount) * U256::from(AMOUNT_UNIT_WEI)
 }
 
-/// A deposit of `amount` L2 units (send [`amount_wei`]`(amount)` with it) to `account_id` under `pubkey`.
+/// Opens a new account under `pubkey` (the contract assigns its id) with a first deposit (send
+/// [`amount_wei`]`(amount)` with it); the caller becomes its exit owner.
+pub fn open_account_call(pubkey: &PublicKey) -> IZkrRollup::openAccountCall {
+    IZkrRollup::openAccountCall { pubkey: pubkey_words(pubkey) }
+}
+
+/// A deposit of `amount` L2 units (send [`amount_wei`]`(amount)` with it) to the existing `account_id` under its
+/// `pubkey`.
 pub fn deposit_call(account_id: u32, pubkey: &PublicKey) -> IZkrRollup::depositCall {
     IZkrRollup::depositCall { accountId: account_id, pubkey: pubkey_words(pubkey) }
 }
@@ -243,9 +250,18 @@ pub fn genesis_accounts(
             if id as usize != position {
                 return Err(L1Error::GenesisIdsNotContiguous { position, id });
             }
-            Ok(IZkrRollup::GenesisAccount { pubkey: pubkey_words(&acct.pubkey), owner: owner(id) })
+            Ok(IZkrRollup::GenesisAccount {
+                pubkey: pubkey_words(&acct.pubkey),
+                balance: acct.balance,
+                owner: owner(id),
+            })
         })
         .collect()
+}
+
+/// The wei the rollup's constructor must receive to back the genesis accounts' balances.
+pub fn genesis_funding_wei(accounts: &[IZkrRollup::GenesisAccount]) -> U256 {
+    accounts.iter().map(|a| amount_wei(a.balance)).fold(U256::ZERO, |acc, x| acc + x)
 }
 
 /// The contract's custom error in some revert data, if it is one.

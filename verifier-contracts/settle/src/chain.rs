@@ -28,8 +28,9 @@ pub trait L1: Send + Sync {
     async fn chain_id(&self) -> Result<u64, L1Error>;
     /// The account transactions are sent from.
     fn sender(&self) -> Address;
-    /// Deploys creation code (constructor arguments appended); returns the receipt, `contract_address` set.
-    async fn deploy(&self, creation_code: Vec<u8>) -> Result<Receipt, L1Error>;
+    /// Deploys creation code (constructor arguments appended), sending `value` wei to the constructor; returns the
+    /// receipt, `contract_address` set.
+    async fn deploy(&self, creation_code: Vec<u8>, value: U256) -> Result<Receipt, L1Error>;
     /// Sends a transaction and waits until it is mined. A revert is [`L1Error::Reverted`] with decoded data.
     async fn send(&self, to: Address, calldata: Vec<u8>, value: U256) -> Result<Receipt, L1Error>;
     /// Runs a call against the latest state without sending a transaction (`eth_call`); a revert is an error.

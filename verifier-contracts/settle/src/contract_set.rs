@@ -6,7 +6,7 @@
 //! `zkr l1 deploy` need no Solidity compiler; `zkr contracts generate` rewrites the folder and tests fail when a
 //! file no longer matches a fresh generation. Other circuits compile at run time (npm solc).
 
-use alloy_primitives::{keccak256, Address, B256};
+use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_sol_types::SolValue;
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -144,14 +144,14 @@ pub async fn deploy_contracts(
         // the contract binds its own chain id: every L2 signature made for the configured one would be refused
         return Err(DeployError::DomainChainMismatch { expected: setup.domain.chain_id, got: chain_id });
     }
-    let deploy = |code: Vec<u8>| async move {
-        let r = l1.deploy(code).await?;
+    let deploy = |code: Vec<u8>, value: U256| async move {
+        let r = l1.deploy(code, value).await?;
         let addr = r.contract_address.ok_or(L1Error::NoContract { tx_hash: r.tx_hash })?;
         Ok::<_, L1Error>((addr, r))
     };
     let mut parts = Vec::new();
     for (k, code) in set.verifier_parts.iter().enumerate() {
-        let (addr, r) = deploy(code.clone()).await.map_err(|source| DeployError::Verifier { source })?;
+        let (addr, r) = deploy(code.clone(), U256::ZERO).await.map_err(|source| DeployError::Verifier { source })?;
         let name = part_contract_name(k);
         info!(contract = %name, %addr, gas = r.gas_used, "deployed");
         on_step(&name, r.gas_used);
@@ -159,10 +159,11 @@ pub async fn deploy_contracts(
     }
     let mut code = set.verifier.clone();
     code.extend(verifier_constructor_args(&parts.iter().map(|a| a.into_array()).collect::<Vec<_>>()));
-    let (verifier, r) = deploy(code).await.map_err(|source| DeployError::Verifier { source })?;
+    let (verifier, r) = deploy(code, U256::ZERO).await.map_err(|source| DeployError::Verifier { source })?;
     info!(%verifier, gas = r.gas_used, "verifier deployed");
     on_step("ZkrVerifier", r.gas_used);
-    let (poseidon, r) = deploy(set.poseidon.clone()).await.map_err(|source| DeployError::Rollup { source })?;
+    let (poseidon, r) =
+        deploy(set.poseidon.clone(), U256::ZERO).await.map_err(|source| DeployError::Rollup { source })?;
     on_step("ZkrPoseidon", r.gas_used);
     let params = IZkrRollup::InitParams {
         governor: setup.governor,
@@ -180,7 +181,9 @@ pub async fn deploy_contracts(
     };
     let mut code = set.rollup.clone();
     code.extend((params, setup.genesis_accounts.clone()).abi_encode_params());
-    let (rollup, r) = deploy(code).await.map_err(|source| DeployError::Rollup { source })?;
+    // the constructor refuses genesis balances its ETH does not back
+    let funding = zkr_rollup::calldata::genesis_funding_wei(&setup.genesis_accounts);
+    let (rollup, r) = deploy(code, funding).await.map_err(|source| DeployError::Rollup { source })?;
     info!(%rollup, gas = r.gas_used, "rollup deployed");
     on_step("ZkrRollup", r.gas_used);
     let deployment =

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -116,11 +116,12 @@ pub async fn deploy_all(
     rollup_creation_code: impl FnOnce(Address) -> Vec<u8> + Send,
 ) -> Result<Deployment, DeployError> {
     let chain_id = l1.chain_id().await.map_err(|source| DeployError::Check { source })?;
-    let v = l1.deploy(verifier_creation_code).await.map_err(|source| DeployError::Verifier { source })?;
+    let v = l1.deploy(verifier_creation_code, U256::ZERO).await.map_err(|source| DeployError::Verifier { source })?;
     let verifier =
         v.contract_address.ok_or(DeployError::Verifier { source: L1Error::NoContract { tx_hash: v.tx_hash } })?;
     info!(%verifier, block = v.block_number, gas = v.gas_used, "verifier deployed");
-    let r = l1.deploy(rollup_creation_code(verifier)).await.map_err(|source| DeployError::Rollup { source })?;
+    let r =
+        l1.deploy(rollup_creation_code(verifier), U256::ZERO).await.map_err(|source| DeployError::Rollup { source })?;
     let rollup =
         r.contract_address.ok_or(DeployError::Rollup { source: L1Error::NoContract { tx_hash: r.tx_hash } })?;
     info!(%rollup, block = r.block_number, gas = r.gas_used, "rollup deployed");

@@ -161,8 +161,8 @@ impl L1 for InProcessL1 {
         self.sender
     }
 
-    async fn deploy(&self, creation_code: Vec<u8>) -> Result<Receipt, L1Error> {
-        let (receipt, outcome) = self.mine(None, creation_code, U256::ZERO)?;
+    async fn deploy(&self, creation_code: Vec<u8>, value: U256) -> Result<Receipt, L1Error> {
+        let (receipt, outcome) = self.mine(None, creation_code, value)?;
         let tx_hash = receipt.tx_hash;
         let receipt = Self::check(receipt, outcome, None)?;
         if receipt.contract_address.is_none() {

@@ -199,8 +199,9 @@ impl L1 for RpcL1 {
         self.sender
     }
 
-    async fn deploy(&self, creation_code: Vec<u8>) -> Result<Receipt, L1Error> {
-        let receipt = self.transact(TransactionRequest::default().with_deploy_code(creation_code), None).await?;
+    async fn deploy(&self, creation_code: Vec<u8>, value: U256) -> Result<Receipt, L1Error> {
+        let tx = TransactionRequest::default().with_deploy_code(creation_code).with_value(value);
+        let receipt = self.transact(tx, None).await?;
         if receipt.contract_address.is_none() {
             return Err(L1Error::NoContract { tx_hash: receipt.tx_hash });
         }

@@ -19,18 +19,18 @@ fn expired_deposit_exit_mode_and_exits() {
     assert_eq!(f.refused(3, &early), E::NotInExitMode(IZkrRollup::NotInExitMode {}));
     assert!(matches!(f.refused(3, &IZkrRollup::activateExitModeCall {}), E::NoPendingPriorityOp(_)));
 
-    // epoch 1: user 3 opens account 10 (its exit owner), a transfer; executed
-    f.deposit(3, 10, 3, 500);
+    // epoch 1: user 3 opens account 3 (its exit owner), a transfer; executed
+    f.deposit(3, 3, 3, 500);
     let (data, _) =
-        f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 20, fee: 0, nonce: 0 })], true);
+        f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 3, to: 0, amount: 20, fee: 0, nonce: 0 })], true);
     f.settle(&data);
     let executed = f.state.clone();
     // only the exit owner may hand the role on
     assert!(matches!(
-        f.refused(4, &IZkrRollup::transferExitOwnershipCall { accountId: 10, newOwner: addr(4) }),
+        f.refused(4, &IZkrRollup::transferExitOwnershipCall { accountId: 3, newOwner: addr(4) }),
         E::NotExitOwner(_)
     ));
-    f.ok(3, &IZkrRollup::transferExitOwnershipCall { accountId: 10, newOwner: addr(6) });
+    f.ok(3, &IZkrRollup::transferExitOwnershipCall { accountId: 3, newOwner: addr(6) });
 
     // a deposit the operator never processes, and an epoch committed but not executed
     f.deposit(4, 2, 2, 9);
@@ -54,18 +54,18 @@ fn expired_deposit_exit_mode_and_exits() {
     let (data3, _) = f.build_epoch(3, vec![], false);
     assert_eq!(f.refused(OPERATOR, &data3.commit_call()), active);
     let pk = f.keys[3].public_key();
-    assert_eq!(f.refused_value(3, &zkr_rollup::calldata::deposit_call(10, &pk), amount_wei(1)), active);
+    assert_eq!(f.refused_value(3, &zkr_rollup::calldata::deposit_call(3, &pk), amount_wei(1)), active);
 
-    // exits against the last executed root: account 10 pays its (transferred) owner
-    let a10 = *executed.account(10).unwrap();
-    assert_eq!(a10.balance, 480);
-    let call = exit_call(10, &a10, &executed.proof(10)).unwrap();
+    // exits against the last executed root: account 3 pays its (transferred) owner
+    let a3 = *executed.account(3).unwrap();
+    assert_eq!(a3.balance, 480);
+    let call = exit_call(3, &a3, &executed.proof(3)).unwrap();
     let out = f.ok(9, &call);
     let ex = out.logs.iter().find_map(|l| IZkrRollup::Exited::decode_log(l).ok()).unwrap().data;
-    assert_eq!((ex.accountId, ex.owner, ex.balance), (10, addr(6), 480));
+    assert_eq!((ex.accountId, ex.owner, ex.balance), (3, addr(6), 480));
     assert_eq!(f.pending(addr(6)), amount_wei(480));
     assert_eq!(f.pending(addr(3)), U256::ZERO);
-    assert_eq!(f.refused(9, &call), E::AlreadyExited(IZkrRollup::AlreadyExited { accountId: 10 }));
+    assert_eq!(f.refused(9, &call), E::AlreadyExited(IZkrRollup::AlreadyExited { accountId: 3 }));
 
     // wrong balance, wrong nonce, a wrong sibling, a proof of another leaf, another account's proof
     let a0 = *executed.account(0).unwrap();
@@ -79,8 +79,8 @@ fn expired_deposit_exit_mode_and_exits() {
     let mut c = exit_call(0, &a0, &p0).unwrap();
     c.siblings[5] = c.siblings[6];
     assert!(matches!(f.refused(3, &c), E::InvalidMerkleProof(_)));
-    let mut c = exit_call(10, &a10, &executed.proof(10)).unwrap();
-    c.accountId = 1; // account 10's leaf and path claimed for account 1
+    let mut c = exit_call(3, &a3, &executed.proof(3)).unwrap();
+    c.accountId = 1; // account 3's leaf and path claimed for account 1
     assert!(matches!(f.refused(3, &c), E::InvalidMerkleProof(_)));
     assert!(matches!(f.refused(3, &early), E::InvalidMerkleProof(_)), "genesis leaf is no longer the executed one");
     let mut c = exit_call(0, &a0, &p0).unwrap();

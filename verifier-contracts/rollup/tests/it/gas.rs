@@ -38,13 +38,13 @@ fn gas_report() {
     rows.push(("commit, marginal per batch of 4 (from 1 -> 4)".into(), (c4 - c1) / 3));
 
     let mut f = Fixture::new(1, 4);
-    f.deposit(3, 10, 3, 500);
+    f.deposit(3, 3, 3, 500);
     rows.push(("deposit (opens an account)".into(), f.last_gas));
-    f.deposit(4, 10, 3, 5);
+    f.deposit(4, 3, 3, 5);
     rows.push(("deposit (existing account)".into(), f.last_gas));
     let l1: [u8; 20] = addr(5).into();
     let txs = vec![
-        Tx::Withdraw(Withdraw { from: 10, l1_address: l1, amount: 100, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 3, l1_address: l1, amount: 100, fee: 0, nonce: 0 }),
         Tx::Transfer(Transfer { from: 0, to: 1, amount: 1, fee: 0, nonce: 0 }),
     ];
     let (data, _) = f.build_epoch(1, txs, true);
@@ -62,12 +62,14 @@ fn gas_report() {
     f.ok(OPERATOR, &data2.prove_call(proof_bytes(2)));
     rows.push(("execute (no deposits, no withdrawals)".into(), f.ok(OPERATOR, &data2.execute_call()).gas_used));
 
-    f.deposit(3, 10, 3, 1);
+    f.deposit(3, 3, 3, 1);
+    f.forced_exit(7 + 2, 2);
+    rows.push(("requestForcedExit".into(), f.last_gas));
     f.advance(EXPIRY + 1);
     rows.push(("activateExitMode".into(), f.ok(3, &IZkrRollup::activateExitModeCall {}).gas_used));
-    let a10 = *f.state.account(10).unwrap();
-    let proof = f.state.proof(10);
-    rows.push(("exit (Merkle proof, depth 32)".into(), f.ok(3, &exit_call(10, &a10, &proof).unwrap()).gas_used));
+    let a3 = *f.state.account(3).unwrap();
+    let proof = f.state.proof(3);
+    rows.push(("exit (Merkle proof, depth 32)".into(), f.ok(3, &exit_call(3, &a3, &proof).unwrap()).gas_used));
     rows.push(("refundDeposit".into(), f.ok(3, &IZkrRollup::refundDepositCall { priorityId: 2 }).gas_used));
 
     println!("\n{:<52} {:>10}", "zkr rollup entry point", "gas");

@@ -11,7 +11,10 @@ use zkr_circuits::schnorr::{PublicKey, SecretKey};
 use zkr_circuits::state::State;
 use zkr_circuits::tx::{SignedTx, Tx};
 use zkr_evm::{compile_solidity, Artifact, CallOutcome, Evm, SolcSettings};
-use zkr_rollup::calldata::{amount_wei, deposit_call, deposit_tx, forced_exit_call, forced_exit_tx, genesis_accounts};
+use zkr_rollup::calldata::{
+    amount_wei, deposit_call, deposit_tx, forced_exit_call, forced_exit_tx, genesis_accounts, genesis_funding_wei,
+    open_account_call,
+};
 use zkr_rollup::sources::{compile_rollup, deploy_code, RollupArtifacts};
 use zkr_rollup::{decode_revert, pack_digest, EpochData, IZkrRollup};
 
@@ -29,8 +32,8 @@ pub const GUARDIAN: usize = 1;
 pub const OPERATOR: usize = 2;
 /// Deposit expiry used by the fixture (seconds).
 pub const EXPIRY: u64 = 3 * 24 * 3600;
-/// Timelock delay used by the fixture (seconds).
-pub const DELAY: u64 = 24 * 3600;
+/// Timelock delay used by the fixture (seconds): it must exceed the deposit expiry.
+pub const DELAY: u64 = 4 * 24 * 3600;
 /// Number of genesis accounts (ids 0..GENESIS).
 pub const GENESIS: usize = 3;
 
@@ -83,6 +86,26 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new(batches_per_epoch: usize, capacity: usize) -> Self {
+        Self::deploy(batches_per_epoch, capacity, EXPIRY, DELAY, None).expect("deploy rollup")
+    }
+
+    /// Deploys with another priority expiry and timelock delay (the constructor may refuse them).
+    pub fn try_new_with(priority_expiry: u64, timelock_delay: u64) -> Result<Self, String> {
+        Self::deploy(1, 4, priority_expiry, timelock_delay, None)
+    }
+
+    /// Deploys sending `funding` wei instead of exactly what backs the genesis balances.
+    pub fn try_new_funded(funding: U256) -> Result<Self, String> {
+        Self::deploy(1, 4, EXPIRY, DELAY, Some(funding))
+    }
+
+    fn deploy(
+        batches_per_epoch: usize,
+        capacity: usize,
+        expiry: u64,
+        delay: u64,
+        funding: Option<U256>,
+    ) -> Result<Self, String> {
         let c = compiled();
         let mut evm = Evm::new();
         let verifier = evm.deploy(addr(GOVERNOR), c.verifier.creation_code.clone()).expect("deploy verifier");
@@ -100,16 +123,24 @@ impl Fixture {
             batchesPerEpoch: batches_per_epoch as u64,
             batchCapacity: capacity as u64,
             genesisRoot: pack_digest(&state.root()),
-            priorityExpiry: EXPIRY,
-            timelockDelay: DELAY,
+            priorityExpiry: expiry,
+            timelockDelay: delay,
             rollupId: state.domain().rollup_id,
             feeAccount: state.fee_account(),
         };
         let genesis = genesis_accounts(&state, genesis_owner).unwrap();
-        let rollup = evm
-            .deploy(addr(GOVERNOR), deploy_code(&c.rollup.rollup.creation_code, &params, &genesis))
-            .expect("deploy rollup");
-        Fixture { evm, rollup, verifier, keys, state, batches_per_epoch, capacity, queued: Vec::new(), last_gas: 0 }
+        let funding = funding.unwrap_or_else(|| genesis_funding_wei(&genesis));
+        let out = evm
+            .deploy_with_outcome(
+                addr(GOVERNOR),
+                deploy_code(&c.rollup.rollup.creation_code, &params, &genesis),
+                funding,
+            )
+            .map_err(|e| format!("{e:#}"))?;
+        let rollup = out.created.ok_or_else(|| {
+            decode_revert(&out.output).map_or_else(|| format!("{:?}", out.failure), |e| format!("{e:?}"))
+        })?;
+        Ok(Fixture { evm, rollup, verifier, keys, state, batches_per_epoch, capacity, queued: Vec::new(), last_gas: 0 })
     }
 
     pub fn call_value<C: SolCall>(&mut self, from: usize, call: &C, value: U256) -> CallOutcome {
@@ -151,8 +182,9 @@ impl Fixture {
         self.evm.set_timestamp(t + seconds);
     }
 
-    /// `from` deposits `amount` units to `account_id` under key `key`; the L2 mirror queues the deposit from the
-    /// contract's event. Returns the event.
+    /// `from` deposits `amount` units to `account_id` under key `key` (opening it with `openAccount` when the id is
+    /// not registered yet: it must then be the id the contract assigns next); the L2 mirror queues the deposit from
+    /// the contract's event. Returns the event.
     pub fn deposit(&mut self, from: usize, account_id: u32, key: usize, amount: u64) -> IZkrRollup::DepositQueued {
         let pk = self.keys[key].public_key();
         self.deposit_key(from, account_id, &pk, amount)
@@ -167,7 +199,14 @@ impl Fixture {
         amount: u64,
     ) -> IZkrRollup::DepositQueued {
         let pk = *pk;
-        let out = self.ok_value(from, &deposit_call(account_id, &pk), amount_wei(amount));
+        let open = self.view(&IZkrRollup::accountInfoCall { accountId: account_id }).owner == Address::ZERO;
+        let out = if open {
+            let next = self.view(&IZkrRollup::nextAccountIdCall {});
+            assert_eq!(next, account_id, "openAccount assigns {next}, the test expects {account_id}");
+            self.ok_value(from, &open_account_call(&pk), amount_wei(amount))
+        } else {
+            self.ok_value(from, &deposit_call(account_id, &pk), amount_wei(amount))
+        };
         let ev = out
             .logs
             .iter()

@@ -21,17 +21,17 @@ fn at(slot: usize, field: usize) -> usize {
 #[test]
 fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
     let mut f = Fixture::new(2, 4);
-    // user 3 opens account 10 with key 3; user 4 tops up genesis account 1 (its key)
-    let d0 = f.deposit(3, 10, 3, 500);
+    // user 3 opens account 3 (the first free id) with key 3; user 4 tops up genesis account 1 (its key)
+    let d0 = f.deposit(3, 3, 3, 500);
     let d1 = f.deposit(4, 1, 1, 7);
     assert_eq!((d0.priorityId, d1.priorityId), (0, 1));
     assert_eq!(f.view(&IZkrRollup::priorityQueueLengthCall {}), 2);
-    let info = f.view(&IZkrRollup::accountInfoCall { accountId: 10 });
+    let info = f.view(&IZkrRollup::accountInfoCall { accountId: 3 });
     assert_eq!(info.owner, addr(3));
 
     let txs = vec![
         Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 200, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 3, l1_address: l1(5), amount: 200, fee: 0, nonce: 0 }),
         Tx::Withdraw(Withdraw { from: 2, l1_address: l1(5), amount: 3, fee: 0, nonce: 0 }),
         Tx::Withdraw(Withdraw { from: 1, l1_address: l1(6), amount: 30, fee: 0, nonce: 0 }),
     ];
@@ -78,7 +78,7 @@ fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
 
     // a second epoch chains on the first
     let (data2, _) =
-        f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 10, to: 0, amount: 100, fee: 0, nonce: 1 })], true);
+        f.build_epoch(2, vec![Tx::Transfer(Transfer { from: 3, to: 0, amount: 100, fee: 0, nonce: 1 })], true);
     assert_eq!(data2.statement.old_root, data.statement.new_root);
     f.settle(&data2);
     assert_eq!(f.executed_root(), packed(&f.state.root()));
@@ -88,7 +88,7 @@ fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
 #[test]
 fn commit_refusals() {
     let mut f = Fixture::new(2, 4);
-    f.deposit(3, 10, 3, 500);
+    f.deposit(3, 3, 3, 500);
     f.deposit(4, 1, 1, 7);
     let txs = vec![
         Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 }),
@@ -152,7 +152,7 @@ fn commit_refusals() {
 #[test]
 fn a_deposit_that_was_never_queued_is_refused() {
     let mut f = Fixture::new(1, 4);
-    f.deposit(3, 10, 3, 500);
+    f.deposit(3, 3, 3, 500);
     // the L2 side invents a second deposit with the next priority id
     let mut fake = f.queued[0].clone();
     if let Tx::Deposit(d) = &mut fake.tx {
@@ -168,10 +168,10 @@ fn a_deposit_that_was_never_queued_is_refused() {
 #[test]
 fn prove_and_execute_refusals() {
     let mut f = Fixture::new(2, 4);
-    f.deposit(3, 10, 3, 500);
+    f.deposit(3, 3, 3, 500);
     let txs = vec![
         Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 }),
-        Tx::Withdraw(Withdraw { from: 10, l1_address: l1(5), amount: 10, fee: 0, nonce: 0 }),
+        Tx::Withdraw(Withdraw { from: 3, l1_address: l1(5), amount: 10, fee: 0, nonce: 0 }),
     ];
     let (data, _) = f.build_epoch(1, txs, true);
     let proof = proof_bytes(1);
@@ -252,7 +252,7 @@ fn prove_and_execute_refusals() {
 fn deposit_refusals() {
     let mut f = Fixture::new(1, 4);
     let pk = f.keys[3].public_key();
-    let call = zkr_rollup::calldata::deposit_call(10, &pk);
+    let call = zkr_rollup::calldata::deposit_call(3, &pk);
     assert!(matches!(f.refused_value(3, &call, U256::from(1_500_000_000u64)), E::DepositNotMultipleOfUnit(_)));
     assert_eq!(f.refused_value(3, &call, U256::ZERO), E::ZeroDeposit(IZkrRollup::ZeroDeposit {}));
     let mut c = call.clone();
@@ -267,15 +267,45 @@ fn deposit_refusals() {
         f.refused_value(3, &other, amount_wei(1)),
         E::PubkeyMismatch(IZkrRollup::PubkeyMismatch { accountId: 0 })
     );
-    // the first deposit to a fresh id binds key and exit owner; a later one must name the same key
-    f.deposit(3, 10, 3, 5);
-    let other = zkr_rollup::calldata::deposit_call(10, &f.keys[4].public_key());
+    // an id nobody opened takes no deposit: new accounts come only from openAccount
+    assert_eq!(
+        f.refused_value(3, &call, amount_wei(1)),
+        E::UnknownAccount(IZkrRollup::UnknownAccount { accountId: 3 })
+    );
+    // openAccount binds key and exit owner to the next free id; a later deposit must name the same key
+    f.deposit(3, 3, 3, 5);
+    let other = zkr_rollup::calldata::deposit_call(3, &f.keys[4].public_key());
     assert!(matches!(f.refused_value(4, &other, amount_wei(1)), E::PubkeyMismatch(_)));
-    f.deposit(4, 10, 3, 6);
-    assert_eq!(f.view(&IZkrRollup::accountInfoCall { accountId: 10 }).owner, addr(3));
+    f.deposit(4, 3, 3, 6);
+    assert_eq!(f.view(&IZkrRollup::accountInfoCall { accountId: 3 }).owner, addr(3));
     let op = f.view(&IZkrRollup::priorityOpCall { priorityId: 1 });
     assert_eq!((op.depositor, op.amount), (addr(4), 6));
     assert_eq!(u64::from(op.expiry), f.evm.timestamp() + EXPIRY);
+}
+
+/// First-depositor takeover, tried: an attacker who sees a victim's first deposit in the mempool and front-runs it
+/// with the victim's key cannot make itself the exit owner of the victim's account. Ids are assigned by the contract,
+/// so the attacker opens an account of its own (holding its own 1 gwei) and the victim's account, opened next, is
+/// the victim's.
+#[test]
+fn front_running_a_first_deposit_takes_nothing() {
+    let mut f = Fixture::new(1, 4);
+    let victim_key = f.keys[3].public_key();
+    let attacker = 5;
+    let out = f.ok_value(attacker, &zkr_rollup::calldata::open_account_call(&victim_key), amount_wei(1));
+    let attacker_id =
+        out.logs.iter().find_map(|l| IZkrRollup::DepositQueued::decode_log(l).ok()).unwrap().data.accountId;
+    let out = f.ok_value(3, &zkr_rollup::calldata::open_account_call(&victim_key), amount_wei(500));
+    let victim_id = out.logs.iter().find_map(|l| IZkrRollup::DepositQueued::decode_log(l).ok()).unwrap().data.accountId;
+    assert_ne!(attacker_id, victim_id);
+    assert_eq!(f.view(&IZkrRollup::accountInfoCall { accountId: victim_id }).owner, addr(3));
+    assert_eq!(f.view(&IZkrRollup::accountInfoCall { accountId: attacker_id }).owner, addr(attacker));
+    // the attacker cannot redirect the victim's exit or force it out to itself
+    assert!(matches!(
+        f.refused(attacker, &IZkrRollup::transferExitOwnershipCall { accountId: victim_id, newOwner: addr(attacker) }),
+        E::NotExitOwner(_)
+    ));
+    assert!(matches!(f.refused(attacker, &zkr_rollup::calldata::forced_exit_call(victim_id)), E::NotExitOwner(_)));
 }
 
 /// The contract hashes every batch's pubdata with its own domain (this chain, its rollup id): an epoch whose

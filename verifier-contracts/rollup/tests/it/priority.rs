@@ -62,7 +62,7 @@ fn an_operator_cannot_skip_redirect_or_reorder_a_forced_exit() {
     let mut f = Fixture::new(1, 4);
     let owner_index = 7 + 2;
     f.forced_exit(owner_index, 2);
-    f.deposit(3, 10, 3, 500);
+    f.deposit(3, 3, 3, 500);
     let honest = f.queued.clone();
     let snapshot = f.state.clone();
 
@@ -125,14 +125,14 @@ fn an_unprocessed_forced_exit_expires_into_exit_mode() {
 fn a_deposit_with_an_unusable_key_is_refunded_when_its_epoch_executes() {
     let mut f = Fixture::new(1, 4);
     let bad = unusable_key();
-    f.deposit_key(3, 20, &bad, 70);
-    f.deposit(4, 21, 4, 30);
+    f.deposit_key(3, 3, &bad, 70);
+    f.deposit(4, 4, 4, 30);
     let root = f.state.root();
     let (data, batches) = f.build_epoch(1, vec![], true);
     // the L2 credits nothing and flags the slot; the good deposit behind it goes through
     assert_eq!(batches[0].slots[0].fields[layout::REFUND], F::ONE);
-    assert_eq!(f.state.account(20), None);
-    assert_eq!(f.state.account(21).unwrap().balance, 30);
+    assert_eq!(f.state.account(3), None);
+    assert_eq!(f.state.account(4).unwrap().balance, 30);
     assert_ne!(f.state.root(), root);
 
     let out = f.ok(OPERATOR, &data.commit_call());
@@ -166,7 +166,7 @@ fn a_refund_flag_the_queue_does_not_back_is_refused() {
     // the refund flag is in the pubdata the proof binds; a commit that sets it on a good deposit changes the
     // pubdata commitment, so the proof for the honest statement no longer verifies
     let mut f = Fixture::new(1, 4);
-    f.deposit(3, 10, 3, 500);
+    f.deposit(3, 3, 3, 500);
     let (data, _) = f.build_epoch(
         1,
         vec![Tx::Withdraw(Withdraw { from: 0, l1_address: [1; 20], amount: 1, fee: 0, nonce: 0 })],

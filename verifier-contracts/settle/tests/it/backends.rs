@@ -22,7 +22,7 @@ async fn scenario(l1: &dyn L1, expected_chain_id: u64) {
     let counter = compile("Counter.sol", "Counter");
     let code = [counter.creation_code.clone(), U256::from(5u64).abi_encode()].concat();
     let before = l1.block_number().await.unwrap();
-    let deployed = l1.deploy(code).await.unwrap();
+    let deployed = l1.deploy(code, U256::ZERO).await.unwrap();
     let addr = deployed.contract_address.unwrap();
     assert!(deployed.success);
     assert_eq!(deployed.block_number, before + 1, "each transaction mines one block");

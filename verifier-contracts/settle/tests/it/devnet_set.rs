@@ -56,8 +56,8 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
         batch_capacity: set.capacity as u64,
         genesis_root: Default::default(),
         genesis_accounts: vec![],
-        priority_expiry: 3600,
-        timelock_delay: 3600,
+        priority_expiry: 2 * 24 * 3600,
+        timelock_delay: 3 * 24 * 3600,
         domain: zkr_circuits::tx::Domain::DEVNET,
         fee_account: 0,
     };

@@ -81,7 +81,7 @@ async fn totals(l1: &dyn L1, rollup: Address) -> [u64; 3] {
 /// Settles epochs 1 and 2 through the mock, with failures on the way; `config.confirmations` as the backend allows.
 async fn scenario(l1: Arc<dyn L1>, config: SettlerConfig) {
     let mock = compile("MockRollup.sol", "MockRollup");
-    let rollup = l1.deploy(mock.creation_code).await.unwrap().contract_address.unwrap();
+    let rollup = l1.deploy(mock.creation_code, U256::ZERO).await.unwrap().contract_address.unwrap();
     let settler = Settler::new(l1.clone(), rollup, Arc::new(MockCalls), config.clone());
 
     // epoch 1, all three steps in order
@@ -154,7 +154,7 @@ async fn in_process_confirmations_time_out() {
     // an in-process chain mines only on transactions, so 3 confirmations never come
     let l1: Arc<dyn L1> = Arc::new(InProcessL1::new());
     let mock = compile("MockRollup.sol", "MockRollup");
-    let rollup = l1.deploy(mock.creation_code).await.unwrap().contract_address.unwrap();
+    let rollup = l1.deploy(mock.creation_code, U256::ZERO).await.unwrap().contract_address.unwrap();
     let config = SettlerConfig {
         confirmations: 3,
         poll_interval: Duration::from_millis(10),
