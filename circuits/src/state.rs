@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use plonky2::field::types::Field;
+use plonky2::field::types::{Field, PrimeField64};
 use thiserror::Error;
 use zkr_ecgfp5::schnorr::PublicKey;
 
@@ -63,6 +63,18 @@ pub enum TxError {
         max = MAX_AMOUNT
     )]
     FeeAccountFull { account: u32, balance: u64, pending: u64 },
+}
+
+/// Why a slot of published pubdata could not be replayed (data the proof did not vouch for, or a mismatch between this
+/// code and the circuit that proved it).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ReplayError {
+    #[error("malformed slot: {what}")]
+    Malformed { what: &'static str },
+    #[error("forced exit of account {account} pays {amount}, but its balance is {balance}")]
+    ForcedExitAmount { account: u32, amount: u64, balance: u64 },
+    #[error(transparent)]
+    Tx(#[from] TxError),
 }
 
 /// One leaf update as the circuit sees it: the account before (or `None` if the leaf was
@@ -311,6 +323,78 @@ impl State {
         FeeTrace { total, leaf, root_before, root_after: self.root() }
     }
 
+    /// Applies one slot of published pubdata (its field layout) the way the circuit did, without signatures: what
+    /// rebuilding the state from L1 data alone needs (the proof already vouched for each slot). Fees are left
+    /// pending, as [`Self::apply`] leaves them: call [`Self::credit_fees`] after each batch's last slot.
+    pub fn replay(&mut self, fields: &[F; TX_FIELDS]) -> Result<(), ReplayError> {
+        let word = |i: usize| fields[i].to_canonical_u64();
+        let id = |i: usize| {
+            u32::try_from(word(i)).map_err(|_| ReplayError::Malformed { what: "an account id above 2^32 − 1" })
+        };
+        let tag = word(layout::TAG);
+        match tag {
+            0 => Ok(()),
+            1 | 2 => {
+                let (from, amount, fee) = (id(layout::ACCOUNT_A)?, word(layout::AMOUNT), word(layout::FEE));
+                let nonce = u32::try_from(word(layout::NONCE))
+                    .map_err(|_| ReplayError::Malformed { what: "a nonce above 2^32 − 1" })?;
+                let sender = self.existing(from)?;
+                if sender.nonce != nonce {
+                    return Err(TxError::NonceMismatch { account: from, expected: sender.nonce, got: nonce }.into());
+                }
+                let needed = amount.checked_add(fee).ok_or(ReplayError::Malformed { what: "amount + fee" })?;
+                let balance = sender.balance.checked_sub(needed).ok_or(TxError::InsufficientBalance {
+                    account: from,
+                    balance: sender.balance,
+                    needed,
+                })?;
+                let nonce = sender.nonce.checked_add(1).ok_or(TxError::NonceExhausted { account: from })?;
+                let receiver = if tag == 1 {
+                    let to = id(layout::ACCOUNT_B)?;
+                    Some((to, Self::credit(to, self.existing(to)?, amount)?))
+                } else {
+                    None
+                };
+                self.put(from, Account { balance, nonce, ..sender });
+                if let Some((to, r)) = receiver {
+                    self.put(to, r);
+                }
+                self.pending_fees += fee;
+                Ok(())
+            }
+            3 => {
+                if word(layout::REFUND) != 0 {
+                    return Ok(()); // refunded on L1, nothing credited
+                }
+                let to = id(layout::ACCOUNT_A)?;
+                let key: [F; 5] = std::array::from_fn(|i| fields[layout::PUBKEY + i]);
+                let acct = match self.accounts.get(&to) {
+                    Some(a) if a.pubkey.to_fields() != key => {
+                        return Err(TxError::DepositKeyMismatch { account: to }.into())
+                    }
+                    Some(a) => *a,
+                    None => Account { pubkey: PublicKey::from_fields(key), balance: 0, nonce: 0 },
+                };
+                let credited = Self::credit(to, acct, word(layout::AMOUNT))?;
+                self.put(to, credited);
+                Ok(())
+            }
+            4 => {
+                let account = id(layout::ACCOUNT_A)?;
+                let amount = word(layout::AMOUNT);
+                match self.accounts.get(&account).copied() {
+                    Some(a) if a.balance == amount => {
+                        self.put(account, Account { balance: 0, ..a });
+                        Ok(())
+                    }
+                    None if amount == 0 => Ok(()),
+                    a => Err(ReplayError::ForcedExitAmount { account, amount, balance: a.map_or(0, |a| a.balance) }),
+                }
+            }
+            _ => Err(ReplayError::Malformed { what: "an unknown tag" }),
+        }
+    }
+
     /// The trace of a padding slot: leaf 0 read twice, nothing changes.
     pub fn noop(&self) -> TxTrace {
         let w = self.leaf_witness(0);
@@ -500,6 +584,33 @@ mod tests {
             s.apply(&Tx::Deposit(Deposit { priority_id: 6, to: 0, pubkey: bad, amount: 9 }).sign(&sks[0], &d)),
             Err(TxError::DepositKeyMismatch { account: 0 })
         );
+    }
+
+    #[test]
+    fn replaying_the_pubdata_alone_rebuilds_the_same_state() {
+        let keys = crate::demo::keys(21, 4);
+        let genesis = crate::demo::genesis(&keys);
+        let mut live = genesis.clone();
+        let mut rebuilt = genesis;
+        let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(21);
+        for _ in 0..12 {
+            let batch = crate::demo::random_batch(&mut rng, &keys, &mut live, 4, 4, crate::demo::Mix::All);
+            for slot in &batch.slots {
+                rebuilt.replay(&slot.fields).unwrap();
+            }
+            rebuilt.credit_fees();
+            assert_eq!(rebuilt.root(), live.root());
+        }
+        assert_eq!(rebuilt.accounts().count(), live.accounts().count());
+        // a forced exit that does not pay the balance, a transfer from nowhere, an unknown tag
+        let mut f = Tx::ForcedExit(ForcedExit { priority_id: 1, account: 0, l1_address: [1; 20] }).to_fields();
+        f[layout::AMOUNT] = F::ONE;
+        assert!(matches!(rebuilt.replay(&f), Err(ReplayError::ForcedExitAmount { account: 0, amount: 1, .. })));
+        let t = Tx::Transfer(Transfer { from: 77, to: 0, amount: 1, fee: 0, nonce: 0 }).to_fields();
+        assert_eq!(rebuilt.replay(&t), Err(ReplayError::Tx(TxError::UnknownAccount { account: 77 })));
+        let mut bad = [F::ZERO; TX_FIELDS];
+        bad[layout::TAG] = F::from_canonical_u8(9);
+        assert_eq!(rebuilt.replay(&bad), Err(ReplayError::Malformed { what: "an unknown tag" }));
     }
 
     #[test]

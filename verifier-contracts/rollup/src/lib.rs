@@ -13,6 +13,7 @@
 //!   contract cannot drift apart.
 //! - [`calldata`]: commit / prove / execute / deposit / exit calls built from zkr's native types (`Batch`,
 //!   `BatchPublicInputs`, `aggregate::combine`, `smt::MerkleProof`).
+//! - [`rebuild`]: the L2 state rebuilt from L1 data alone (genesis accounts and commit calldata), for exits.
 //!
 //! Lifecycle on L1: an *epoch* is `batches_per_epoch` (a power of two) L2 batches proven by one wrap proof.
 //! `commitEpoch` posts the pubdata and recomputes its commitment on-chain; `proveEpoch` verifies the wrap proof
@@ -21,10 +22,12 @@
 
 pub mod abi;
 pub mod calldata;
+pub mod rebuild;
 pub mod sources;
 
 pub use abi::IZkrRollup;
 pub use calldata::{
     decode_revert, epoch_public_inputs, pack_digest, public_input_words, unpack_digest, EpochData, L1Error,
 };
+pub use rebuild::{RebuildError, Rebuilder};
 pub use sources::{compile_rollup, deploy_code, rollup_sources, RollupArtifacts};

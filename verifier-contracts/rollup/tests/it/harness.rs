@@ -82,6 +82,10 @@ pub struct Fixture {
     pub queued: Vec<SignedTx>,
     /// Gas of the last successful call.
     pub last_gas: u64,
+    /// The constructor's genesis accounts, as sent.
+    pub genesis: Vec<IZkrRollup::GenesisAccount>,
+    /// The calldata of every successful `commitEpoch`, in order: what anyone can read back from L1.
+    pub l1_commits: Vec<Vec<u8>>,
 }
 
 impl Fixture {
@@ -140,7 +144,19 @@ impl Fixture {
         let rollup = out.created.ok_or_else(|| {
             decode_revert(&out.output).map_or_else(|| format!("{:?}", out.failure), |e| format!("{e:?}"))
         })?;
-        Ok(Fixture { evm, rollup, verifier, keys, state, batches_per_epoch, capacity, queued: Vec::new(), last_gas: 0 })
+        Ok(Fixture {
+            evm,
+            rollup,
+            verifier,
+            keys,
+            state,
+            batches_per_epoch,
+            capacity,
+            queued: Vec::new(),
+            last_gas: 0,
+            genesis,
+            l1_commits: Vec::new(),
+        })
     }
 
     pub fn call_value<C: SolCall>(&mut self, from: usize, call: &C, value: U256) -> CallOutcome {
@@ -156,6 +172,9 @@ impl Fixture {
         let out = self.call_value(from, call, value);
         assert!(out.success, "{} failed: {:?} / {:?}", C::SIGNATURE, out.failure, decode_revert(&out.output));
         self.last_gas = out.gas_used;
+        if C::SELECTOR == IZkrRollup::commitEpochCall::SELECTOR {
+            self.l1_commits.push(call.abi_encode());
+        }
         out
     }
 

@@ -1,5 +1,6 @@
 //! Rollup contract tests in revm: the whole lifecycle with real zkr batches, and every refusal.
 
+mod escape;
 mod exit;
 mod gas;
 mod governance;
