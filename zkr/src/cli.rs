@@ -120,6 +120,9 @@ pub enum Command {
     L1(crate::l1::L1Command),
     /// The job queue, for operators: list jobs, show one, requeue a dead one.
     Queue(crate::queue::QueueArgs),
+    /// The L2 state from L1 data alone: rebuild it, prove an account, send its exit.
+    #[command(subcommand)]
+    State(crate::state::StateCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -229,6 +232,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Contracts(cmd) => crate::contracts::run(cmd),
         Command::L1(cmd) => crate::l1::run(cmd),
         Command::Queue(args) => crate::queue::run(args),
+        Command::State(cmd) => crate::state::run(cmd),
     }
 }
 

@@ -7,6 +7,7 @@ mod contracts;
 mod l1;
 mod node;
 mod queue;
+mod state;
 
 use std::io::IsTerminal;
 

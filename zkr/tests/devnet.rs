@@ -162,4 +162,37 @@ fn devnet_settles_on_a_deployment_made_by_zkr_l1_deploy() {
         assert!(p.executed >= settled.len() as u64 && p.executed >= 2, "{p:?} after {settled:?}");
         assert!(p.committed >= p.proven && p.proven >= p.executed, "{p:?}");
     });
+
+    // the escape hatch's state, from the chain alone: the devnet's data dir plays no part
+    let rebuild = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_zkr"))
+            .args(["state", "rebuild", "--rpc-url", node.url(), "--rollup", &deployed.rollup.to_string()])
+            .args(["--from-block", &deployed.deploy_block.to_string(), "--json"])
+            .args(extra)
+            .output()
+            .expect("runs zkr state rebuild")
+    };
+    let o = rebuild(&[]);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "zkr state rebuild failed:\n{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    let p = rt.block_on(async {
+        let l1 = RpcL1::connect_with_signer(node.url(), HARDHAT_KEY_0.parse().unwrap()).await.unwrap();
+        RollupProgress::read(&l1, deployed.rollup).await.unwrap()
+    });
+    assert_eq!(v["executed_epoch"], p.executed, "{out}");
+    assert_eq!(v["executed_root"], p.executed_root.to_string(), "{out}");
+    let o = rebuild(&["--account", "1"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!((v["account"].as_u64(), v["siblings"].as_array().map(Vec::len)), (Some(1), Some(32)), "{out}");
+    // an account nobody opened has nothing to prove
+    let o = rebuild(&["--account", "999"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("account 999 is empty"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

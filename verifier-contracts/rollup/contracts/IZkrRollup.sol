@@ -111,6 +111,9 @@ interface IZkrRollup {
     /// A deposit whose key nobody can sign with (the L2 credited nothing) is refunded when its epoch executes.
     event DepositRefundScheduled(uint64 indexed priorityId, uint64 indexed epoch);
     event AccountRegistered(uint32 indexed accountId, address indexed owner, bytes32 pubkeyHash);
+    /// Emitted by the constructor for every genesis account: with the commits' calldata, all that rebuilding the L2
+    /// state from L1 needs.
+    event GenesisAccountCreated(uint32 indexed accountId, uint64[5] pubkey, uint64 balance, address owner);
     event ExitOwnerTransferred(uint32 indexed accountId, address indexed previousOwner, address indexed newOwner);
     event WithdrawalPending(address indexed to, uint256 amountWei);
     event WithdrawalPulled(address indexed to, uint256 amountWei);

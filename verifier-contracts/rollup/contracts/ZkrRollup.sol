@@ -187,6 +187,7 @@ contract ZkrRollup is IZkrRollup {
             bytes32 pkHash = keccak256(abi.encode(g.pubkey));
             _accounts[uint32(i)] = AccountInfo(pkHash, g.owner);
             emit AccountRegistered(uint32(i), g.owner, pkHash);
+            emit GenesisAccountCreated(uint32(i), g.pubkey, g.balance, g.owner);
         }
         // every genesis balance is backed, exactly (the root is the deployer's claim; the ETH behind it is checked)
         if (msg.value != funded) revert GenesisUnfunded(funded, msg.value);

@@ -13,6 +13,7 @@
 //!   [`deploy_all`] deploys any verifier/rollup pair (tests with stand-in contracts).
 //! - [`Settler`]: sends an epoch's commit, prove and execute calls in order and reports
 //!   Committed / Proven / Executed / Finalized; the calldata comes from a [`RollupCalls`] implementation.
+//! - [`rebuild_over_rpc`]: the escape hatch's state, rebuilt from a rollup's logs and commit calldata alone.
 //! - `hardhat::HardhatNode` (feature `test-utils`): a local hardhat node for tests.
 
 mod chain;
@@ -22,6 +23,7 @@ mod error;
 #[cfg(feature = "test-utils")]
 pub mod hardhat;
 mod inprocess;
+mod rebuild;
 mod rollup;
 mod rpc;
 mod settler;
@@ -36,6 +38,7 @@ pub use contract_set::{
 pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};
 pub use inprocess::{InProcessL1, IN_PROCESS_CHAIN_ID};
+pub use rebuild::{rebuild_over_rpc, RebuildRpcError, Rebuilt};
 pub use rollup::{RollupProgress, ZkrRollupCalls};
 pub use rpc::RpcL1;
 pub use settler::{

@@ -61,6 +61,15 @@ impl RollupCalls for ZkrRollupCalls {
     }
 }
 
+/// A view call of the rollup, decoded.
+pub(crate) async fn view<C: SolCall>(l1: &dyn L1, rollup: Address, call: C) -> Result<C::Return, L1Error> {
+    let out = l1.call(rollup, call.abi_encode()).await?;
+    C::abi_decode_returns(&out).map_err(|e| L1Error::Rpc {
+        method: "eth_call",
+        reason: format!("{} at {rollup} returned {} bytes that do not decode: {e}", C::SIGNATURE, out.len()),
+    })
+}
+
 /// How far a `ZkrRollup` has come: its lifecycle counters and roots, read with view calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RollupProgress {
@@ -76,13 +85,6 @@ pub struct RollupProgress {
 impl RollupProgress {
     /// Reads the rollup's counters from `l1`.
     pub async fn read(l1: &dyn L1, rollup: Address) -> Result<Self, L1Error> {
-        async fn view<C: SolCall>(l1: &dyn L1, rollup: Address, call: C) -> Result<C::Return, L1Error> {
-            let out = l1.call(rollup, call.abi_encode()).await?;
-            C::abi_decode_returns(&out).map_err(|e| L1Error::Rpc {
-                method: "eth_call",
-                reason: format!("{} at {rollup} returned {} bytes that do not decode: {e}", C::SIGNATURE, out.len()),
-            })
-        }
         use IZkrRollup as R;
         Ok(RollupProgress {
             committed: view(l1, rollup, R::totalCommittedCall {}).await?,
