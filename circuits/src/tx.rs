@@ -243,15 +243,6 @@ impl Tx {
         matches!(self, Tx::Transfer(_) | Tx::Withdraw(_))
     }
 
-    /// The L1 priority-queue position of a deposit or forced exit.
-    pub fn priority_id(&self) -> Option<u64> {
-        match self {
-            Tx::Deposit(d) => Some(d.priority_id),
-            Tx::ForcedExit(f) => Some(f.priority_id),
-            _ => None,
-        }
-    }
-
     /// The fee a signed transaction pays (deposits pay none).
     pub fn fee(&self) -> u64 {
         match self {
