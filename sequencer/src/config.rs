@@ -41,6 +41,10 @@ pub struct SequencerConfig {
     pub progress_poll_ms: u64,
     /// First delay before a failed batch hand-off is retried (doubles up to 30 s).
     pub handoff_retry_ms: u64,
+    /// A batch holding an L1 priority operation (deposit, forced exit) is sealed at the latest this many seconds
+    /// before the operation expires on L1, whatever `max_wait_ms` says: its epoch must still be proven and executed
+    /// in time.
+    pub priority_seal_margin_s: u64,
     pub genesis: GenesisConfig,
 }
 
@@ -58,6 +62,7 @@ impl Default for SequencerConfig {
             max_status_streams_per_client: 32,
             progress_poll_ms: 1000,
             handoff_retry_ms: 500,
+            priority_seal_margin_s: 24 * 3600,
             genesis: GenesisConfig::default(),
         }
     }

@@ -42,7 +42,7 @@ pub enum SubmitError {
     FeeTooLow { fee: u64, min: u64 },
     /// This very transaction (same hash) was already accepted.
     #[error("transaction {hash} was already submitted ({status})")]
-    Duplicate { hash: TxHash, status: TxStatus },
+    Duplicate { hash: TxHash, status: Box<TxStatus> },
     /// Any other refusal by the state transition (e.g. the recipient's balance would overflow).
     #[error("transaction refused: {0}")]
     Refused(#[source] TxError),
@@ -162,6 +162,17 @@ pub enum SequencerError {
     Transport(#[from] tonic::transport::Error),
     #[error("the sequencer has shut down")]
     ShutDown,
+    #[error("a {kind} is not a priority operation: only deposits and forced exits come from L1")]
+    NotPriority { kind: &'static str },
+    #[error("priority operation {got} arrived out of queue order: the next one must be {expected}")]
+    PriorityOutOfOrder { expected: u64, got: u64 },
+    #[error(
+        "priority operation {priority_id} differs from the one taken under that id before: the L1 queue was \
+         rewritten (a reorganisation deeper than the confirmations, or another rollup)"
+    )]
+    PriorityConflict { priority_id: u64 },
+    #[error("priority operation {priority_id} cannot execute ({reason}); the L1 queue cannot advance past it")]
+    PriorityRefused { priority_id: u64, reason: String },
     /// After a storage failure (restart it to recover from its store) or a fatal [`HookError`].
     #[error("the sequencer stopped: {0}")]
     Failed(String),

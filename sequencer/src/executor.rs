@@ -22,9 +22,10 @@ use zkr_circuits::tx::{SignedTx, Tx};
 
 use crate::error::{tx_error_label, SequencerError, SubmitError};
 use crate::metrics::Metrics;
-use crate::store::{self, BatchRow, TxRow, Write, TX_EXECUTED, TX_PENDING, TX_REJECTED};
+use crate::store::{self, BatchRow, PriorityRow, TxRow, Write, TX_EXECUTED, TX_PENDING, TX_REJECTED};
 use crate::types::{
-    digest_to_bytes, root_hex, AccountView, BatchProgress, Finality, StatusUpdate, Submitted, TxHash, TxStage, TxStatus,
+    digest_to_bytes, root_hex, AccountView, BatchProgress, Finality, L1Cursor, PriorityOp, StatusUpdate, Submitted,
+    TxHash, TxStage, TxStatus,
 };
 
 /// Most commands handled (and committed) together.
@@ -69,6 +70,15 @@ pub(crate) enum Cmd {
     Halt {
         reason: String,
     },
+    /// Priority operations from L1, in queue order, and the watcher's cursor after them.
+    Priority {
+        ops: Vec<PriorityOp>,
+        cursor: Option<L1Cursor>,
+        reply: Reply<Vec<TxHash>>,
+    },
+    L1Cursor {
+        reply: Reply<Option<L1Cursor>>,
+    },
     /// Sealed batches that are not finalized yet, with their known progress.
     Unfinished {
         limit: usize,
@@ -93,6 +103,8 @@ pub struct Info {
     pub proven_root: Digest,
     /// Sealed batches the sink has accepted (and that are so marked in the store).
     pub batches_handed_off: u64,
+    /// The id the next priority operation from L1 must have (= how many were taken).
+    pub next_priority_id: u64,
 }
 
 /// What a group of commands produced, released after its commit.
@@ -138,6 +150,13 @@ struct Waiting {
     tx: SignedTx,
 }
 
+/// What the sequencer keeps of a priority operation.
+struct PriorityMeta {
+    id: u64,
+    l1_tx: [u8; 32],
+    expiry_s: u64,
+}
+
 /// A sealed batch not yet applied to the proven state.
 struct Unproven {
     txs: Vec<SignedTx>,
@@ -153,6 +172,8 @@ pub(crate) struct Params {
     pub max_wait: Duration,
     pub window: u32,
     pub min_fee: u64,
+    /// A batch holding a priority operation is sealed at the latest this long before the operation expires.
+    pub priority_margin: Duration,
 }
 
 pub(crate) struct Core {
@@ -185,6 +206,14 @@ pub(crate) struct Core {
     handoff: mpsc::UnboundedSender<(u64, Arc<Batch>)>,
     metrics: Metrics,
     failed: Option<String>,
+    /// Every priority operation taken, by transaction hash.
+    priority: HashMap<TxHash, PriorityMeta>,
+    next_priority: u64,
+    /// The earliest expiry (unix seconds) of the priority operations in the open batch.
+    open_priority_expiry: Option<u64>,
+    l1_cursor: Option<L1Cursor>,
+    /// The L1 execute transaction of finalized batches, where the finality record named it.
+    execute_txs: HashMap<u64, [u8; 32]>,
 }
 
 fn replay_err(msg: impl Into<String>) -> SequencerError {
@@ -232,7 +261,23 @@ impl Core {
             handoff,
             metrics,
             failed: None,
+            priority: HashMap::new(),
+            next_priority: 0,
+            open_priority_expiry: None,
+            l1_cursor: store::load_l1_cursor(conn).await?.map(|(block, hash)| L1Cursor { block, hash }),
+            execute_txs: HashMap::new(),
         };
+        for row in store::load_priority(conn).await? {
+            if row.priority_id != core.next_priority {
+                return Err(replay_err(format!(
+                    "priority operations are not contiguous: expected id {}, found {}",
+                    core.next_priority, row.priority_id
+                )));
+            }
+            core.next_priority += 1;
+            let meta = PriorityMeta { id: row.priority_id, l1_tx: row.l1_tx, expiry_s: row.expiry_s };
+            core.priority.insert(row.hash, meta);
+        }
 
         // Group executed transactions by batch, in execution order.
         let mut by_batch: BTreeMap<u64, Vec<(TxRow, SignedTx)>> = BTreeMap::new();
@@ -270,7 +315,10 @@ impl Core {
         // The proven prefix: batches 0.. that are all proven.
         let proven_prefix = batches.iter().take_while(|b| b.progress.proven).count() as u64;
         let mut fx = Effects::default();
-        for BatchRow { number, capacity, tx_count, new_root, handed_off, progress } in batches {
+        for BatchRow { number, capacity, tx_count, new_root, handed_off, progress, execute_tx } in batches {
+            if let Some(h) = execute_tx {
+                core.execute_txs.insert(number, h);
+            }
             if number != core.open_number {
                 return Err(replay_err(format!(
                     "batch numbers are not contiguous: expected {}, found {number}",
@@ -350,6 +398,7 @@ impl Core {
                     .push(&mut core.state, &tx)
                     .map_err(|e| replay_err(format!("tx {} of the open batch no longer applies: {e}", row.hash)))?;
                 core.open_txs.push(row.hash);
+                core.note_open_priority(&row.hash);
             }
             core.seal_if_full(&mut fx);
         }
@@ -379,12 +428,102 @@ impl Core {
     fn status_of(&self, hash: &TxHash) -> Option<TxStatus> {
         Some(match self.txs.get(hash)? {
             Rec::Pending => TxStatus::received(),
-            Rec::Executed(b) => {
-                let stage = self.progress.get(*b as usize).map_or(TxStage::Sequenced, |p| p.stage());
-                TxStatus::in_batch(stage, *b)
-            }
+            Rec::Executed(b) => self.executed_status(hash, *b),
             Rec::Rejected(r) => TxStatus::rejected(r.clone()),
         })
+    }
+
+    /// The status of a transaction executed into batch `b`, with its L1 transactions.
+    fn executed_status(&self, hash: &TxHash, b: u64) -> TxStatus {
+        let stage = self.progress.get(b as usize).map_or(TxStage::Sequenced, |p| p.stage());
+        let mut status = TxStatus::in_batch(stage, b);
+        status.l1_tx = self.priority.get(hash).map(|m| m.l1_tx);
+        if stage == TxStage::Finalized {
+            status.execute_tx = self.execute_txs.get(&b).copied();
+        }
+        status
+    }
+
+    /// Tracks the earliest expiry among the open batch's priority operations.
+    fn note_open_priority(&mut self, hash: &TxHash) {
+        if let Some(m) = self.priority.get(hash) {
+            let e = self.open_priority_expiry.map_or(m.expiry_s, |e| e.min(m.expiry_s));
+            self.open_priority_expiry = Some(e);
+        }
+    }
+
+    /// Takes priority operations from L1 in queue order: each one executes into the open batch now. An operation
+    /// taken before (a watcher resuming from an older cursor) is skipped if it is the same; the cursor is stored
+    /// with them, only when all of them were taken.
+    fn take_priority(
+        &mut self,
+        ops: Vec<PriorityOp>,
+        cursor: Option<L1Cursor>,
+        fx: &mut Effects,
+    ) -> Result<Vec<TxHash>, SequencerError> {
+        let mut hashes = Vec::with_capacity(ops.len());
+        for op in ops {
+            let id = match &op.tx {
+                Tx::Deposit(d) => d.priority_id,
+                Tx::ForcedExit(f) => f.priority_id,
+                other => return Err(SequencerError::NotPriority { kind: other.kind() }),
+            };
+            let hash = TxHash::of(&op.tx.id());
+            if id < self.next_priority {
+                match self.priority.get(&hash) {
+                    Some(m) if m.id == id => {
+                        hashes.push(hash);
+                        continue;
+                    }
+                    _ => return Err(SequencerError::PriorityConflict { priority_id: id }),
+                }
+            }
+            if id > self.next_priority {
+                return Err(SequencerError::PriorityOutOfOrder { expected: self.next_priority, got: id });
+            }
+            let stx = SignedTx { tx: op.tx, signature: None };
+            self.open
+                .push(&mut self.state, &stx)
+                .map_err(|e| SequencerError::PriorityRefused { priority_id: id, reason: e.to_string() })?;
+            let account = match &op.tx {
+                Tx::Deposit(d) => d.to,
+                Tx::ForcedExit(f) => f.account,
+                _ => unreachable!("checked above"),
+            };
+            self.next_priority += 1;
+            self.priority.insert(hash, PriorityMeta { id, l1_tx: op.l1_tx, expiry_s: op.expiry_s });
+            fx.writes.push(Write::Priority(PriorityRow {
+                priority_id: id,
+                hash,
+                l1_tx: op.l1_tx,
+                expiry_s: op.expiry_s,
+            }));
+            let (batch, exec) = self.executed(hash, fx);
+            if let Some(u) = fx.updates.last_mut() {
+                u.status.l1_tx = Some(op.l1_tx);
+            }
+            fx.writes.push(Write::InsertTx {
+                hash,
+                account,
+                nonce: 0,
+                bytes: stx.to_bytes(),
+                status: TX_EXECUTED,
+                exec_seq: Some(exec),
+                batch: Some(batch),
+                received_ms: now_ms(),
+            });
+            self.note_open_priority(&hash);
+            info!(priority_id = id, %hash, batch, kind = %stx.tx.kind(), "priority operation from L1 sequenced");
+            self.seal_if_full(fx);
+            hashes.push(hash);
+        }
+        if let Some(c) = cursor {
+            if self.l1_cursor.is_none_or(|old| old.block < c.block || old == c) {
+                self.l1_cursor = Some(c);
+                fx.writes.push(Write::L1Cursor { block: c.block, hash: c.hash });
+            }
+        }
+        Ok(hashes)
     }
 
     fn info(&self) -> Info {
@@ -396,6 +535,7 @@ impl Core {
             proven_batches: self.proven_batches,
             proven_root: self.proven.root(),
             batches_handed_off: self.handed_off,
+            next_priority_id: self.next_priority,
         }
     }
 
@@ -435,7 +575,7 @@ impl Core {
             Some(Rec::Rejected(_)) => true,
             Some(_) => {
                 let status = self.status_of(&hash).expect("known");
-                return Err(SubmitError::Duplicate { hash, status });
+                return Err(SubmitError::Duplicate { hash, status: Box::new(status) });
             }
         };
         let kind = stx.tx.kind();
@@ -569,6 +709,7 @@ impl Core {
         let pi = batch.public_inputs();
         let new_root = digest_to_bytes(&pi.new_root);
         let hashes = std::mem::take(&mut self.open_txs);
+        self.open_priority_expiry = None;
         fx.writes.push(Write::InsertBatch {
             number,
             capacity,
@@ -594,7 +735,16 @@ impl Core {
         if self.failed.is_some() {
             return None;
         }
-        self.open_first.map(|t| t + self.params.max_wait)
+        let by_wait = self.open_first.map(|t| t + self.params.max_wait);
+        // a priority operation must reach L1 before it expires: seal its batch `priority_margin` ahead at the latest
+        let by_expiry = self.open_priority_expiry.map(|e| {
+            let deadline_ms = (e as i64 * 1000).saturating_sub(self.params.priority_margin.as_millis() as i64);
+            Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms()).max(0) as u64)
+        });
+        match (by_wait, by_expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Why `claim` cannot finalize batch `number` of this history, if it cannot.
@@ -649,11 +799,14 @@ impl Core {
             return Ok(());
         }
         self.progress[number as usize] = merged;
-        fx.writes.push(Write::Progress { number, progress: merged });
+        let execute_tx = finality.and_then(|f| f.execute_tx).filter(|_| merged.finalized);
+        if let Some(h) = execute_tx {
+            self.execute_txs.insert(number, h);
+        }
+        fx.writes.push(Write::Progress { number, progress: merged, execute_tx });
         if merged.stage() != known.stage() {
-            let status = TxStatus::in_batch(merged.stage(), number);
             for h in self.batch_txs.get(&number).into_iter().flatten() {
-                fx.updates.push(StatusUpdate { hash: *h, status: status.clone() });
+                fx.updates.push(StatusUpdate { hash: *h, status: self.executed_status(h, number) });
             }
         }
         if merged.finalized {
@@ -708,6 +861,16 @@ impl Core {
                     self.failed = Some(e);
                 }
             }
+            Cmd::Priority { ops, cursor, reply } => {
+                let r = self.take_priority(ops, cursor, fx);
+                fx.replies.push(Pending::Other(Box::new(move |failure: Option<&str>| {
+                    let _ = reply.send(match failure {
+                        None => r,
+                        Some(f) => Err(SequencerError::Failed(f.to_string())),
+                    });
+                })));
+            }
+            Cmd::L1Cursor { reply } => fx.replies.push(other(reply, self.l1_cursor)),
             Cmd::Unfinished { limit, reply } => {
                 let list = self
                     .progress
@@ -826,6 +989,12 @@ fn fail(cmd: Cmd, why: &str) {
             let _ = reply.send(Err(err()));
         }
         Cmd::Unfinished { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::Priority { reply, .. } => {
+            let _ = reply.send(Err(err()));
+        }
+        Cmd::L1Cursor { reply } => {
             let _ = reply.send(Err(err()));
         }
         Cmd::HandedOff { .. } | Cmd::Progress { .. } | Cmd::Halt { .. } => {}

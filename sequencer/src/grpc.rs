@@ -70,6 +70,8 @@ impl From<&TxStatus> for proto::TxStatus {
             stage: proto::TxStage::from(s.stage) as i32,
             batch: s.batch,
             reason: s.reason.clone().unwrap_or_default(),
+            l1_tx: s.l1_tx.map(|h| h.to_vec()).unwrap_or_default(),
+            execute_tx: s.execute_tx.map(|h| h.to_vec()).unwrap_or_default(),
         }
     }
 }

@@ -40,7 +40,9 @@ pub use error::{HookError, SequencerError, SubmitError};
 pub use executor::Info;
 pub use grpc::{proto, serve, serve_with_listener, wallet_service};
 pub use sequencer::Sequencer;
-pub use types::{AccountView, BatchProgress, Finality, StatusUpdate, Submitted, TxHash, TxStage, TxStatus};
+pub use types::{
+    AccountView, BatchProgress, Finality, L1Cursor, PriorityOp, StatusUpdate, Submitted, TxHash, TxStage, TxStatus,
+};
 
 use async_trait::async_trait;
 

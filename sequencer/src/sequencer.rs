@@ -15,7 +15,7 @@ use crate::config::SequencerConfig;
 use crate::error::{SequencerError, SubmitError};
 use crate::executor::{Cmd, Core, Info, Params};
 use crate::metrics::Metrics;
-use crate::types::{AccountView, BatchProgress, StatusUpdate, Submitted, TxHash, TxStatus};
+use crate::types::{AccountView, BatchProgress, L1Cursor, PriorityOp, StatusUpdate, Submitted, TxHash, TxStatus};
 use crate::{store, BatchSink, Finality, HookError, ProgressSource};
 
 /// Commands waiting for the executor; submitters wait (back-pressure) beyond this.
@@ -89,6 +89,7 @@ impl Sequencer {
             max_wait: Duration::from_millis(config.max_wait_ms),
             window: config.mempool_window,
             min_fee: config.min_fee,
+            priority_margin: Duration::from_secs(config.priority_seal_margin_s),
         };
         let started = Instant::now();
         let (core, initial) =
@@ -184,6 +185,24 @@ impl Sequencer {
             Err(e) => m.rejected.with_label_values(&["submit", e.label()]).inc(),
         }
         r
+    }
+
+    /// Takes priority operations from L1 (the bridge's watcher hands them on once confirmed) in queue order: each
+    /// executes into the open batch at once; `cursor` (the last L1 block they came from) is stored with them, so a
+    /// restarted watcher resumes after it ([`Sequencer::l1_cursor`]). An operation taken before is skipped when it
+    /// is the same one, and refused ([`SequencerError::PriorityConflict`]) when the id names another; a gap is
+    /// [`SequencerError::PriorityOutOfOrder`]. Returns the operations' transaction hashes.
+    pub async fn submit_priority(
+        &self,
+        ops: Vec<PriorityOp>,
+        cursor: Option<L1Cursor>,
+    ) -> Result<Vec<TxHash>, SequencerError> {
+        self.ask(|reply| Cmd::Priority { ops, cursor, reply }).await
+    }
+
+    /// The last L1 block whose priority operations were taken, if any.
+    pub async fn l1_cursor(&self) -> Result<Option<L1Cursor>, SequencerError> {
+        self.ask(|reply| Cmd::L1Cursor { reply }).await
     }
 
     /// The status of a transaction; `None` if it is unknown (never accepted).

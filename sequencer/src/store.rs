@@ -37,6 +37,16 @@ pub(crate) struct BatchRow {
     pub new_root: [u8; 32],
     pub handed_off: bool,
     pub progress: BatchProgress,
+    pub execute_tx: Option<[u8; 32]>,
+}
+
+/// One row of `priority_ops`.
+#[derive(Clone, Debug)]
+pub(crate) struct PriorityRow {
+    pub priority_id: u64,
+    pub hash: TxHash,
+    pub l1_tx: [u8; 32],
+    pub expiry_s: u64,
 }
 
 /// A change to the store, collected while a group of commands runs in memory and written in
@@ -83,6 +93,13 @@ pub(crate) enum Write {
     Progress {
         number: u64,
         progress: BatchProgress,
+        execute_tx: Option<[u8; 32]>,
+    },
+    Priority(PriorityRow),
+    /// The L1 block the bridge's watcher handed on last, with its hash.
+    L1Cursor {
+        block: u64,
+        hash: [u8; 32],
     },
 }
 
@@ -164,6 +181,36 @@ fn u64_of(v: i64, what: &str) -> Result<u64, SequencerError> {
     u64::try_from(v).map_err(|_| SequencerError::Replay(format!("negative {what} {v} in store")))
 }
 
+/// The priority operations taken so far, by id.
+pub(crate) async fn load_priority(conn: &mut SqliteConnection) -> Result<Vec<PriorityRow>, SequencerError> {
+    let rows = sqlx::query("SELECT priority_id, hash, l1_tx, expiry_s FROM priority_ops ORDER BY priority_id")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let l1_tx: Vec<u8> = r.try_get("l1_tx")?;
+            Ok(PriorityRow {
+                priority_id: u64_of(r.try_get("priority_id")?, "priority id")?,
+                hash: hash_of(r.try_get("hash")?)?,
+                l1_tx: l1_tx.try_into().map_err(|_| SequencerError::Replay("corrupt l1_tx in store".into()))?,
+                expiry_s: u64_of(r.try_get("expiry_s")?, "priority expiry")?,
+            })
+        })
+        .collect()
+}
+
+/// The bridge watcher's cursor (`block`, block hash), if one was stored.
+pub(crate) async fn load_l1_cursor(conn: &mut SqliteConnection) -> Result<Option<(u64, [u8; 32])>, SequencerError> {
+    let v: Option<String> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'l1_cursor'").fetch_optional(&mut *conn).await?;
+    let Some(v) = v else { return Ok(None) };
+    let corrupt = || SequencerError::Replay(format!("corrupt l1_cursor {v:?} in store (expected BLOCK:HASH)"));
+    let (block, hash) = v.split_once(':').ok_or_else(corrupt)?;
+    let block = block.parse().map_err(|_| corrupt())?;
+    let hash = hex::decode(hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok()).ok_or_else(corrupt)?;
+    Ok(Some((block, hash)))
+}
+
 /// All transactions: executed ones in execution-log order first, then pending and rejected
 /// ones in acknowledgement order.
 pub(crate) async fn load_txs(conn: &mut SqliteConnection) -> Result<Vec<TxRow>, SequencerError> {
@@ -190,7 +237,7 @@ pub(crate) async fn load_txs(conn: &mut SqliteConnection) -> Result<Vec<TxRow>, 
 
 pub(crate) async fn load_batches(conn: &mut SqliteConnection) -> Result<Vec<BatchRow>, SequencerError> {
     let rows = sqlx::query(
-        "SELECT number, capacity, tx_count, new_root, handed_off, proven, aggregated, finalized \
+        "SELECT number, capacity, tx_count, new_root, handed_off, proven, aggregated, finalized, execute_tx \
          FROM batches ORDER BY number",
     )
     .fetch_all(&mut *conn)
@@ -209,6 +256,10 @@ pub(crate) async fn load_batches(conn: &mut SqliteConnection) -> Result<Vec<Batc
                     aggregated: r.try_get("aggregated")?,
                     finalized: r.try_get("finalized")?,
                 },
+                execute_tx: r
+                    .try_get::<Option<Vec<u8>>, _>("execute_tx")?
+                    .map(|b| b.try_into().map_err(|_| SequencerError::Replay("corrupt execute_tx in store".into())))
+                    .transpose()?,
             })
         })
         .collect()
@@ -290,14 +341,36 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, writes: &[Write]) -> Resu
                     .execute(&mut *tx)
                     .await?;
             }
-            Write::Progress { number, progress } => {
-                sqlx::query("UPDATE batches SET proven = ?2, aggregated = ?3, finalized = ?4 WHERE number = ?1")
-                    .bind(*number as i64)
-                    .bind(progress.proven)
-                    .bind(progress.aggregated)
-                    .bind(progress.finalized)
+            Write::Progress { number, progress, execute_tx } => {
+                sqlx::query(
+                    "UPDATE batches SET proven = ?2, aggregated = ?3, finalized = ?4, \
+                     execute_tx = COALESCE(?5, execute_tx) WHERE number = ?1",
+                )
+                .bind(*number as i64)
+                .bind(progress.proven)
+                .bind(progress.aggregated)
+                .bind(progress.finalized)
+                .bind(execute_tx.as_ref().map(|h| &h[..]))
+                .execute(&mut *tx)
+                .await?;
+            }
+            Write::Priority(PriorityRow { priority_id, hash, l1_tx, expiry_s }) => {
+                sqlx::query("INSERT INTO priority_ops (priority_id, hash, l1_tx, expiry_s) VALUES (?1, ?2, ?3, ?4)")
+                    .bind(*priority_id as i64)
+                    .bind(&hash.0[..])
+                    .bind(&l1_tx[..])
+                    .bind(*expiry_s as i64)
                     .execute(&mut *tx)
                     .await?;
+            }
+            Write::L1Cursor { block, hash } => {
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('l1_cursor', ?1) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(format!("{block}:{}", hex::encode(hash)))
+                .execute(&mut *tx)
+                .await?;
             }
         }
     }

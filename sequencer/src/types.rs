@@ -112,20 +112,43 @@ pub struct TxStatus {
     pub batch: Option<u64>,
     /// Why it was rejected (only for `Rejected`).
     pub reason: Option<String>,
+    /// A priority operation (deposit, forced exit): the L1 transaction that queued it.
+    pub l1_tx: Option<[u8; 32]>,
+    /// `Finalized`: the L1 transaction that executed its epoch (a withdrawal's funds are claimable from then on),
+    /// when the finality record names it.
+    pub execute_tx: Option<[u8; 32]>,
 }
 
 impl TxStatus {
     pub fn received() -> Self {
-        Self { stage: TxStage::Received, batch: None, reason: None }
+        Self { stage: TxStage::Received, batch: None, reason: None, l1_tx: None, execute_tx: None }
     }
 
     pub fn in_batch(stage: TxStage, batch: u64) -> Self {
-        Self { stage, batch: Some(batch), reason: None }
+        Self { stage, batch: Some(batch), reason: None, l1_tx: None, execute_tx: None }
     }
 
     pub fn rejected(reason: impl Into<String>) -> Self {
-        Self { stage: TxStage::Rejected, batch: None, reason: Some(reason.into()) }
+        Self { stage: TxStage::Rejected, batch: None, reason: Some(reason.into()), l1_tx: None, execute_tx: None }
     }
+}
+
+/// A priority operation taken from L1 by the bridge's watcher, for [`crate::Sequencer::submit_priority`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorityOp {
+    /// `Tx::Deposit` or `Tx::ForcedExit`; its priority id is its place in the L1 queue.
+    pub tx: zkr_circuits::tx::Tx,
+    /// The L1 transaction that queued it.
+    pub l1_tx: [u8; 32],
+    /// Unix seconds after which L1 lets anyone switch the rollup into exit mode unless it is executed.
+    pub expiry_s: u64,
+}
+
+/// The last L1 block whose priority operations the sequencer took, with its hash: where the watcher resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1Cursor {
+    pub block: u64,
+    pub hash: [u8; 32],
 }
 
 impl fmt::Display for TxStatus {
@@ -136,6 +159,12 @@ impl fmt::Display for TxStatus {
         }
         if let Some(r) = &self.reason {
             write!(f, ": {r}")?;
+        }
+        if let Some(h) = &self.l1_tx {
+            write!(f, " (queued by L1 tx 0x{})", hex::encode(h))?;
+        }
+        if let Some(h) = &self.execute_tx {
+            write!(f, " (executed on L1 by tx 0x{})", hex::encode(h))?;
         }
         Ok(())
     }
@@ -178,6 +207,8 @@ pub struct Finality {
     pub batches: (u64, u64),
     pub old_root: [u8; 32],
     pub new_root: [u8; 32],
+    /// The L1 transaction that executed the epoch, when the record names it.
+    pub execute_tx: Option<[u8; 32]>,
 }
 
 /// How far a sealed batch got, as reported by the [`crate::ProgressSource`].

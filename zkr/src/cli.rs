@@ -123,6 +123,9 @@ pub enum Command {
     /// The L2 state from L1 data alone: rebuild it, prove an account, send its exit.
     #[command(subcommand)]
     State(crate::state::StateCommand),
+    /// A user's own actions: leave a rollup in exit mode without the operator.
+    #[command(subcommand)]
+    Wallet(crate::wallet::WalletCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -233,6 +236,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::L1(cmd) => crate::l1::run(cmd),
         Command::Queue(args) => crate::queue::run(args),
         Command::State(cmd) => crate::state::run(cmd),
+        Command::Wallet(cmd) => crate::wallet::run(cmd),
     }
 }
 

@@ -8,6 +8,7 @@ mod l1;
 mod node;
 mod queue;
 mod state;
+mod wallet;
 
 use std::io::IsTerminal;
 

@@ -122,6 +122,9 @@ struct FinalityRecord {
     batches: [u64; 2],
     old_root: String,
     new_root: String,
+    /// The L1 transaction that executed the epoch (0x + 64 hex digits), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    execute_tx: Option<String>,
 }
 
 impl FinalityRecord {
@@ -137,10 +140,20 @@ impl FinalityRecord {
                 .map(|d| digest_to_bytes(&d))
                 .with_context(|| format!("finality record {key}: {name} {hex:?} is not a digest (64 hex digits)"))
         };
+        let execute_tx = match &r.execute_tx {
+            None => None,
+            Some(h) => Some(
+                h.strip_prefix("0x")
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .with_context(|| format!("finality record {key}: execute_tx {h:?} is not 0x + 64 hex digits"))?,
+            ),
+        };
         Ok(Finality {
             batches: (r.batches[0], r.batches[1]),
             old_root: root("old_root", &r.old_root)?,
             new_root: root("new_root", &r.new_root)?,
+            execute_tx,
         })
     }
 }
@@ -151,12 +164,14 @@ impl Finalized {
         Finalized { seen: Arc::default(), store: Some(store) }
     }
 
-    /// Records `ep` as finalized, naming what it finalized: its batches and the roots it went from and to.
-    pub async fn record(&self, ep: &EpochProof) -> Result<()> {
+    /// Records `ep` as finalized, naming what it finalized: its batches and the roots it went from and to, and the
+    /// L1 transaction that executed it when known.
+    pub async fn record(&self, ep: &EpochProof, execute_tx: Option<[u8; 32]>) -> Result<()> {
         let finality = Finality {
             batches: ep.batches,
             old_root: digest_to_bytes(&ep.public.old_root),
             new_root: digest_to_bytes(&ep.public.new_root),
+            execute_tx,
         };
         self.put(ep.epoch, finality).await
     }
@@ -169,6 +184,7 @@ impl Finalized {
                 batches: [finality.batches.0, finality.batches.1],
                 old_root: root_hex(&finality.old_root),
                 new_root: root_hex(&finality.new_root),
+                execute_tx: finality.execute_tx.map(|h| format!("0x{}", hex::encode(h))),
             };
             let text = format!("# finalized on L1\n{}", toml::to_string(&record)?);
             store.put(&finalized_key(epoch), text.as_bytes()).await.context("recording L1 finality")?;
@@ -376,9 +392,29 @@ impl EpochSettler {
         self.deployed.as_ref().map(|d| &d.deployment)
     }
 
+    /// The chain this settles on.
+    pub fn l1(&self) -> Arc<dyn L1> {
+        self.l1.clone()
+    }
+
+    /// Deploys the contracts now, with the L2 genesis as the rollup's genesis and the node's epoch 0 as its epoch 1,
+    /// unless a deployment exists: the bridge needs the rollup before the first epoch settles (deposits are made on
+    /// L1 first). Only for a node whose sequencer has sealed nothing yet. Returns the deployment.
+    pub async fn deploy_at_genesis(&mut self) -> Result<Deployment> {
+        if self.deployed.is_none() {
+            let root = self.genesis.root();
+            self.deploy_from(root, 0).await?;
+        }
+        self.deployment().cloned().context("no deployment")
+    }
+
     async fn deploy(&mut self, first: &EpochProof) -> Result<()> {
+        self.deploy_from(first.public.old_root, first.epoch).await
+    }
+
+    async fn deploy_from(&mut self, old_root: zkr_circuits::config::Digest, first_epoch: u64) -> Result<()> {
         let sender = self.l1.sender();
-        let accounts = if first.public.old_root == self.genesis.root() {
+        let accounts = if old_root == self.genesis.root() {
             genesis_accounts(&self.genesis, |_| sender).context("listing the genesis accounts")?
         } else {
             Vec::new() // resumed mid-chain: exits only for accounts the rollup sees from here on
@@ -389,7 +425,7 @@ impl EpochSettler {
             operator: sender,
             batches_per_epoch: self.plan.batches(),
             batch_capacity: self.circuits.capacity() as u64,
-            genesis_root: pack_digest(&first.public.old_root),
+            genesis_root: pack_digest(&old_root),
             genesis_accounts: accounts,
             priority_expiry: PRIORITY_EXPIRY_S,
             timelock_delay: TIMELOCK_S,
@@ -403,10 +439,10 @@ impl EpochSettler {
         tracing::info!(rollup = %deployment.rollup, verifier = %deployment.verifier, gas, "L1 contracts deployed");
         if let Some(r) = &self.records {
             deployment.save(&r.deployment).with_context(|| format!("writing {}", r.deployment.display()))?;
-            r.save_offset(first.epoch)?;
+            r.save_offset(first_epoch)?;
         }
         let settler = Settler::new(self.l1.clone(), deployment.rollup, Arc::new(ZkrRollupCalls), self.config.clone());
-        self.deployed = Some(Deployed { deployment, settler, first_epoch: Some(first.epoch) });
+        self.deployed = Some(Deployed { deployment, settler, first_epoch: Some(first_epoch) });
         Ok(())
     }
 
@@ -534,7 +570,7 @@ impl EpochSettler {
             RollupProgress::read(&*self.l1, d.deployment.rollup).await.context("reading the rollup's counters")?;
         let Some(stage) = progress.next_stage(l1_epoch) else {
             tracing::info!(epoch = ep.epoch, l1_epoch, "executed on L1 in an earlier run");
-            self.finalized.record(ep).await?;
+            self.finalized.record(ep, None).await?;
             return Ok(None);
         };
         if l1_epoch > progress.committed + 1 {
@@ -580,7 +616,7 @@ impl EpochSettler {
             })
             .await
             .with_context(|| format!("settling epoch {epoch} on L1"))?;
-        self.finalized.record(ep).await?;
+        self.finalized.record(ep, Some(settled.execute.tx_hash.0)).await?;
         Ok(Some(SettledEpoch {
             epoch: ep.epoch,
             l1_epoch,
@@ -705,7 +741,7 @@ mod tests {
         let settler_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
         let sequencer_side = Finalized::shared(Arc::new(FsBlobStore::new(dir.path()).unwrap()));
         assert!(!sequencer_side.contains(3).await.unwrap());
-        let f = Finality { batches: (6, 7), old_root: root(1), new_root: root(2) };
+        let f = Finality { batches: (6, 7), old_root: root(1), new_root: root(2), execute_tx: None };
         settler_side.put(3, f).await.unwrap();
         assert_eq!(sequencer_side.get(3).await.unwrap(), Some(f), "the record carries its batches and roots");
         assert!(!sequencer_side.contains(4).await.unwrap());
@@ -735,7 +771,10 @@ mod tests {
             root_hex(&root(2))
         );
         store.put(&finalized_key(2), good.as_bytes()).await.unwrap();
-        assert_eq!(f.get(2).await.unwrap(), Some(Finality { batches: (4, 5), old_root: root(1), new_root: root(2) }));
+        assert_eq!(
+            f.get(2).await.unwrap(),
+            Some(Finality { batches: (4, 5), old_root: root(1), new_root: root(2), execute_tx: None })
+        );
         let bad = [
             "finalized on L1\n".to_string(),                    // the old contentless form
             good.replace("epoch = 2", "epoch = 9"),             // another epoch's record
@@ -782,7 +821,7 @@ mod tests {
         };
         let stages = |p: BatchProgress| (p.proven, p.aggregated, p.finalized);
         // finality recorded early does not skip the proving stages
-        let f = Finality { batches: (0, 1), old_root: root(1), new_root: root(2) };
+        let f = Finality { batches: (0, 1), old_root: root(1), new_root: root(2), execute_tx: None };
         progress.finalized.put(0, f).await.unwrap();
         assert_eq!(stages(progress.batch_progress(0).await.unwrap()), (false, false, false));
         // every job done: epoch 0 (batches 0, 1) aggregated, batch 2 proven only

@@ -16,6 +16,7 @@ use zkr_circuits::tx::{Transfer, Tx};
 use zkr_queue::{JobKind, JobState, Queue};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
+use crate::bridge::{spawn_bridge, BridgeConfig};
 use crate::node::{LocalNode, LocalNodeConfig};
 use crate::parts;
 use zkr_coordinator::epochs::EpochProof;
@@ -53,6 +54,8 @@ pub struct DevnetConfig {
     pub lease_ms: u64,
     /// Where verified epochs are settled (`[l1] mode = "in_process" | "off" | "rpc"`).
     pub l1: L1Mode,
+    /// The bridge's L1 → L2 side: deposits and forced exits taken from the rollup's priority queue.
+    pub bridge: BridgeConfig,
 }
 
 impl Default for DevnetConfig {
@@ -72,6 +75,7 @@ impl Default for DevnetConfig {
             metrics_listen: None,
             lease_ms: 30_000,
             l1: L1Mode::InProcess,
+            bridge: BridgeConfig::default(),
         }
     }
 }
@@ -96,6 +100,10 @@ pub struct DevnetStatus {
     pub epochs_finalized: u64,
     /// Failed settlement attempts in this run (each is retried with backoff).
     pub settlement_failures: u64,
+    /// L1 priority operations (deposits, forced exits) the bridge handed to the sequencer in this run.
+    pub bridge_taken: u64,
+    /// Why the bridge stopped, if it did.
+    pub bridge_incident: Option<String>,
     /// The latest failure, while the epoch it concerns is still being retried.
     pub last_settlement_error: Option<String>,
     pub root: String,
@@ -138,9 +146,45 @@ pub async fn run(
     )
     .await?;
     let (queue, seq, plan) = (node.queue.clone(), node.seq.clone(), node.plan);
-    let settler = EpochSettler::start(&cfg.l1, &node.hub(), plan, seq.config().genesis.state(), &cfg.data_dir)
+    let mut settler = EpochSettler::start(&cfg.l1, &node.hub(), plan, seq.config().genesis.state(), &cfg.data_dir)
         .await
         .context("preparing L1 settlement")?;
+    let mut report = DevnetReport::default();
+    let bridge_stop = shutdown.child_token();
+    let _bridge_guard = bridge_stop.clone().drop_guard();
+    // The bridge needs the rollup before anything settles (deposits are made on L1 first): a fresh devnet deploys
+    // it now. An in-process L1 lives in memory, so a resumed devnet's new chain has lost the earlier deposits and
+    // queue: it settles from where it resumes, without the bridge.
+    let mut l1_bridge = None;
+    if let (Some(s), true) = (settler.as_mut(), cfg.bridge.enabled) {
+        let info = seq.info().await?;
+        let fresh = info.batches_sealed == 0 && info.open_batch_txs == 0;
+        let deployment = match (s.deployment().cloned(), fresh) {
+            (Some(d), _) => Some(d),
+            (None, true) => Some(s.deploy_at_genesis().await.context("deploying the L1 contracts")?),
+            (None, false) => None,
+        };
+        let in_memory_resumed = cfg.l1 == L1Mode::InProcess && !fresh;
+        match deployment {
+            Some(d) if !in_memory_resumed => {
+                let b = spawn_bridge(
+                    seq.clone(),
+                    s.l1(),
+                    d.rollup,
+                    d.deploy_block,
+                    cfg.bridge,
+                    &node.registry,
+                    bridge_stop.clone(),
+                )?;
+                tracing::info!(rollup = %d.rollup, confirmations = cfg.bridge.confirmations, "bridge: following the rollup's priority queue");
+                l1_bridge = Some((b, s.l1(), d.rollup));
+                report.deployment = Some(d);
+            }
+            _ => tracing::info!(
+                "bridge off: this devnet resumes on a new chain (deposits need a fresh data dir or a JSON-RPC L1)"
+            ),
+        }
+    }
 
     let grpc_addr = match cfg.grpc_listen {
         Some(addr) => Some(node.serve_wallet_api(addr, &shutdown).await?),
@@ -158,8 +202,29 @@ pub async fn run(
     let submitted = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     let load_stop = shutdown.child_token();
+    let (seq_for_demo, tps, submitted_d, refused_d) = (seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone());
+    let demo_stop = load_stop.clone();
     if cfg.demo {
-        tokio::spawn(load_generator(seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone(), load_stop.clone()));
+        let bridge = l1_bridge.as_ref().map(|(_, l1, rollup)| (l1.clone(), *rollup));
+        tokio::spawn(async move {
+            if let Some((l1, rollup)) = bridge {
+                let d = crate::demo::BridgeDemo { seq: seq_for_demo.clone(), l1, rollup, stop: demo_stop.clone() };
+                match d.run(&submitted_d).await {
+                    Ok(Some(withdrawal)) => {
+                        tokio::spawn(async move {
+                            if let Err(e) = d.pull_when_finalized(withdrawal).await {
+                                tracing::warn!(error = %format!("{e:#}"), "demo: pulling the withdrawal failed");
+                            }
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "demo: the bridge flows failed; random transfers go on")
+                    }
+                }
+            }
+            load_generator(seq_for_demo, tps, submitted_d, refused_d, demo_stop).await
+        });
     }
 
     let (mut control, earlier_epochs) = parts::epoch_control(
@@ -175,7 +240,7 @@ pub async fn run(
     // Epochs finished in an earlier run count as done already.
     let earlier = earlier_epochs.len() as u64;
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
-    let mut report = DevnetReport { grpc_addr, ..DevnetReport::default() };
+    report.grpc_addr = grpc_addr;
     // Close an epoch that has begun but stalls (no load): pad it with empty batches.
     let closer_stop = shutdown.child_token();
     parts::spawn_epoch_closer(seq.clone(), plan, Duration::from_millis(cfg.epoch_timeout_ms), closer_stop.clone());
@@ -215,6 +280,11 @@ pub async fn run(
         status.epochs_finalized = control.finalized();
         status.settlement_failures = failures;
         status.last_settlement_error = last_error.clone();
+        if let Some((b, _, _)) = &l1_bridge {
+            let bs = b.status();
+            status.bridge_taken = bs.taken;
+            status.bridge_incident = bs.incident;
+        }
         let settled_new = report.settled.iter().filter(|s| s.epoch >= earlier).count() as u64;
         on_status(&status);
         report.status = status;

@@ -6,6 +6,8 @@
 //! It owns no protocol, no proof and no contract: those live in the role crates below it (`zkr-sequencer`,
 //! `zkr-coordinator`, `zkr-worker`, `zkr-settle`). Nothing below it knows it; the binary calls it.
 
+pub mod bridge;
+mod demo;
 pub mod devnet;
 pub mod fleet;
 pub mod node;

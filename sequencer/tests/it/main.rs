@@ -22,8 +22,8 @@ use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::proto::{self, TxStage as PStage};
 use zkr_sequencer::types::{digest_from_bytes, digest_to_bytes};
 use zkr_sequencer::{
-    BatchProgress, BatchSink, Finality, HookError, ProgressSource, Sequencer, SequencerConfig, SequencerError, TxHash,
-    TxStage,
+    BatchProgress, BatchSink, Finality, HookError, L1Cursor, PriorityOp, ProgressSource, Sequencer, SequencerConfig,
+    SequencerError, TxHash, TxStage,
 };
 
 mod crash;
@@ -803,10 +803,10 @@ async fn progress_reaches_statuses_streams_and_the_proven_state() {
     progress.set(0, FINALIZED);
     let forged = [
         None,
-        Some(Finality { batches: (0, 0), old_root: old0, new_root: new1 }),
-        Some(Finality { batches: (0, 0), old_root: new0, new_root: new0 }),
-        Some(Finality { batches: (1, 1), old_root: new0, new_root: new1 }),
-        Some(Finality { batches: (0, 5), old_root: old0, new_root: new0 }),
+        Some(Finality { batches: (0, 0), old_root: old0, new_root: new1, execute_tx: None }),
+        Some(Finality { batches: (0, 0), old_root: new0, new_root: new0, execute_tx: None }),
+        Some(Finality { batches: (1, 1), old_root: new0, new_root: new1, execute_tx: None }),
+        Some(Finality { batches: (0, 5), old_root: old0, new_root: new0, execute_tx: None }),
     ];
     for f in forged {
         progress.record(0, f);
@@ -817,9 +817,11 @@ async fn progress_reaches_statuses_streams_and_the_proven_state() {
     assert_eq!(stage(u.status.as_ref().unwrap()), PStage::Aggregated);
 
     // Finalized: the per-hash stream delivers it and ends.
-    progress.record(0, Some(Finality { batches: (0, 0), old_root: old0, new_root: new0 }));
+    progress.record(0, Some(Finality { batches: (0, 0), old_root: old0, new_root: new0, execute_tx: Some([7; 32]) }));
     let u = one.message().await.unwrap().unwrap();
     assert_eq!(stage(u.status.as_ref().unwrap()), PStage::Finalized);
+    // the L1 transaction that executed the epoch comes with it
+    assert_eq!(u.status.as_ref().unwrap().execute_tx, vec![7; 32]);
     assert!(one.message().await.unwrap().is_none(), "the stream ends once every hash is final");
     assert_eq!(stage(&n.status(hash(&t0)).await.unwrap()), PStage::Finalized);
 
@@ -829,7 +831,8 @@ async fn progress_reaches_statuses_streams_and_the_proven_state() {
         Node::start(&config(dir.path(), 1, 60_000), Arc::new(TestSink::default()), Arc::new(TestProgress::default()))
             .await;
     let mut n = n;
-    assert_eq!(stage(&n.status(hash(&t0)).await.unwrap()), PStage::Finalized);
+    let st0 = n.status(hash(&t0)).await.unwrap();
+    assert_eq!((stage(&st0), st0.execute_tx), (PStage::Finalized, vec![7; 32]));
     assert_eq!(stage(&n.status(hash(&t1)).await.unwrap()), PStage::Proven);
     let p = n.account(0, true).await;
     assert_eq!((p.balance, p.batches), (GENESIS_FUNDS - 300, 2));
@@ -878,4 +881,101 @@ async fn second_sequencer_on_the_same_store_is_refused() {
     let again = open().await.expect("free once the first one is shut down");
     assert_eq!(again.account(0, false).await.unwrap().account.unwrap().nonce, 1);
     again.shutdown().await;
+}
+
+// ---------------------------------------------------------------- the bridge's L1 → L2 side
+
+fn far_expiry() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3 * 24 * 3600
+}
+
+fn deposit_op(priority_id: u64, to: u32, pubkey: PublicKey, amount: u64, expiry_s: u64) -> PriorityOp {
+    PriorityOp {
+        tx: Tx::Deposit(Deposit { priority_id, to, pubkey, amount }),
+        l1_tx: [priority_id as u8 + 1; 32],
+        expiry_s,
+    }
+}
+
+/// Deposits and forced exits from L1: taken in queue order only (a gap, a wallet transaction, another operation
+/// under a taken id are refused), a deposit opens its account (which can sign from then on), the status names the
+/// L1 transaction, an operation handed on again is skipped, and the queue position and the watcher's cursor survive
+/// a restart.
+#[tokio::test]
+async fn priority_operations_from_l1_open_accounts_in_queue_order_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 4, 60_000);
+    let new_id = cfg.genesis.demo_accounts as u32;
+    let key = demo::keys(99, 1).remove(0);
+    let mut n = Node::start(&cfg, Arc::new(TestSink::default()), Arc::new(TestProgress::default())).await;
+
+    let dep0 = deposit_op(0, new_id, key.public_key(), 1000, far_expiry());
+    let r = n.seq.submit_priority(vec![deposit_op(1, new_id, key.public_key(), 5, far_expiry())], None).await;
+    assert!(matches!(r, Err(SequencerError::PriorityOutOfOrder { expected: 0, got: 1 })), "{r:?}");
+    let wallet_tx = transfer(&keys(), 0, 1, 1, 0);
+    let r = n.seq.submit_priority(vec![PriorityOp { tx: wallet_tx.tx, l1_tx: [0; 32], expiry_s: 0 }], None).await;
+    assert!(matches!(r, Err(SequencerError::NotPriority { kind: "transfer" })), "{r:?}");
+
+    // before its deposit the account does not exist
+    let spend =
+        Tx::Transfer(Transfer { from: new_id, to: 0, amount: 10, fee: 0, nonce: 0 }).sign(&key, &Domain::DEVNET);
+    assert_eq!(n.submit(&spend).await.unwrap_err().code(), Code::NotFound);
+    let c5 = L1Cursor { block: 5, hash: [5; 32] };
+    let h = n.seq.submit_priority(vec![dep0.clone()], Some(c5)).await.unwrap();
+    assert_eq!(h, vec![TxHash::of(&dep0.tx.id())]);
+    let st = n.status(h[0]).await.unwrap();
+    assert_eq!((stage(&st), st.batch, st.l1_tx), (PStage::Sequenced, Some(0), vec![1; 32]));
+    assert_eq!(n.account(new_id, false).await.balance, 1000);
+    // now it signs
+    assert_eq!(stage(n.submit(&spend).await.unwrap().status.as_ref().unwrap()), PStage::Sequenced);
+
+    // handed on again (a watcher resuming from an older cursor) with the next one: the first is skipped
+    let exit = PriorityOp {
+        tx: Tx::ForcedExit(ForcedExit { priority_id: 1, account: new_id, l1_address: [9; 20] }),
+        l1_tx: [2; 32],
+        expiry_s: far_expiry(),
+    };
+    let c6 = L1Cursor { block: 6, hash: [6; 32] };
+    let h = n.seq.submit_priority(vec![dep0.clone(), exit.clone()], Some(c6)).await.unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(n.account(new_id, false).await.balance, 0, "the forced exit takes the whole balance");
+    // another operation under a taken id: the L1 queue was rewritten
+    let other = deposit_op(0, new_id, key.public_key(), 7, far_expiry());
+    let r = n.seq.submit_priority(vec![other], None).await;
+    assert!(matches!(r, Err(SequencerError::PriorityConflict { priority_id: 0 })), "{r:?}");
+    assert_eq!(n.seq.info().await.unwrap().next_priority_id, 2);
+    assert_eq!(n.seq.l1_cursor().await.unwrap(), Some(c6));
+
+    n.stop().await;
+    let mut n = Node::start(&cfg, Arc::new(TestSink::default()), Arc::new(TestProgress::default())).await;
+    assert_eq!(n.seq.l1_cursor().await.unwrap(), Some(c6));
+    assert_eq!(n.seq.info().await.unwrap().next_priority_id, 2);
+    assert_eq!(n.status(TxHash::of(&exit.tx.id())).await.unwrap().l1_tx, vec![2; 32]);
+    assert_eq!(n.account(new_id, false).await.balance, 0);
+    let r = n.seq.submit_priority(vec![deposit_op(3, new_id, key.public_key(), 5, far_expiry())], None).await;
+    assert!(matches!(r, Err(SequencerError::PriorityOutOfOrder { expected: 2, got: 3 })), "{r:?}");
+    n.stop().await;
+}
+
+/// A batch holding a deposit is sealed `priority_seal_margin_s` before the deposit expires on L1, however long
+/// `max_wait_ms` is; a batch of wallet transactions alone waits for `max_wait_ms`.
+#[tokio::test]
+async fn a_batch_holding_a_priority_operation_seals_before_the_operation_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), 4, 3_600_000);
+    cfg.priority_seal_margin_s = 3600;
+    let sink = Arc::new(TestSink::default());
+    let mut n = Node::start(&cfg, sink.clone(), Arc::new(TestProgress::default())).await;
+    n.submit(&transfer(&keys(), 0, 1, 5, 0)).await.unwrap();
+    let key = demo::keys(99, 1).remove(0);
+    // expires in an hour and a second: the margin leaves a second
+    let expiry = far_expiry() - 3 * 24 * 3600 + 3601;
+    let op = deposit_op(0, cfg.genesis.demo_accounts as u32, key.public_key(), 1000, expiry);
+    n.seq.submit_priority(vec![op], None).await.unwrap();
+    eventually("the batch with the deposit is sealed", || async { sink.numbers() == vec![0] }).await;
+    assert_eq!(sink.batch(0).slots.iter().filter(|s| s.tx.is_some()).count(), 2);
+    n.submit(&transfer(&keys(), 0, 1, 5, 1)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(n.seq.info().await.unwrap().open_batch_txs, 1, "no deposit: the batch waits for max_wait_ms");
+    n.stop().await;
 }

@@ -19,6 +19,16 @@ pub struct Receipt {
     pub contract_address: Option<Address>,
 }
 
+/// A log as the chain holds it: where it is (block, transaction, index) and what it says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainLog {
+    pub block_number: u64,
+    pub block_hash: B256,
+    pub tx_hash: B256,
+    pub log_index: u64,
+    pub log: Log,
+}
+
 /// A chain zkr settles on. Object-safe (`Arc<dyn L1>`); every transaction is sent from one account, the sender.
 ///
 /// Implementations: [`crate::InProcessL1`] (zkr-evm, a block per transaction) and [`crate::RpcL1`] (JSON-RPC).
@@ -41,6 +51,12 @@ pub trait L1: Send + Sync {
     async fn receipt(&self, tx_hash: B256) -> Result<Option<Receipt>, L1Error>;
     /// Deployed code at an address (empty when none).
     async fn code_at(&self, address: Address) -> Result<Vec<u8>, L1Error>;
+    /// The ETH balance of an address at the latest block.
+    async fn balance(&self, address: Address) -> Result<U256, L1Error>;
+    /// The hash of block `number` as the chain holds it now; `None` above the head.
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, L1Error>;
+    /// Logs of `address` whose first topic is one of `topics0`, in blocks `from..=to`, in chain order.
+    async fn logs(&self, address: Address, topics0: &[B256], from: u64, to: u64) -> Result<Vec<ChainLog>, L1Error>;
 
     /// Blocks that include the transaction, counting its own: 0 when it is not (or no longer) in the chain,
     /// 1 right after it was mined.

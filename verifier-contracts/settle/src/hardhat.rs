@@ -19,6 +19,8 @@ pub const HARDHAT_CHAIN_ID: u64 = 31337;
 pub const HARDHAT_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 /// Private key of hardhat's second default account (public test key).
 pub const HARDHAT_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+/// Private key of hardhat's third default account (public test key).
+pub const HARDHAT_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 /// How long `start` waits for the node to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);

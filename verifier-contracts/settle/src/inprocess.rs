@@ -8,7 +8,7 @@ use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use async_trait::async_trait;
 use zkr_evm::{CallOutcome, Evm};
 
-use crate::chain::{Receipt, L1};
+use crate::chain::{ChainLog, Receipt, L1};
 use crate::error::{describe_revert, L1Error};
 
 /// Chain id of the in-process L1 (its EVM's `block.chainid`; hardhat's, so deployment records look alike).
@@ -23,6 +23,8 @@ struct Chain {
     sent: u64,
     /// Runtime code of the contracts deployed through this L1 (zkr-evm exposes no code lookup).
     code: HashMap<Address, Vec<u8>>,
+    /// Block `i + 1`: its hash and its one transaction.
+    blocks: Vec<(B256, B256)>,
 }
 
 type Job = Box<dyn FnOnce(&mut Chain) + Send>;
@@ -62,8 +64,14 @@ impl InProcessL1 {
         std::thread::Builder::new()
             .name("zkr-in-process-l1".into())
             .spawn(move || {
-                let mut chain =
-                    Chain { evm: make_evm(), head: 0, receipts: HashMap::new(), sent: 0, code: HashMap::new() };
+                let mut chain = Chain {
+                    evm: make_evm(),
+                    head: 0,
+                    receipts: HashMap::new(),
+                    sent: 0,
+                    code: HashMap::new(),
+                    blocks: Vec::new(),
+                };
                 // Ends when the InProcessL1 (the only sender of jobs) is dropped.
                 while let Ok(job) = inbox.recv() {
                     job(&mut chain);
@@ -133,6 +141,11 @@ impl InProcessL1 {
             contract_address: outcome.created,
         };
         chain.receipts.insert(tx_hash, receipt.clone());
+        // this chain never reorganises: a block's hash only has to be unique
+        let mut block_input = b"zkr in-process block".to_vec();
+        block_input.extend_from_slice(&block.to_be_bytes());
+        block_input.extend_from_slice(tx_hash.as_slice());
+        chain.blocks.push((keccak256(block_input), tx_hash));
         if let Some(created) = outcome.created {
             chain.code.insert(created, outcome.output.clone());
         }
@@ -196,5 +209,36 @@ impl L1 for InProcessL1 {
 
     async fn code_at(&self, address: Address) -> Result<Vec<u8>, L1Error> {
         Ok(self.run(move |c| c.code.get(&address).cloned().unwrap_or_default()))
+    }
+
+    async fn balance(&self, address: Address) -> Result<U256, L1Error> {
+        Ok(self.run(move |c| c.evm.balance(address)))
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, L1Error> {
+        Ok(self.run(move |c| match number {
+            0 => Some(B256::ZERO),
+            n => c.blocks.get(n as usize - 1).map(|b| b.0),
+        }))
+    }
+
+    async fn logs(&self, address: Address, topics0: &[B256], from: u64, to: u64) -> Result<Vec<ChainLog>, L1Error> {
+        let topics0 = topics0.to_vec();
+        Ok(self.run(move |c| {
+            let mut out = Vec::new();
+            let (first, last) = (from.max(1), to.min(c.head));
+            for number in first..=last {
+                let (block_hash, tx_hash) = c.blocks[number as usize - 1];
+                let Some(r) = c.receipts.get(&tx_hash) else { continue };
+                for (i, log) in r.logs.iter().enumerate() {
+                    let topic0 = log.data.topics().first();
+                    if log.address == address && topic0.is_some_and(|t| topics0.contains(t)) {
+                        let log_index = i as u64;
+                        out.push(ChainLog { block_number: number, block_hash, tx_hash, log_index, log: log.clone() });
+                    }
+                }
+            }
+            out
+        }))
     }
 }

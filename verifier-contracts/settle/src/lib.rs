@@ -14,6 +14,8 @@
 //! - [`Settler`]: sends an epoch's commit, prove and execute calls in order and reports
 //!   Committed / Proven / Executed / Finalized; the calldata comes from a [`RollupCalls`] implementation.
 //! - [`rebuild_over_rpc`]: the escape hatch's state, rebuilt from a rollup's logs and commit calldata alone.
+//! - [`PriorityWatcher`]: the bridge's L1 → L2 side, the rollup's priority operations once confirmed, with reorgs
+//!   deeper than the confirmations reported.
 //! - `hardhat::HardhatNode` (feature `test-utils`): a local hardhat node for tests.
 
 mod chain;
@@ -27,10 +29,11 @@ mod rebuild;
 mod rollup;
 mod rpc;
 mod settler;
+mod watch;
 
 pub use alloy::signers::local::PrivateKeySigner;
 pub use alloy_primitives::{Address, Bytes, Log, B256, U256};
-pub use chain::{Receipt, L1};
+pub use chain::{ChainLog, Receipt, L1};
 pub use contract_set::{
     deploy_contracts, ContractSet, ContractSetError, RollupSetup, DEVNET_CONTRACTS_JSON, DEVNET_CONTRACTS_PATH,
     DEVNET_POSEIDON_PATH, DEVNET_VERIFIER_PATH,
@@ -44,3 +47,4 @@ pub use rpc::RpcL1;
 pub use settler::{
     CallBuildError, EpochSubmission, RollupCalls, SettleError, SettleEvent, Settled, Settler, SettlerConfig, Stage,
 };
+pub use watch::{Cursor, ObservedOp, PriorityWatcher, Round, WatchConfig, WatchError};

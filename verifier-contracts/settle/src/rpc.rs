@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::network::TransactionBuilder;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
@@ -13,7 +14,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use async_trait::async_trait;
 use tracing::debug;
 
-use crate::chain::{Receipt, L1};
+use crate::chain::{ChainLog, Receipt, L1};
 use crate::error::{describe_revert, L1Error};
 
 /// Osaka's per-transaction gas cap (EIP-7825); gas headroom never pushes a limit past it.
@@ -235,5 +236,40 @@ impl L1 for RpcL1 {
     async fn code_at(&self, address: Address) -> Result<Vec<u8>, L1Error> {
         let code = self.provider.get_code_at(address).await.map_err(|e| self.error("eth_getCode", e, None))?;
         Ok(code.to_vec())
+    }
+
+    async fn balance(&self, address: Address) -> Result<U256, L1Error> {
+        self.provider.get_balance(address).await.map_err(|e| self.error("eth_getBalance", e, None))
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, L1Error> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| self.error("eth_getBlockByNumber", e, None))?;
+        Ok(block.map(|b| b.header.hash))
+    }
+
+    async fn logs(&self, address: Address, topics0: &[B256], from: u64, to: u64) -> Result<Vec<ChainLog>, L1Error> {
+        let filter = Filter::new().address(address).event_signature(topics0.to_vec()).from_block(from).to_block(to);
+        let logs = self.provider.get_logs(&filter).await.map_err(|e| self.error("eth_getLogs", e, Some(address)))?;
+        let incomplete =
+            |what: &str| L1Error::Rpc { method: "eth_getLogs", reason: format!("a log without its {what}") };
+        let mut out = Vec::with_capacity(logs.len());
+        for l in logs {
+            if l.removed {
+                continue;
+            }
+            out.push(ChainLog {
+                block_number: l.block_number.ok_or_else(|| incomplete("block number"))?,
+                block_hash: l.block_hash.ok_or_else(|| incomplete("block hash"))?,
+                tx_hash: l.transaction_hash.ok_or_else(|| incomplete("transaction hash"))?,
+                log_index: l.log_index.ok_or_else(|| incomplete("index"))?,
+                log: l.inner,
+            });
+        }
+        out.sort_by_key(|l| (l.block_number, l.log_index));
+        Ok(out)
     }
 }

@@ -4,3 +4,4 @@ mod backends;
 mod common;
 mod devnet_set;
 mod settler;
+mod watch;
