@@ -463,9 +463,9 @@ impl Core {
     ) -> Result<Vec<TxHash>, SequencerError> {
         let mut hashes = Vec::with_capacity(ops.len());
         for op in ops {
-            let id = match &op.tx {
-                Tx::Deposit(d) => d.priority_id,
-                Tx::ForcedExit(f) => f.priority_id,
+            let (id, account) = match &op.tx {
+                Tx::Deposit(d) => (d.priority_id, d.to),
+                Tx::ForcedExit(f) => (f.priority_id, f.account),
                 other => return Err(SequencerError::NotPriority { kind: other.kind() }),
             };
             let hash = TxHash::of(&op.tx.id());
@@ -485,11 +485,6 @@ impl Core {
             self.open
                 .push(&mut self.state, &stx)
                 .map_err(|e| SequencerError::PriorityRefused { priority_id: id, reason: e.to_string() })?;
-            let account = match &op.tx {
-                Tx::Deposit(d) => d.to,
-                Tx::ForcedExit(f) => f.account,
-                _ => unreachable!("checked above"),
-            };
             self.next_priority += 1;
             self.priority.insert(hash, PriorityMeta { id, l1_tx: op.l1_tx, expiry_s: op.expiry_s });
             fx.writes.push(Write::Priority(PriorityRow {

@@ -42,10 +42,11 @@ fn generate(capacity: usize, epoch_height: u32, out_dir: &Path, check: bool) -> 
     }
     eprintln!("building the wrap circuit for capacity {capacity}, epoch height {epoch_height} …");
     let verifier = zkr_generator::verifier_for(capacity, epoch_height).context("generating the verifier")?;
-    let files = [("ZkrVerifier.sol", verifier), ("PoseidonGoldilocks.sol", zkr_yul::poseidon::solidity_library())];
     eprintln!("compiling the verifier and the rollup (npm solc) …");
-    let set =
-        zkr_settle::ContractSet::compile(&files[0].1, capacity, epoch_height).context("compiling the contracts")?;
+    let (set, pinned) = zkr_settle::ContractSet::compile_pinned(&verifier, capacity, epoch_height)
+        .context("compiling the contracts")?;
+    // the committed verifier is the one deployed: its parts' code hash pinned
+    let files = [("ZkrVerifier.sol", pinned), ("PoseidonGoldilocks.sol", zkr_yul::poseidon::solidity_library())];
     let set_name = if (capacity, epoch_height) == (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT) {
         "devnet-contracts.json".to_string()
     } else {

@@ -66,12 +66,18 @@ pub fn devnet(cfg: DevnetConfig) -> Result<()> {
         pb.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
         pb.enable_steady_tick(Duration::from_millis(150));
         let plain = !console_is_tty();
+        let mut incident_shown = false;
         let report = devnet::run(cfg, shutdown, |s| {
             let line = format!(
-                "[{:>5.0}s] txs {} (refused {}) | batches sealed {} proven {} | aggregations {} wraps {} | queue: {} queued {} leased {} waiting {} dead | epochs {} (L1 {}) | root {}…",
-                s.elapsed_s, s.txs_submitted, s.txs_refused, s.batches_sealed, s.batches_proven, s.aggregations_done,
-                s.wraps_done, s.queued, s.leased, s.waiting, s.dead, s.epochs_verified, s.epochs_finalized, s.root
+                "[{:>5.0}s] txs {} (refused {}) | L1 deposits/exits {} | batches sealed {} proven {} | aggregations {} wraps {} | queue: {} queued {} leased {} waiting {} dead | epochs {} (L1 {}) | root {}…",
+                s.elapsed_s, s.txs_submitted, s.txs_refused, s.bridge_taken, s.batches_sealed, s.batches_proven,
+                s.aggregations_done, s.wraps_done, s.queued, s.leased, s.waiting, s.dead, s.epochs_verified,
+                s.epochs_finalized, s.root
             );
+            if let (Some(i), false) = (&s.bridge_incident, incident_shown) {
+                eprintln!("bridge stopped: {i}");
+                incident_shown = true;
+            }
             if plain {
                 eprintln!("{line}");
             } else {
@@ -83,6 +89,12 @@ pub fn devnet(cfg: DevnetConfig) -> Result<()> {
         let report = report?;
         if let Some(a) = report.grpc_addr {
             eprintln!("wallet API was at {a}");
+        }
+        for d in &report.deposits {
+            println!(
+                "deposit of {} units on L1 (transaction {}) opened account {}: on L2 {} ms after it was sent",
+                d.amount, d.l1_tx, d.account, d.soft_confirmation_ms
+            );
         }
         for e in &report.epochs {
             println!(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, U256};
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use serde_json::json;
 use zkr_circuits::demo;
 use zkr_circuits::schnorr::SecretKey;
@@ -21,6 +21,8 @@ use zkr_sequencer::proto::{self, TxStage};
 use zkr_sequencer::TxHash;
 use zkr_settle::hardhat::{HardhatNode, HARDHAT_CHAIN_ID, HARDHAT_KEY_0, HARDHAT_KEY_1, HARDHAT_KEY_2};
 use zkr_settle::{rebuild_over_rpc, Deployment, RpcL1, L1};
+
+mod common;
 
 async fn view<C: SolCall>(l1: &RpcL1, rollup: Address, call: C) -> C::Return {
     C::abi_decode_returns(&l1.call(rollup, call.abi_encode()).await.unwrap()).unwrap()
@@ -123,15 +125,7 @@ fn deposits_withdrawals_and_forced_exits_reconcile_and_users_exit_without_the_op
     let node = Arc::new(HardhatNode::start().expect("hardhat starts (npm ci --prefix verifier-contracts)"));
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("l1.toml");
-    let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
-        .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)
-        .args(["l1", "deploy", "--rpc-url", node.url(), "--private-key-env", "ZKR_TEST_L1_KEY"])
-        .args(["--capacity", "2", "--epoch-height", "1", "--out"])
-        .arg(&record)
-        .output()
-        .expect("runs zkr l1 deploy");
-    assert!(o.status.success(), "deploy: {}", String::from_utf8_lossy(&o.stderr));
-    let d = Deployment::load(&record).unwrap();
+    let (d, _) = common::l1_deploy(node.url(), &record, &["--capacity", "2", "--epoch-height", "1"]);
     let miner = node.mine_every(Duration::from_millis(200));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let operator = rt.block_on(rpc(&node, HARDHAT_KEY_0));
@@ -235,6 +229,17 @@ fn deposits_withdrawals_and_forced_exits_reconcile_and_users_exit_without_the_op
     let v = wallet_exit(&node, &d, a1, HARDHAT_KEY_1, &["--activate"]);
     assert_eq!(v["balance"], 700_000, "{v}");
     assert_eq!(v["pulled_wei"], (U256::from(700_000u64) * U256::from(AMOUNT_UNIT_WEI)).to_string(), "{v}");
+    // an operator that comes back (or one that censored the expired operation) can settle nothing more
+    rt.block_on(async {
+        let next = view(&operator, d.rollup, IZkrRollup::totalExecutedCall {}).await + 1;
+        let call = IZkrRollup::executeEpochCall { epoch: next, withdrawals: vec![] }.abi_encode();
+        let err = operator.send(d.rollup, call, U256::ZERO).await.unwrap_err();
+        let selector = IZkrRollup::ExitModeActive::SELECTOR;
+        assert!(
+            matches!(&err, zkr_settle::L1Error::Reverted { data, .. } if data.starts_with(&selector)),
+            "expected ExitModeActive, got {err}"
+        );
+    });
     // the operator, exit owner of the genesis accounts, leaves with genesis account 1 the same way
     let v = wallet_exit(&node, &d, 1, HARDHAT_KEY_0, &[]);
     assert!(v["balance"].as_u64().unwrap() > 0, "{v}");

@@ -10,6 +10,8 @@ use std::time::Duration;
 use zkr_settle::hardhat::{HardhatNode, HARDHAT_KEY_0};
 use zkr_settle::{Deployment, RollupProgress, RpcL1};
 
+mod common;
+
 fn devnet(dir: &std::path::Path) -> (bool, String, String) {
     devnet_with(dir, &[], &[])
 }
@@ -107,18 +109,8 @@ fn devnet_settles_on_a_deployment_made_by_zkr_l1_deploy() {
     };
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("l1.toml");
-    let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
-        .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)
-        .args(["l1", "deploy", "--rpc-url", node.url(), "--private-key-env", "ZKR_TEST_L1_KEY"])
-        .args(["--capacity", "2", "--epoch-height", "1", "--out"])
-        .arg(&record)
-        .output()
-        .expect("runs zkr l1 deploy");
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "zkr l1 deploy failed:\n{out}\n{err}\nnode log:\n{}", node.log_tail());
-    let deployed = Deployment::load(&record).expect("deploy wrote its record");
+    let (deployed, out) = common::l1_deploy(node.url(), &record, &["--capacity", "2", "--epoch-height", "1"]);
     assert!(out.contains(&deployed.rollup.to_string()), "the rollup's address is printed:\n{out}");
-
     // the execute transaction of each epoch needs a second block: mine one every 200 ms meanwhile
     let miner = node.mine_every(Duration::from_millis(200));
     let config = dir.path().join("devnet.toml");

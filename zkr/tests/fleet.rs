@@ -24,6 +24,8 @@ use zkr_sequencer::proto::wallet_client::WalletClient;
 use zkr_sequencer::proto::{self, GetAccountRequest, GetTxStatusRequest, SubmitTxRequest};
 use zkr_sequencer::BatchSink;
 
+mod common;
+
 const TOKEN: &str = "fleet-test-token";
 
 /// The fault tests run one at a time: each starts several processes that build circuits and prove, on few cores.
@@ -295,6 +297,18 @@ impl Fleet {
 
     /// [`Fleet::start_sequencer`] with its wallet API on `wallet_port`.
     fn start_sequencer_on(&mut self, name: &str, data_dir: &str, lease_ms: u64, wallet_port: u16) {
+        self.start_sequencer_with(name, data_dir, lease_ms, wallet_port, &[]);
+    }
+
+    /// [`Fleet::start_sequencer_on`] with more environment.
+    fn start_sequencer_with(
+        &mut self,
+        name: &str,
+        data_dir: &str,
+        lease_ms: u64,
+        wallet_port: u16,
+        extra: &[(&str, String)],
+    ) {
         let mut env = vec![
             ("ZKR_SEQUENCER_DATABASE_URL", self.queue_url.clone()),
             ("ZKR_SEQUENCER_SEQUENCER__DATA_DIR", self.dir.path().join(data_dir).display().to_string()),
@@ -304,6 +318,7 @@ impl Fleet {
             ("ZKR_SEQUENCER_METRICS_LISTEN", format!("127.0.0.1:{}", free_port())),
             ("ZKR_SEQUENCER_WRITER_LEASE_MS", lease_ms.to_string()),
         ];
+        env.extend(extra.iter().cloned());
         let blob_env: Vec<(String, String)> =
             self.blob_env.iter().map(|(k, v)| (format!("ZKR_SEQUENCER_BLOBS__{k}"), v.clone())).collect();
         env.extend(blob_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
@@ -816,6 +831,75 @@ async fn one_sequencer_per_queue() {
     f.check_live();
 }
 
+/// A fleet sequencer with `[bridge]` takes deposits from a hardhat chain (read-only: it holds no key): a deposit
+/// opens its account on L2 with its L1 transaction in the status; after a restart the sequencer resumes after the
+/// last L1 block it took (the first deposit is not credited again, a new one is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_sequencer_takes_deposits_from_l1_and_resumes() {
+    use alloy_sol_types::{SolCall, SolEvent};
+    use zkr_rollup::calldata::{amount_wei, open_account_call};
+    use zkr_settle::hardhat::{HardhatNode, HARDHAT_KEY_1};
+    use zkr_settle::L1;
+    let _serial = SERIAL.lock().await;
+    let node = HardhatNode::start().expect("hardhat starts (npm ci --prefix verifier-contracts)");
+    let mut f = Fleet::new(4).await;
+    let record = f.dir.path().join("l1.toml");
+    let rollup = common::l1_deploy(node.url(), &record, &[]).0.rollup;
+    let user = zkr_settle::RpcL1::connect_with_signer(node.url(), HARDHAT_KEY_1.parse().unwrap()).await.unwrap();
+    let keys = demo::keys(77, 2);
+    let deposit = |i: usize, amount: u64| {
+        let call = open_account_call(&keys[i].public_key()).abi_encode();
+        let user = &user;
+        async move {
+            let r = user.send(rollup, call, amount_wei(amount)).await.unwrap();
+            let ev = r.logs.iter().find_map(|l| zkr_rollup::IZkrRollup::DepositQueued::decode_log(l).ok()).unwrap();
+            (ev.data.accountId, r.tx_hash)
+        }
+    };
+    let (a, l1_tx) = deposit(0, 1234).await;
+    let port = free_port();
+    let bridge = [
+        ("ZKR_SEQUENCER_BRIDGE__RPC_URL", node.url().to_string()),
+        ("ZKR_SEQUENCER_BRIDGE__DEPLOYMENT", record.display().to_string()),
+        ("ZKR_SEQUENCER_BRIDGE__POLL_MS", "100".to_string()),
+    ];
+    f.start_sequencer_with("seq", "seq", 10_000, port, &bridge);
+    let url = format!("http://127.0.0.1:{port}");
+    let balance = |account: u32| {
+        let url = url.clone();
+        async move {
+            let mut c = WalletClient::connect(url).await.ok()?;
+            let r = c.get_account(GetAccountRequest { account, proven: false }).await.ok()?.into_inner();
+            r.exists.then_some(r.balance)
+        }
+    };
+    let t = Instant::now();
+    while balance(a).await != Some(1234) {
+        assert!(t.elapsed() < Duration::from_secs(60), "deposit not taken:\n{}", f.log("seq"));
+        f.check_live();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let dep =
+        Tx::Deposit(zkr_circuits::tx::Deposit { priority_id: 0, to: a, pubkey: keys[0].public_key(), amount: 1234 });
+    let mut c = WalletClient::connect(url.clone()).await.unwrap();
+    let hash = zkr_sequencer::TxHash::of(&dep.id()).0.to_vec();
+    let st = c.get_tx_status(GetTxStatusRequest { tx_hash: hash }).await.unwrap().into_inner();
+    assert_eq!(st.l1_tx, l1_tx.to_vec(), "the status names the L1 transaction");
+
+    f.sigterm("seq");
+    f.wait_exit("seq", Duration::from_secs(30)).await;
+    let (b, _) = deposit(1, 99).await;
+    f.start_sequencer_with("seq", "seq", 10_000, port, &bridge);
+    let t = Instant::now();
+    while balance(b).await != Some(99) {
+        assert!(t.elapsed() < Duration::from_secs(60), "second deposit not taken:\n{}", f.log("seq"));
+        f.check_live();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(balance(a).await, Some(1234), "the first deposit is credited once");
+    drop(node);
+}
+
 /// Transfers among the sequencer's genesis accounts, each sent until the sequencer acknowledges it: through an
 /// outage the same bytes go again, and ALREADY_EXISTS for them ("already submitted") means an earlier try was
 /// stored. Acknowledged transactions are kept in the order the sequencer executed them (one at a time, no gaps).
@@ -908,13 +992,7 @@ async fn chaos(url: String) {
     // Every role starts as the README shows it (only the addresses and paths of this machine replaced).
     f.use_readme_commands();
     let record = f.dir.path().join("l1.toml");
-    let o = Command::new(env!("CARGO_BIN_EXE_zkr"))
-        .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)
-        .args(["l1", "deploy", "--rpc-url", node.url(), "--private-key-env", "ZKR_TEST_L1_KEY", "--out"])
-        .arg(&record)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "zkr l1 deploy: {}", String::from_utf8_lossy(&o.stderr));
+    common::l1_deploy(node.url(), &record, &[]);
     let l1 = vec![
         ("ZKR_COORDINATOR_L1__MODE", "rpc".to_string()),
         ("ZKR_COORDINATOR_L1__URL", node.url().to_string()),

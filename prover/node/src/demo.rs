@@ -2,7 +2,7 @@
 //! withdrawal is pulled on L1 once its epoch is executed — so the first finalized epoch holds every flow.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy_sol_types::{SolCall, SolEvent};
@@ -15,7 +15,7 @@ use zkr_circuits::tx::{Transfer, Tx, Withdraw};
 use zkr_rollup::calldata::{amount_wei, open_account_call};
 use zkr_rollup::IZkrRollup;
 use zkr_sequencer::{Sequencer, TxHash, TxStage};
-use zkr_settle::{Address, L1};
+use zkr_settle::{Address, B256, L1};
 
 /// L2 units each demo account is opened with.
 const DEPOSIT: u64 = 1_000_000;
@@ -25,6 +25,18 @@ pub(crate) struct BridgeDemo {
     pub l1: Arc<dyn L1>,
     pub rollup: Address,
     pub stop: CancellationToken,
+    /// Each demo deposit, once the L2 has it.
+    pub deposits: Arc<Mutex<Vec<DemoDeposit>>>,
+}
+
+/// A deposit the demo made, and how long the L2 took to take it.
+#[derive(Clone, Debug)]
+pub struct DemoDeposit {
+    pub account: u32,
+    pub amount: u64,
+    pub l1_tx: B256,
+    /// From sending the L1 transaction to the account existing on L2 (soft confirmation).
+    pub soft_confirmation_ms: u64,
 }
 
 impl BridgeDemo {
@@ -68,6 +80,7 @@ impl BridgeDemo {
             .context("demo deposit: openAccount emitted no DepositQueued")?
             .data;
         let id = queued.accountId;
+        let l1_mined_ms = sent.elapsed().as_millis() as u64;
         loop {
             if self.seq.account(id, false).await?.account.is_some() {
                 break;
@@ -77,14 +90,18 @@ impl BridgeDemo {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
             }
         }
+        let soft_confirmation_ms = sent.elapsed().as_millis() as u64;
         tracing::info!(
             account = id,
             priority_id = queued.priorityId,
             amount = DEPOSIT,
             l1_tx = %r.tx_hash,
-            soft_confirmation_ms = sent.elapsed().as_millis() as u64,
+            l1_mined_ms,
+            soft_confirmation_ms,
             "demo: deposit on L1 opened an L2 account (time from sending the L1 transaction to L2 soft confirmation)"
         );
+        let d = DemoDeposit { account: id, amount: DEPOSIT, l1_tx: r.tx_hash, soft_confirmation_ms };
+        self.deposits.lock().unwrap_or_else(|p| p.into_inner()).push(d);
         Ok(id)
     }
 

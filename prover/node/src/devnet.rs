@@ -17,6 +17,7 @@ use zkr_queue::{JobKind, JobState, Queue};
 use zkr_sequencer::{Sequencer, SequencerConfig};
 
 use crate::bridge::{spawn_bridge, BridgeConfig};
+pub use crate::demo::DemoDeposit;
 use crate::node::{LocalNode, LocalNodeConfig};
 use crate::parts;
 use zkr_coordinator::epochs::EpochProof;
@@ -120,6 +121,8 @@ pub struct DevnetReport {
     pub status: DevnetStatus,
     pub workers: Vec<WorkerStats>,
     pub grpc_addr: Option<SocketAddr>,
+    /// The demo's deposits on L1 and how long each took to reach the L2.
+    pub deposits: Vec<DemoDeposit>,
 }
 
 /// Runs the devnet until the target epochs are verified or `shutdown` is cancelled.
@@ -204,11 +207,19 @@ pub async fn run(
     let load_stop = shutdown.child_token();
     let (seq_for_demo, tps, submitted_d, refused_d) = (seq.clone(), cfg.demo_tps, submitted.clone(), refused.clone());
     let demo_stop = load_stop.clone();
+    let demo_deposits = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let deposits_seen = demo_deposits.clone();
     if cfg.demo {
         let bridge = l1_bridge.as_ref().map(|(_, l1, rollup)| (l1.clone(), *rollup));
         tokio::spawn(async move {
             if let Some((l1, rollup)) = bridge {
-                let d = crate::demo::BridgeDemo { seq: seq_for_demo.clone(), l1, rollup, stop: demo_stop.clone() };
+                let d = crate::demo::BridgeDemo {
+                    seq: seq_for_demo.clone(),
+                    l1,
+                    rollup,
+                    stop: demo_stop.clone(),
+                    deposits: demo_deposits,
+                };
                 match d.run(&submitted_d).await {
                     Ok(Some(withdrawal)) => {
                         tokio::spawn(async move {
@@ -295,6 +306,7 @@ pub async fn run(
         }
     }
     load_stop.cancel();
+    report.deposits = deposits_seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
     workers_stop.cancel();
     for h in worker_handles {
         report.workers.push(h.await.unwrap_or_default());

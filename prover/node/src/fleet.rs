@@ -15,6 +15,7 @@ use zkr_blobs::BlobConfig;
 use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{GenesisConfig, SequencerConfig};
 
+use crate::bridge::{spawn_bridge, BridgeConfig};
 use crate::parts::{self, SequencerWiring};
 use zkr_coordinator::epochs::EpochPlan;
 use zkr_coordinator::hub::Hub;
@@ -43,6 +44,23 @@ pub struct SequencerNodeConfig {
     /// this long, renewed every third of it. A sequencer that stops uncleanly blocks a different one for at most
     /// this long (its own restart takes the lease back at once).
     pub writer_lease_ms: u64,
+    /// The bridge: where the rollup is, to take its deposits and forced exits (off unless `rpc_url` and
+    /// `deployment` are set).
+    pub bridge: SequencerBridgeConfig,
+}
+
+/// `[bridge]` of a fleet sequencer: it reads the rollup's priority queue over JSON-RPC (no key: it sends nothing).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequencerBridgeConfig {
+    /// The L1's JSON-RPC endpoint.
+    pub rpc_url: Option<String>,
+    /// The deployment record (`zkr l1 deploy --out`, or the coordinator's `l1.toml`).
+    pub deployment: Option<PathBuf>,
+    /// Blocks a priority operation's block needs, its own included, before it is taken (default 1).
+    pub confirmations: Option<u64>,
+    /// How often L1 is read, in milliseconds (default 500).
+    pub poll_ms: Option<u64>,
 }
 
 impl Default for SequencerNodeConfig {
@@ -55,6 +73,7 @@ impl Default for SequencerNodeConfig {
             epoch_timeout_ms: 10_000,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
             writer_lease_ms: 10_000,
+            bridge: SequencerBridgeConfig::default(),
         }
     }
 }
@@ -279,7 +298,7 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
         SequencerWiring { queue: queue.clone(), blobs, plan, wake: None, fence: Some(fence.clone()), finalized };
     let seq = parts::sequencer(&cfg.sequencer, wiring, &registry).await?;
     if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry, addr, shutdown.clone())
+        let a = serve_metrics(registry.clone(), addr, shutdown.clone())
             .await
             .with_context(|| format!("binding metrics to {addr}"))?;
         emit(events, NodeEvent::Listening { what: "metrics", addr: a });
@@ -289,6 +308,33 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
         .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
     emit(events, NodeEvent::Listening { what: "wallet API (gRPC)", addr: listener.local_addr()? });
     parts::spawn_epoch_closer(seq.clone(), plan, Duration::from_millis(cfg.epoch_timeout_ms), shutdown.clone());
+    let _bridge = match (&cfg.bridge.rpc_url, &cfg.bridge.deployment) {
+        (Some(url), Some(record)) => {
+            let d = zkr_settle::Deployment::load(record)
+                .with_context(|| format!("reading the deployment record {}", record.display()))?;
+            // reading needs no key: a throwaway signer stands in (the bridge sends nothing)
+            let l1 = zkr_settle::RpcL1::connect_with_signer(url, zkr_settle::PrivateKeySigner::random())
+                .await
+                .with_context(|| format!("connecting to {url}"))?;
+            let chain = cfg.sequencer.genesis.chain_id;
+            anyhow::ensure!(
+                d.chain_id == chain,
+                "the deployment in {} is on chain {}, the L2 signs for chain {chain}",
+                record.display(),
+                d.chain_id
+            );
+            let defaults = BridgeConfig::default();
+            let bc = BridgeConfig {
+                enabled: true,
+                confirmations: cfg.bridge.confirmations.unwrap_or(defaults.confirmations),
+                poll_ms: cfg.bridge.poll_ms.unwrap_or(defaults.poll_ms),
+            };
+            tracing::info!(rollup = %d.rollup, url, "bridge: following the rollup's priority queue");
+            Some(spawn_bridge(seq.clone(), Arc::new(l1), d.rollup, d.deploy_block, bc, &registry, shutdown.clone())?)
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("[bridge] needs both rpc_url and deployment"),
+    };
     let (stop, lost, s) = (shutdown.clone(), fenced.clone(), seq.clone());
     zkr_sequencer::serve_with_listener(seq.clone(), listener, async move {
         tokio::select! {
@@ -411,7 +457,7 @@ pub async fn run_coordinator(
     let metrics = Arc::new(ProverMetrics::register(&registry)?);
     metrics.set_worker_window(cfg.lease_ms);
     if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry, addr, shutdown.clone())
+        let a = serve_metrics(registry.clone(), addr, shutdown.clone())
             .await
             .with_context(|| format!("binding metrics to {addr}"))?;
         emit(events, NodeEvent::Listening { what: "metrics", addr: a });

@@ -16,18 +16,22 @@ pub struct SolcSettings {
     /// The Yul optimizer (on with `optimize` by default). The generated verifier needs it off: its common
     /// subexpression pass turns the gates' straight-line code into variables and fails with StackTooDeep.
     pub yul_optimizer: bool,
+    /// Append the CBOR metadata (with the source's hash) to the bytecode. Off for the verifier: its parts' code
+    /// must not change when the verifier's text around them does, so the verifier can pin their code hashes.
+    pub append_cbor: bool,
 }
 
 impl Default for SolcSettings {
     fn default() -> Self {
-        SolcSettings { optimize: true, runs: 200, via_ir: false, yul_optimizer: true }
+        SolcSettings { optimize: true, runs: 200, via_ir: false, yul_optimizer: true, append_cbor: true }
     }
 }
 
 impl SolcSettings {
-    /// The settings the generated verifier (`ZkrVerifier.sol`) is compiled with: optimizer on, Yul optimizer off.
+    /// The settings the generated verifier (`ZkrVerifier.sol`) is compiled with: optimizer on, Yul optimizer off, no
+    /// CBOR metadata.
     pub fn verifier() -> Self {
-        SolcSettings { yul_optimizer: false, ..SolcSettings::default() }
+        SolcSettings { yul_optimizer: false, append_cbor: false, ..SolcSettings::default() }
     }
 }
 
@@ -135,6 +139,7 @@ pub fn compile_solidity(sources: &[(String, String)], settings: &SolcSettings) -
                 "details": { "yul": settings.optimize && settings.yul_optimizer }
             },
             "viaIR": settings.via_ir,
+            "metadata": { "appendCBOR": settings.append_cbor },
             "evmVersion": "cancun",
             "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
         }

@@ -107,6 +107,25 @@ pub fn part_contract_name(k: usize) -> String {
     format!("ZkrVerifierPart{k}")
 }
 
+/// The line of a generated verifier that pins its parts' code, before [`pin_parts`] fills in the hash.
+pub const UNPINNED_PARTS_CODEHASH: &str =
+    "    bytes32 public constant PARTS_CODEHASH = 0x0000000000000000000000000000000000000000000000000000000000000000;";
+
+/// The generated verifier with its parts' code pinned: `parts_codehash` is keccak256 of the concatenated keccak256
+/// hashes of the parts' runtime code, in order (compile the unpinned source first to get them; the parts' code does
+/// not depend on this line when compiled without CBOR metadata). `None` if `source` is not an unpinned verifier.
+pub fn pin_parts(source: &str, parts_codehash: [u8; 32]) -> Option<String> {
+    if source.matches(UNPINNED_PARTS_CODEHASH).count() != 1 {
+        return None;
+    }
+    let pinned = format!("    bytes32 public constant PARTS_CODEHASH = 0x{};", hex_lower(&parts_codehash));
+    Some(source.replace(UNPINNED_PARTS_CODEHASH, &pinned))
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Constructor arguments of `ZkrVerifier` (`address[N]`, ABI-encoded) for the deployed parts, in order.
 pub fn verifier_constructor_args(parts: &[[u8; 20]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 * parts.len());
@@ -349,13 +368,21 @@ impl<'a> Generator<'a> {
             part_contract_name(0),
             part_contract_name(n.saturating_sub(1))
         );
+        s.push_str("/// The constructor refuses parts whose runtime code is not the code compiled from this file: `PARTS_CODEHASH` is\n/// keccak256 of their code hashes in order, so this contract's code alone fixes all of the verifier's code.\n");
         s.push_str("contract ZkrVerifier is IZkrVerifier {\n");
         let _ = writeln!(s, "    uint256 public constant PROOF_BYTES = {};", l.total_len);
         let _ = writeln!(s, "    uint256 public constant NUM_PARTS = {n};");
+        let _ = writeln!(s, "{UNPINNED_PARTS_CODEHASH}");
+        s.push_str("    error PartCodeMismatch();\n");
         for k in 0..n {
             let _ = writeln!(s, "    address internal immutable PART{k};");
         }
         let _ = writeln!(s, "\n    constructor(address[{n}] memory parts) {{");
+        let _ = writeln!(s, "        bytes32[{n}] memory codeHashes;");
+        let _ = writeln!(s, "        for (uint256 k; k < {n}; ++k) codeHashes[k] = parts[k].codehash;");
+        s.push_str(
+            "        if (keccak256(abi.encodePacked(codeHashes)) != PARTS_CODEHASH) revert PartCodeMismatch();\n",
+        );
         for k in 0..n {
             let _ = writeln!(s, "        PART{k} = parts[{k}];");
         }

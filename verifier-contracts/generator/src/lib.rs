@@ -13,8 +13,8 @@ use zkr_circuits::wrap::{WrapCircuit, WrapError};
 
 pub use encoding::{decode_proof, encode_proof, EncodingError, ProofLayout};
 pub use generator::{
-    generate_verifier, part_contract_name, verifier_constructor_args, GenError, NUM_PUBLIC_INPUTS,
-    PROOF_CALLDATA_OFFSET,
+    generate_verifier, part_contract_name, pin_parts, verifier_constructor_args, GenError, NUM_PUBLIC_INPUTS,
+    PROOF_CALLDATA_OFFSET, UNPINNED_PARTS_CODEHASH,
 };
 
 /// Batch capacity of the devnet's circuits.

@@ -3981,9 +3981,13 @@ contract ZkrVerifierPart10 {
 /// Only the standard ABI encoding of the arguments is accepted. The code is split over this contract and
 /// 11 part contracts (EIP-170 limits each to 24,576 bytes): deploy `ZkrVerifierPart0`..`ZkrVerifierPart10` first and pass their addresses,
 /// in order, to the constructor.
+/// The constructor refuses parts whose runtime code is not the code compiled from this file: `PARTS_CODEHASH` is
+/// keccak256 of their code hashes in order, so this contract's code alone fixes all of the verifier's code.
 contract ZkrVerifier is IZkrVerifier {
     uint256 public constant PROOF_BYTES = 60512;
     uint256 public constant NUM_PARTS = 11;
+    bytes32 public constant PARTS_CODEHASH = 0x555593e1eb2533ddabf565b4834641216998a8a8b7c447c8512f6a39b7ee7688;
+    error PartCodeMismatch();
     address internal immutable PART0;
     address internal immutable PART1;
     address internal immutable PART2;
@@ -3997,6 +4001,9 @@ contract ZkrVerifier is IZkrVerifier {
     address internal immutable PART10;
 
     constructor(address[11] memory parts) {
+        bytes32[11] memory codeHashes;
+        for (uint256 k; k < 11; ++k) codeHashes[k] = parts[k].codehash;
+        if (keccak256(abi.encodePacked(codeHashes)) != PARTS_CODEHASH) revert PartCodeMismatch();
         PART0 = parts[0];
         PART1 = parts[1];
         PART2 = parts[2];

@@ -33,7 +33,8 @@ pub struct ContractSet {
     /// The wrap circuit the verifier is for.
     pub capacity: usize,
     pub epoch_height: u32,
-    /// keccak256 of the verifier's Solidity source: tells whether this set matches a freshly generated verifier.
+    /// keccak256 of the verifier's Solidity source as generated (before its parts' code is pinned): tells whether
+    /// this set matches a freshly generated verifier.
     pub verifier_source_hash: B256,
     /// `ZkrVerifierPart0`, `ZkrVerifierPart1`, … in constructor order.
     #[serde(with = "hex_list")]
@@ -54,36 +55,66 @@ pub enum ContractSetError {
     NoParts { first: String },
     #[error("the contract set is not valid JSON of the expected shape: {reason}")]
     Parse { reason: String },
+    #[error("the verifier source has no unpinned PARTS_CODEHASH line: is it zkr-generator's output?")]
+    NotAGeneratedVerifier,
+    #[error("the verifier's part contracts compiled to other code once their hash was pinned (CBOR metadata on?)")]
+    PinDrift,
+}
+
+/// keccak256 of the parts' runtime code hashes, in order: what `ZkrVerifier`'s constructor checks.
+pub fn parts_codehash(parts: &[Artifact]) -> B256 {
+    let mut hashes = Vec::with_capacity(32 * parts.len());
+    for p in parts {
+        hashes.extend_from_slice(keccak256(&p.runtime_code).as_slice());
+    }
+    keccak256(hashes)
 }
 
 impl ContractSet {
     /// Compiles a generated verifier (`zkr_generator::generate_verifier`) and the rollup with the pinned solc.
     pub fn compile(verifier_source: &str, capacity: usize, epoch_height: u32) -> Result<Self, ContractSetError> {
-        let arts = compile_solidity(
-            &[("ZkrVerifier.sol".to_string(), verifier_source.to_string())],
-            &SolcSettings::verifier(),
-        )?;
-        let mut verifier_parts = Vec::new();
-        for k in 0.. {
-            match arts.iter().find(|a| a.name == part_contract_name(k)) {
-                Some(a) => verifier_parts.push(a.creation_code.clone()),
-                None => break,
-            }
-        }
-        if verifier_parts.is_empty() {
+        Ok(Self::compile_pinned(verifier_source, capacity, epoch_height)?.0)
+    }
+
+    /// [`ContractSet::compile`], also returning the verifier's source with its parts' code pinned (what is
+    /// compiled and deployed, and committed for the devnet): the parts are compiled first, and
+    /// `zkr_generator::pin_parts` writes the hash of their runtime code into the verifier, whose constructor then
+    /// refuses any other parts.
+    pub fn compile_pinned(
+        verifier_source: &str,
+        capacity: usize,
+        epoch_height: u32,
+    ) -> Result<(Self, String), ContractSetError> {
+        let compile = |src: &str| {
+            compile_solidity(&[("ZkrVerifier.sol".to_string(), src.to_string())], &SolcSettings::verifier())
+        };
+        let first = compile(verifier_source)?;
+        let parts = |arts: &[Artifact]| -> Vec<Artifact> {
+            (0..).map_while(|k| arts.iter().find(|a| a.name == part_contract_name(k)).cloned()).collect()
+        };
+        let unpinned_parts = parts(&first);
+        if unpinned_parts.is_empty() {
             return Err(ContractSetError::NoParts { first: part_contract_name(0) });
         }
-        let verifier = Artifact::named(&arts, "ZkrVerifier")?.creation_code.clone();
+        let pinned = zkr_generator::pin_parts(verifier_source, parts_codehash(&unpinned_parts).0)
+            .ok_or(ContractSetError::NotAGeneratedVerifier)?;
+        let second = compile(&pinned)?;
+        let pinned_parts = parts(&second);
+        if pinned_parts.iter().map(|a| &a.runtime_code).ne(unpinned_parts.iter().map(|a| &a.runtime_code)) {
+            return Err(ContractSetError::PinDrift);
+        }
+        let verifier = Artifact::named(&second, "ZkrVerifier")?.creation_code.clone();
         let rollup = zkr_rollup::compile_rollup(&SolcSettings::default())?;
-        Ok(ContractSet {
+        let set = ContractSet {
             capacity,
             epoch_height,
             verifier_source_hash: keccak256(verifier_source.as_bytes()),
-            verifier_parts,
+            verifier_parts: pinned_parts.into_iter().map(|a| a.creation_code).collect(),
             verifier,
             poseidon: rollup.poseidon.creation_code,
             rollup: rollup.rollup.creation_code,
-        })
+        };
+        Ok((set, pinned))
     }
 
     /// The committed devnet set.

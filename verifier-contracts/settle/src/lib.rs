@@ -35,8 +35,8 @@ pub use alloy::signers::local::PrivateKeySigner;
 pub use alloy_primitives::{Address, Bytes, Log, B256, U256};
 pub use chain::{ChainLog, Receipt, L1};
 pub use contract_set::{
-    deploy_contracts, ContractSet, ContractSetError, RollupSetup, DEVNET_CONTRACTS_JSON, DEVNET_CONTRACTS_PATH,
-    DEVNET_POSEIDON_PATH, DEVNET_VERIFIER_PATH,
+    deploy_contracts, parts_codehash, ContractSet, ContractSetError, RollupSetup, DEVNET_CONTRACTS_JSON,
+    DEVNET_CONTRACTS_PATH, DEVNET_POSEIDON_PATH, DEVNET_VERIFIER_PATH,
 };
 pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};

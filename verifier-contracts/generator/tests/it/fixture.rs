@@ -10,9 +10,9 @@ use rand_chacha::ChaCha20Rng;
 use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::demo;
 use zkr_circuits::wrap::{RootProof, WrapCircuit, WrapProof};
-use zkr_evm::{compile_solidity, Artifact, SolcSettings, U256};
+use zkr_evm::{compile_solidity, keccak256, Artifact, SolcSettings, U256};
 use zkr_generator::generator::{generate_verifier_debug, DebugStop};
-use zkr_generator::{encode_proof, generate_verifier};
+use zkr_generator::{encode_proof, generate_verifier, part_contract_name, pin_parts};
 
 use crate::runner::{Outcome, Runner};
 
@@ -62,12 +62,21 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// Compiles the verifier and its parts.
+/// Compiles the verifier and its parts, the verifier pinned to its parts' code (compiled once to learn it).
 pub fn compile(source: &str) -> Vec<Artifact> {
     let settings = SolcSettings::verifier();
     let t = Instant::now();
-    let artifacts =
-        compile_solidity(&[("ZkrVerifier.sol".to_string(), source.to_string())], &settings).expect("verifier compiles");
+    let solc = |src: &str| {
+        compile_solidity(&[("ZkrVerifier.sol".to_string(), src.to_string())], &settings).expect("verifier compiles")
+    };
+    let first = solc(source);
+    let mut hashes = Vec::new();
+    for k in 0.. {
+        let Some(p) = first.iter().find(|a| a.name == part_contract_name(k)) else { break };
+        hashes.extend_from_slice(keccak256(&p.runtime_code).as_slice());
+    }
+    let pinned = pin_parts(source, keccak256(&hashes).0).expect("an unpinned generated verifier");
+    let artifacts = solc(&pinned);
     let sizes: Vec<String> = artifacts.iter().map(|a| format!("{} {} B", a.name, a.runtime_code.len())).collect();
     eprintln!("solc: {:.1} s, runtime code: {}", t.elapsed().as_secs_f64(), sizes.join(", "));
     artifacts

@@ -38,8 +38,9 @@ fn committed_poseidon_library_is_fresh() {
 #[test]
 fn committed_devnet_verifier_and_contracts_are_fresh() {
     let verifier = zkr_generator::devnet_verifier().expect("the devnet verifier generates");
-    assert_committed(DEVNET_VERIFIER_PATH, &verifier);
-    let fresh = ContractSet::compile(&verifier, DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT).expect("compiles");
+    let (fresh, pinned) =
+        ContractSet::compile_pinned(&verifier, DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT).expect("compiles");
+    assert_committed(DEVNET_VERIFIER_PATH, &pinned);
     assert_committed(DEVNET_CONTRACTS_PATH, &fresh.to_json());
 }
 
@@ -48,19 +49,7 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
     let set = ContractSet::devnet().unwrap();
     let l1 = InProcessL1::new();
     let me = l1.sender();
-    let setup = RollupSetup {
-        governor: me,
-        guardian: me,
-        operator: me,
-        batches_per_epoch: 1 << set.epoch_height,
-        batch_capacity: set.capacity as u64,
-        genesis_root: Default::default(),
-        genesis_accounts: vec![],
-        priority_expiry: 2 * 24 * 3600,
-        timelock_delay: 3 * 24 * 3600,
-        domain: zkr_circuits::tx::Domain::DEVNET,
-        fee_account: 0,
-    };
+    let setup = crate::common::devnet_setup(&set, me, zkr_circuits::tx::Domain::DEVNET.chain_id);
     // a domain for another chain is refused before anything is deployed
     let elsewhere = RollupSetup { domain: zkr_circuits::tx::Domain { chain_id: 1, rollup_id: 1 }, ..setup.clone() };
     let err = deploy_contracts(&l1, &set, &elsewhere, |_, _| panic!("nothing may be deployed")).await.unwrap_err();
@@ -79,4 +68,31 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
     call.extend([7u8; 64]);
     let out = l1.call(d.verifier, call).await.expect("the call runs");
     assert_eq!(out, word(0).to_vec(), "a malformed proof is refused");
+}
+
+/// The verifier pins its parts' code: deployed with its parts in another order (each part real, compiled from the
+/// same file), or with one part's code changed, its constructor reverts; with the committed parts it deploys.
+#[tokio::test]
+async fn the_verifier_refuses_parts_other_than_its_own() {
+    let set = ContractSet::devnet().unwrap();
+    let l1 = InProcessL1::new();
+    let mut parts = Vec::new();
+    for code in &set.verifier_parts {
+        let r = l1.deploy(code.clone(), Default::default()).await.unwrap();
+        parts.push(r.contract_address.unwrap().into_array());
+    }
+    // real parts in the wrong slots: code the verifier was not compiled with, as any substitute would be
+    let mut swapped = parts.clone();
+    swapped.swap(0, 1);
+    let mut code = set.verifier.clone();
+    code.extend(zkr_generator::verifier_constructor_args(&swapped));
+    let err = l1.deploy(code, Default::default()).await.unwrap_err();
+    let selector = &alloy_primitives::keccak256("PartCodeMismatch()")[..4];
+    assert!(
+        matches!(&err, zkr_settle::L1Error::Reverted { data, .. } if data.starts_with(selector)),
+        "expected PartCodeMismatch, got {err}"
+    );
+    let mut code = set.verifier.clone();
+    code.extend(zkr_generator::verifier_constructor_args(&parts));
+    l1.deploy(code, Default::default()).await.expect("the verifier deploys on its own parts");
 }

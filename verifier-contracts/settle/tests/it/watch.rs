@@ -12,26 +12,12 @@ use zkr_circuits::tx::Tx;
 use zkr_rollup::calldata::{amount_wei, deposit_call, forced_exit_call, open_account_call};
 use zkr_settle::hardhat::{HardhatNode, HARDHAT_KEY_0};
 use zkr_settle::{
-    deploy_contracts, ContractSet, Deployment, InProcessL1, PriorityWatcher, RollupSetup, RpcL1, WatchConfig,
-    WatchError, L1,
+    deploy_contracts, ContractSet, Deployment, InProcessL1, PriorityWatcher, RpcL1, WatchConfig, WatchError, L1,
 };
 
 async fn deploy(l1: &dyn L1) -> Deployment {
     let set = ContractSet::devnet().unwrap();
-    let me = l1.sender();
-    let setup = RollupSetup {
-        governor: me,
-        guardian: me,
-        operator: me,
-        batches_per_epoch: 1 << set.epoch_height,
-        batch_capacity: set.capacity as u64,
-        genesis_root: Default::default(),
-        genesis_accounts: vec![],
-        priority_expiry: 3 * 24 * 3600,
-        timelock_delay: 4 * 24 * 3600,
-        domain: zkr_circuits::tx::Domain { chain_id: l1.chain_id().await.unwrap(), rollup_id: 1 },
-        fee_account: 0,
-    };
+    let setup = crate::common::devnet_setup(&set, l1.sender(), l1.chain_id().await.unwrap());
     deploy_contracts(l1, &set, &setup, |_, _| {}).await.unwrap()
 }
 
