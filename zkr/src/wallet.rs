@@ -75,8 +75,9 @@ pub fn run(cmd: WalletCommand) -> Result<()> {
             .with_context(|| format!("sending exit for account {account}"))?;
         eprintln!("exit sent: transaction {} in block {}", exit.tx_hash, exit.block_number);
         let owner = view(&l1, rollup, IZkrRollup::accountInfoCall { accountId: account }).await?.owner;
-        let pulled = if owner == l1.sender() {
-            let pending = view(&l1, rollup, IZkrRollup::pendingWithdrawalsCall { account: owner }).await?;
+        let pending = view(&l1, rollup, IZkrRollup::pendingWithdrawalsCall { account: owner }).await?;
+        // nothing to pull for an empty account (withdrawPending refuses a zero balance)
+        let pulled = if owner == l1.sender() && pending > U256::ZERO {
             let p = l1
                 .send(rollup, IZkrRollup::withdrawPendingCall {}.abi_encode(), U256::ZERO)
                 .await

@@ -183,8 +183,13 @@ pub async fn run(
                 l1_bridge = Some((b, s.l1(), d.rollup));
                 report.deployment = Some(d);
             }
+            _ if in_memory_resumed => tracing::info!(
+                "bridge off: this devnet resumes on a new in-process chain, which has lost the earlier deposits \
+                 (deposits need a fresh data dir or a JSON-RPC L1)"
+            ),
             _ => tracing::info!(
-                "bridge off: this devnet resumes on a new chain (deposits need a fresh data dir or a JSON-RPC L1)"
+                "bridge off: no rollup is deployed yet (it is at the first epoch to settle); restart the devnet then to \
+                 follow its priority queue"
             ),
         }
     }
