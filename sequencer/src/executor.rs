@@ -150,13 +150,6 @@ struct Waiting {
     tx: SignedTx,
 }
 
-/// What the sequencer keeps of a priority operation.
-struct PriorityMeta {
-    id: u64,
-    l1_tx: [u8; 32],
-    expiry_s: u64,
-}
-
 /// A sealed batch not yet applied to the proven state.
 struct Unproven {
     txs: Vec<SignedTx>,
@@ -207,7 +200,7 @@ pub(crate) struct Core {
     metrics: Metrics,
     failed: Option<String>,
     /// Every priority operation taken, by transaction hash.
-    priority: HashMap<TxHash, PriorityMeta>,
+    priority: HashMap<TxHash, PriorityRow>,
     next_priority: u64,
     /// The earliest expiry (unix seconds) of the priority operations in the open batch.
     open_priority_expiry: Option<u64>,
@@ -275,8 +268,7 @@ impl Core {
                 )));
             }
             core.next_priority += 1;
-            let meta = PriorityMeta { id: row.priority_id, l1_tx: row.l1_tx, expiry_s: row.expiry_s };
-            core.priority.insert(row.hash, meta);
+            core.priority.insert(row.hash, row);
         }
 
         // Group executed transactions by batch, in execution order.
@@ -471,7 +463,7 @@ impl Core {
             let hash = TxHash::of(&op.tx.id());
             if id < self.next_priority {
                 match self.priority.get(&hash) {
-                    Some(m) if m.id == id => {
+                    Some(m) if m.priority_id == id => {
                         hashes.push(hash);
                         continue;
                     }
@@ -486,17 +478,11 @@ impl Core {
                 .push(&mut self.state, &stx)
                 .map_err(|e| SequencerError::PriorityRefused { priority_id: id, reason: e.to_string() })?;
             self.next_priority += 1;
-            self.priority.insert(hash, PriorityMeta { id, l1_tx: op.l1_tx, expiry_s: op.expiry_s });
-            fx.writes.push(Write::Priority(PriorityRow {
-                priority_id: id,
-                hash,
-                l1_tx: op.l1_tx,
-                expiry_s: op.expiry_s,
-            }));
+            let row = PriorityRow { priority_id: id, hash, l1_tx: op.l1_tx, expiry_s: op.expiry_s };
+            self.priority.insert(hash, row.clone());
+            fx.writes.push(Write::Priority(row));
+            // after the priority row: the status it announces names the L1 transaction
             let (batch, exec) = self.executed(hash, fx);
-            if let Some(u) = fx.updates.last_mut() {
-                u.status.l1_tx = Some(op.l1_tx);
-            }
             fx.writes.push(Write::InsertTx {
                 hash,
                 account,
@@ -547,7 +533,7 @@ impl Core {
         self.txs.insert(hash, Rec::Executed(batch));
         self.open_txs.push(hash);
         self.open_first.get_or_insert_with(Instant::now);
-        fx.updates.push(StatusUpdate { hash, status: TxStatus::in_batch(TxStage::Sequenced, batch) });
+        fx.updates.push(StatusUpdate { hash, status: self.executed_status(&hash, batch) });
         (batch, exec)
     }
 

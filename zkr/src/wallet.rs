@@ -5,7 +5,7 @@ use alloy_sol_types::SolCall;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use zkr_rollup::IZkrRollup;
-use zkr_settle::{rebuild_over_rpc, Address, RpcL1, L1, U256};
+use zkr_settle::{rebuild_over_rpc, view, Address, RpcL1, L1, U256};
 
 #[derive(Debug, Subcommand)]
 pub enum WalletCommand {
@@ -36,11 +36,6 @@ pub enum WalletCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-async fn view<C: SolCall>(l1: &RpcL1, rollup: Address, call: C) -> Result<C::Return> {
-    let out = l1.call(rollup, call.abi_encode()).await?;
-    C::abi_decode_returns(&out).with_context(|| format!("decoding {}", C::SIGNATURE))
 }
 
 pub fn run(cmd: WalletCommand) -> Result<()> {

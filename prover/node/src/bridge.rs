@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use prometheus::{IntCounter, IntGauge, Registry};
 use serde::{Deserialize, Serialize};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zkr_sequencer::{L1Cursor, PriorityOp, Sequencer};
-use zkr_settle::{Address, Cursor, ObservedOp, PriorityWatcher, WatchConfig, WatchError, B256, L1};
+use zkr_settle::{Address, Cursor, PriorityWatcher, WatchConfig, WatchError, B256, L1};
 
 /// How the bridge follows L1 (`[bridge]` in the devnet's configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,34 +30,23 @@ impl Default for BridgeConfig {
     }
 }
 
-/// What the bridge has seen, for status displays and tests.
+/// What the bridge has done, for the devnet's status line.
 #[derive(Clone, Debug, Default)]
 pub struct BridgeStatus {
     /// Priority operations handed to the sequencer in this run.
     pub taken: u64,
-    /// Operations seen on L1 that do not have their confirmations yet.
-    pub unconfirmed: Vec<ObservedOp>,
-    /// The last L1 block taken.
-    pub cursor: Option<u64>,
     /// Set when the bridge stopped: a reorg deeper than the confirmations, or the sequencer refused the queue.
     pub incident: Option<String>,
-    /// The latest transient failure (an unreachable L1), cleared by the next good poll.
-    pub last_error: Option<String>,
 }
 
-/// A running bridge task.
+/// A running bridge task (it stops with the token given to [`spawn_bridge`]).
 pub struct Bridge {
     status: Arc<Mutex<BridgeStatus>>,
-    handle: JoinHandle<()>,
 }
 
 impl Bridge {
     pub fn status(&self) -> BridgeStatus {
         self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
     }
 }
 
@@ -115,20 +103,12 @@ pub fn spawn_bridge(
     let status = Arc::new(Mutex::new(BridgeStatus::default()));
     let s = status.clone();
     let every = Duration::from_millis(config.poll_ms.max(1));
-    let handle = tokio::spawn(async move {
+    tokio::spawn(async move {
         let set = |f: &dyn Fn(&mut BridgeStatus)| f(&mut s.lock().unwrap_or_else(|p| p.into_inner()));
         loop {
             match round(&seq, &watcher, &metrics).await {
-                Ok((taken, unconfirmed, cursor)) => set(&|st| {
-                    st.taken += taken;
-                    st.unconfirmed = unconfirmed.clone();
-                    st.cursor = cursor;
-                    st.last_error = None;
-                }),
-                Err(Stop::Transient(e)) => {
-                    tracing::warn!(error = %e, "bridge: reading L1 failed; retrying");
-                    set(&|st| st.last_error = Some(e.clone()));
-                }
+                Ok(taken) => set(&|st| st.taken += taken),
+                Err(Stop::Transient(e)) => tracing::warn!(error = %e, "bridge: reading L1 failed; retrying"),
                 Err(Stop::Incident(e)) => {
                     tracing::error!(incident = %e, "bridge stopped: no more L1 priority operations are taken");
                     metrics.incidents.inc();
@@ -142,7 +122,7 @@ pub fn spawn_bridge(
             }
         }
     });
-    Ok(Bridge { status, handle })
+    Ok(Bridge { status })
 }
 
 enum Stop {
@@ -150,11 +130,8 @@ enum Stop {
     Incident(String),
 }
 
-async fn round(
-    seq: &Sequencer,
-    watcher: &PriorityWatcher,
-    metrics: &Metrics,
-) -> Result<(u64, Vec<ObservedOp>, Option<u64>), Stop> {
+/// One poll of L1; returns how many operations were handed to the sequencer.
+async fn round(seq: &Sequencer, watcher: &PriorityWatcher, metrics: &Metrics) -> Result<u64, Stop> {
     let stored = seq.l1_cursor().await.map_err(|e| Stop::Transient(format!("the sequencer: {e}")))?;
     let cursor = stored.map(|c| Cursor { block: c.block, hash: B256::from(c.hash) });
     let r = match watcher.poll(cursor).await {
@@ -183,5 +160,5 @@ async fn round(
             metrics.l1_block.set(c.block as i64);
         }
     }
-    Ok((n, r.unconfirmed, r.cursor.map(|c| c.block)))
+    Ok(n)
 }

@@ -42,7 +42,7 @@ pub use deploy::{deploy_all, DeployError, Deployment};
 pub use error::{describe_revert, L1Error};
 pub use inprocess::{InProcessL1, IN_PROCESS_CHAIN_ID};
 pub use rebuild::{rebuild_over_rpc, RebuildRpcError, Rebuilt};
-pub use rollup::{RollupProgress, ZkrRollupCalls};
+pub use rollup::{view, RollupProgress, ZkrRollupCalls};
 pub use rpc::RpcL1;
 pub use settler::{
     CallBuildError, EpochSubmission, RollupCalls, SettleError, SettleEvent, Settled, Settler, SettlerConfig, Stage,

@@ -62,7 +62,7 @@ impl RollupCalls for ZkrRollupCalls {
 }
 
 /// A view call of the rollup, decoded.
-pub(crate) async fn view<C: SolCall>(l1: &dyn L1, rollup: Address, call: C) -> Result<C::Return, L1Error> {
+pub async fn view<C: SolCall>(l1: &dyn L1, rollup: Address, call: C) -> Result<C::Return, L1Error> {
     let out = l1.call(rollup, call.abi_encode()).await?;
     C::abi_decode_returns(&out).map_err(|e| L1Error::Rpc {
         method: "eth_call",
