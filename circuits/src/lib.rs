@@ -7,9 +7,11 @@ pub mod batch;
 pub mod circuit;
 pub mod config;
 pub mod demo;
+pub mod pubdata;
 pub mod smt;
 pub mod state;
 pub mod tx;
 pub mod wrap;
 
 pub use zkr_ecgfp5::schnorr;
+pub use zkr_keccak as keccak;

@@ -6,17 +6,18 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use zkr_benches::plot::{line_chart_log2x, Series};
-use zkr_benches::prove::{measure, render_markdown, ProveRow};
+use zkr_benches::prove::{measure, measure_keccak, render_keccak_markdown, render_markdown, KeccakRow, ProveRow};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Batch proving: rows per tx type, prove time per capacity, ms per tx, proof size,
-    /// verify time, peak memory. Each capacity runs in its own process.
+    /// verify time, peak memory (each capacity in its own process), and the Keccak-256 gadget's
+    /// gates per permutation.
     Prove {
         /// Batch capacities to measure.
         #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 4, 16])]
         capacities: Vec<usize>,
-        /// Directory for prove.md, prove.svg and prove.json.
+        /// Directory for prove.md, prove.svg, prove.json and keccak.json.
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
@@ -134,7 +135,18 @@ fn prove(capacities: &[usize], out: &PathBuf, seed: u64) -> Result<()> {
         );
         rows.push(row);
     }
-    let md = render_markdown(&rows, &machine());
+    let mut keccak: Vec<KeccakRow> = Vec::new();
+    for bytes in [135, 8 * 136 - 1] {
+        eprintln!("Keccak-256 of {bytes} bytes: building, proving, verifying …");
+        let r = measure_keccak(bytes, seed).with_context(|| format!("measuring Keccak-256 of {bytes} bytes"))?;
+        eprintln!("    {} permutations, {} gates, prove {:.2} s", r.permutations, r.gates, r.prove_s);
+        keccak.push(r);
+    }
+    let md = format!(
+        "{}\n![prove time](prove.svg)\n\n{}",
+        render_markdown(&rows, &machine()),
+        render_keccak_markdown(&keccak)
+    );
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let svg = line_chart_log2x(
         "Batch proving time vs capacity",
@@ -148,11 +160,12 @@ fn prove(capacities: &[usize], out: &PathBuf, seed: u64) -> Result<()> {
             },
         ],
     );
-    std::fs::write(out.join("prove.md"), format!("{md}\n![prove time](prove.svg)\n"))?;
+    std::fs::write(out.join("prove.md"), &md)?;
     std::fs::write(out.join("prove.svg"), svg)?;
     std::fs::write(out.join("prove.json"), serde_json::to_string_pretty(&rows)?)?;
+    std::fs::write(out.join("keccak.json"), serde_json::to_string_pretty(&keccak)?)?;
     println!("{md}");
-    eprintln!("written: {0}/prove.md, {0}/prove.svg, {0}/prove.json", out.display());
+    eprintln!("written: {0}/prove.md, {0}/prove.svg, {0}/prove.json, {0}/keccak.json", out.display());
     Ok(())
 }
 

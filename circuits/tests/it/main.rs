@@ -3,4 +3,5 @@
 mod aggregate;
 mod agreement;
 mod common;
+mod keccak;
 mod soundness;
