@@ -5,3 +5,4 @@ pub mod l1;
 pub mod pipeline;
 pub mod plot;
 pub mod prove;
+pub mod wrap;

@@ -65,6 +65,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The wrap proof's FRI parameters against L1: for each set, a wrap proof of one epoch, its generated verifier
+    /// compiled and called once in revm: conjectured and Johnson-bound security, proof bytes, verifyProof gas,
+    /// wrap proving time.
+    Wrap {
+        /// Parameter sets as rate_bits:queries:pow_bits:cap_height (at least 100 conjectured bits each).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![
+            "7:12:20:4".to_string(), "8:11:16:4".to_string(), "8:10:24:4".to_string(), "9:9:23:3".to_string(),
+            "10:8:24:3".to_string()
+        ])]
+        params: Vec<String>,
+        /// Directory for wrap.md, wrap.svg and wrap.json.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure one capacity and print it as JSON (used by `bench prove`).
     #[command(hide = true)]
     ProveOne {
@@ -85,6 +101,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Prove { capacities, out, seed } => prove(&capacities, &out, seed),
         BenchCommand::Backends { capacities, reps, out, seed } => backends(&capacities, reps, &out, seed),
         BenchCommand::L1 { out, seed } => l1(&out, seed),
+        BenchCommand::Wrap { params, out, seed } => wrap(&params, &out, seed),
         BenchCommand::Pipeline { tps, phase_secs, capacity, workers, out } => {
             let cfg = zkr_benches::pipeline::PipelineBenchConfig {
                 capacity,
@@ -248,5 +265,36 @@ fn l1(out: &std::path::Path, seed: u64) -> Result<()> {
     if report.calls.iter().chain(&report.deployment).any(|r| r.gas > TX_GAS_CAP) {
         bail!("a transaction exceeds the 2^24 gas cap; see the table");
     }
+    Ok(())
+}
+
+fn wrap(params: &[String], out: &std::path::Path, seed: u64) -> Result<()> {
+    use zkr_benches::wrap::{measure, parse_params, render_markdown, VERIFY_GAS_GOAL};
+    let sets = params.iter().map(|p| parse_params(p)).collect::<Result<Vec<_>>>()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rows = rt.block_on(measure(&sets, seed, |line| eprintln!("bench wrap: {line}")))?;
+    let md = render_markdown(&rows, &machine());
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let bars: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| {
+            let label = format!(
+                "rate {} · {} q · {} PoW ({} B)",
+                r.rate_bits, r.num_query_rounds, r.proof_of_work_bits, r.proof_bytes
+            );
+            (label, r.verify_gas as f64 / 1e6)
+        })
+        .collect();
+    let svg = zkr_benches::plot::bar_chart(
+        "verifyProof gas (millions) per wrap parameter set",
+        "M gas",
+        &bars,
+        Some(("goal", VERIFY_GAS_GOAL as f64 / 1e6)),
+    );
+    std::fs::write(out.join("wrap.md"), format!("{md}\n![verifyProof gas](wrap.svg)\n"))?;
+    std::fs::write(out.join("wrap.svg"), svg)?;
+    std::fs::write(out.join("wrap.json"), serde_json::to_string_pretty(&rows)?)?;
+    println!("{md}");
+    eprintln!("written: {0}/wrap.md, {0}/wrap.svg, {0}/wrap.json", out.display());
     Ok(())
 }

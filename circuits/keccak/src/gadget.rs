@@ -1,8 +1,9 @@
 //! Keccak-256 in a plonky2 circuit, one wire per state bit.
 //!
-//! A round: θ takes 320 five-input parities (the column sums `C[x][z]`) and 1,600 three-input parities
-//! (`A ⊕ C[x−1][z] ⊕ C[x+1][z−1]`); ρ and π only rename wires; χ is 1,600 [`BitOp::Chi`] operations; ι flips the
-//! bits of lane (0, 0) where the round constant has a one (`1 − x`). Absorbing a block after the first XORs 1,088
+//! A round: the column parities `C[x][z]` (320 five-input parities), the θ effects `D[x][z] = C[x−1][z] ⊕ C[x+1][z−1]`
+//! (320 XORs), then ρ and π as a renaming of wires, and θ's application fused with χ: one [`BitOp::ThetaChi`] per row
+//! of five bits after π (320 per round), each taking the row's bits before θ and the `D` each of them takes; ι flips
+//! the bits of lane (0, 0) where the round constant has a one (`1 − x`). Absorbing a block after the first XORs 1,088
 //! message bits into the state. See [`crate::gate`] for the constraints.
 
 use plonky2::field::extension::Extendable;
@@ -16,62 +17,64 @@ use crate::native::{lane, pi_target, RATE_BYTES, RATE_LANES, RC, RHO};
 /// The Keccak state: 25 lanes of 64 bit wires, bit `z` of lane `x + 5y` being bit `z` of the little-endian lane.
 pub type State = Vec<[Target; 64]>;
 
-/// One bit operation in a [`BitGate`] slot; returns the output wire.
+/// One bit operation in a [`BitGate`] slot; returns its output wires.
 pub fn bit_op<F: RichField + Extendable<D>, const D: usize>(
     b: &mut CircuitBuilder<F, D>,
     op: BitOp,
     ins: &[Target],
-) -> Target {
-    debug_assert_eq!(ins.len(), op.inputs());
+) -> Vec<Target> {
+    assert_eq!(ins.len(), op.inputs(), "{op:?} takes {} inputs", op.inputs());
     let gate = BitGate::new(op, &b.config);
     let (row, i) = b.find_slot(gate, &[], &[]);
     for (k, &t) in ins.iter().enumerate() {
         b.connect(t, Target::wire(row, gate.wire_in(i, k)));
     }
-    Target::wire(row, gate.wire_out(i))
+    (0..op.outputs()).map(|k| Target::wire(row, gate.wire_out(i, k))).collect()
+}
+
+/// The parity of `n` bits (one [`BitOp::Parity`]).
+pub fn parity<F: RichField + Extendable<D>, const D: usize>(b: &mut CircuitBuilder<F, D>, ins: &[Target]) -> Target {
+    bit_op(b, BitOp::Parity(ins.len()), ins)[0]
 }
 
 /// `x ⊕ y` for bits.
 pub fn xor<F: RichField + Extendable<D>, const D: usize>(b: &mut CircuitBuilder<F, D>, x: Target, y: Target) -> Target {
-    bit_op(b, BitOp::Parity(2), &[x, y])
+    parity(b, &[x, y])
 }
 
 /// Keccak-f[1600] on a state of bit wires.
 pub fn keccak_f<F: RichField + Extendable<D>, const D: usize>(b: &mut CircuitBuilder<F, D>, a: &State) -> State {
     let mut a = a.clone();
     for rc in RC {
-        // θ
+        // θ: column parities and their effects
         let c: Vec<[Target; 64]> = (0..5)
             .map(|x| {
                 std::array::from_fn(|z| {
                     let col: Vec<Target> = (0..5).map(|y| a[lane(x, y)][z]).collect();
-                    bit_op(b, BitOp::Parity(5), &col)
+                    parity(b, &col)
                 })
             })
             .collect();
-        let mut t: State = vec![[b.zero(); 64]; 25];
-        for x in 0..5 {
-            for y in 0..5 {
-                for z in 0..64 {
-                    let ins = [a[lane(x, y)][z], c[(x + 4) % 5][z], c[(x + 1) % 5][(z + 63) % 64]];
-                    t[lane(x, y)][z] = bit_op(b, BitOp::Parity(3), &ins);
-                }
-            }
-        }
-        // ρ and π: renaming only (rotate_left by r: bit z comes from bit z − r)
-        let mut p: State = vec![[b.zero(); 64]; 25];
+        let d: Vec<[Target; 64]> =
+            (0..5).map(|x| std::array::from_fn(|z| xor(b, c[(x + 4) % 5][z], c[(x + 1) % 5][(z + 63) % 64]))).collect();
+        // ρ and π rename wires (rotate_left by r: bit z comes from bit z − r); each moved bit keeps its D
+        let zero = b.zero();
+        let mut moved: State = vec![[zero; 64]; 25];
+        let mut effect: State = vec![[zero; 64]; 25];
         for x in 0..5 {
             for y in 0..5 {
                 let r = RHO[x][y] as usize;
-                p[pi_target(x, y)] = std::array::from_fn(|z| t[lane(x, y)][(z + 64 - r) % 64]);
+                moved[pi_target(x, y)] = std::array::from_fn(|z| a[lane(x, y)][(z + 64 - r) % 64]);
+                effect[pi_target(x, y)] = std::array::from_fn(|z| d[x][(z + 64 - r) % 64]);
             }
         }
-        // χ
-        for x in 0..5 {
-            for y in 0..5 {
-                for z in 0..64 {
-                    let ins = [p[lane(x, y)][z], p[lane((x + 1) % 5, y)][z], p[lane((x + 2) % 5, y)][z]];
-                    a[lane(x, y)][z] = bit_op(b, BitOp::Chi, &ins);
+        // θ applied and χ, one row of five bits at a time
+        for y in 0..5 {
+            for z in 0..64 {
+                let mut ins: Vec<Target> = (0..5).map(|x| moved[lane(x, y)][z]).collect();
+                ins.extend((0..5).map(|x| effect[lane(x, y)][z]));
+                for (x, out) in bit_op(b, BitOp::ThetaChi, &ins).into_iter().enumerate() {
+                    a[lane(x, y)][z] = out;
                 }
             }
         }

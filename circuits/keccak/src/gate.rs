@@ -1,16 +1,18 @@
-//! `BitGate`: several independent one-bit operations per row, each `inputs → out` with one constraint.
+//! `BitGate`: several independent bit operations per row, each `inputs → outputs` with one constraint per output.
 //!
 //! - `Parity(n)`: `out = in_1 ⊕ … ⊕ in_n`, constrained as `2·out − 1 + Π(1 − 2·in_i) = 0` (degree `n`): with boolean
 //!   inputs `Π(1 − 2·in_i) = (−1)^(Σ in_i)`, so `out` is forced to the parity, itself a bit.
-//! - `Chi`: `out = a ⊕ (¬b ∧ c)`, constrained as `2·out − 1 + (1 − 2a)(1 − 2c + 2bc) = 0` (degree 3): `(1 − b)·c` is
-//!   the bit `¬b ∧ c`, and the parity identity above does the rest.
+//! - `ThetaChi`: Keccak's θ application and χ along one row of five bits. Inputs `a_0..a_4` (the row's bits before θ,
+//!   after ρ and π moved them) and `d_0..d_4` (the θ column parity each of them takes); with `p_x = a_x ⊕ d_x`, the
+//!   outputs are `out_x = p_x ⊕ (¬p_{x+1} ∧ p_{x+2})` (indices mod 5). Each is constrained as
+//!   `2·out_x − 1 + s_x·(1 − 2·(1 − p_{x+1})·p_{x+2}) = 0` with `s_x = (1 − 2a_x)(1 − 2d_x) = 1 − 2p_x` and
+//!   `p = a + d − 2ad` (degree 6).
 //!
-//! Neither constraint checks that its inputs are bits: every input of these gates is a bit by construction (the
-//! output of another such operation, a constant, or a wire `split_le` range-checked), and each constraint then forces
-//! its output to be the bit the operation defines. Each operation takes `inputs + 1` routed wires, so a row holds
-//! `num_routed_wires / (inputs + 1)` of them (26 XORs, 20 three-input parities or χ steps, 13 five-input parities
-//! with plonky2's standard recursion config). Unused operations of a row are all-zero wires, which satisfy both
-//! constraints.
+//! Neither operation checks that its inputs are bits: every input is a bit by construction (the output of another
+//! operation, a constant, or a wire `split_le` range-checked), and each constraint then forces its output to the bit
+//! the operation defines. An operation takes `inputs + outputs` routed wires, so a row holds
+//! `num_routed_wires / (inputs + outputs)` of them (26 XORs, 13 five-input parities, 5 θχ rows with plonky2's
+//! standard recursion config). Unused operations of a row are all-zero wires, which satisfy every constraint.
 
 use core::marker::PhantomData;
 
@@ -33,72 +35,106 @@ use plonky2::util::serialization::{Buffer, IoError, IoResult, Read, Write};
 pub enum BitOp {
     /// XOR of `n ≥ 2` bits.
     Parity(usize),
-    /// Keccak's χ step on one bit: `a ⊕ (¬b ∧ c)`.
-    Chi,
+    /// θ application and χ on one row of five bits (see the module documentation).
+    ThetaChi,
 }
 
 impl BitOp {
     pub fn inputs(self) -> usize {
         match self {
             BitOp::Parity(n) => n,
-            BitOp::Chi => 3,
+            BitOp::ThetaChi => 10,
+        }
+    }
+
+    pub fn outputs(self) -> usize {
+        match self {
+            BitOp::Parity(_) => 1,
+            BitOp::ThetaChi => 5,
         }
     }
 
     fn degree(self) -> usize {
-        self.inputs()
-    }
-
-    /// The operation on bits (for witness generation).
-    pub fn apply(self, ins: &[bool]) -> bool {
         match self {
-            BitOp::Parity(_) => ins.iter().fold(false, |acc, b| acc ^ b),
-            BitOp::Chi => ins[0] ^ (!ins[1] & ins[2]),
+            BitOp::Parity(n) => n,
+            BitOp::ThetaChi => 6,
         }
     }
 
-    /// The constraint on `(ins, out)`, zero exactly when `out` is the operation's value on boolean `ins`.
-    fn constraint<V: Copy, A: Alg<V>>(self, a: &mut A, ins: &[V], out: V) -> V {
+    /// The operation on bits (for witness generation).
+    pub fn apply(self, ins: &[bool]) -> Vec<bool> {
+        match self {
+            BitOp::Parity(_) => vec![ins.iter().fold(false, |acc, b| acc ^ b)],
+            BitOp::ThetaChi => {
+                let p: Vec<bool> = (0..5).map(|x| ins[x] ^ ins[5 + x]).collect();
+                (0..5).map(|x| p[x] ^ (!p[(x + 1) % 5] & p[(x + 2) % 5])).collect()
+            }
+        }
+    }
+
+    /// The constraints on `(ins, outs)`, all zero exactly when `outs` are the operation's values on boolean `ins`.
+    pub(crate) fn constraints<V: Copy, A: Alg<V>>(self, a: &mut A, ins: &[V], outs: &[V]) -> Vec<V> {
         // 1 − 2x
         let sign = |a: &mut A, x: V| {
             let two_x = a.scale(2, x);
             let one = a.constant(1);
             a.sub(one, two_x)
         };
-        let prod = match self {
+        // 2·out − 1 + prod
+        let close = |a: &mut A, out: V, prod: V| {
+            let two_out = a.scale(2, out);
+            let one = a.constant(1);
+            let l = a.sub(two_out, one);
+            a.add(l, prod)
+        };
+        match self {
             BitOp::Parity(_) => {
                 let mut p = sign(a, ins[0]);
                 for &x in &ins[1..] {
                     let s = sign(a, x);
                     p = a.mul(p, s);
                 }
-                p
+                vec![close(a, outs[0], p)]
             }
-            BitOp::Chi => {
-                // 1 − 2·(1 − b)·c = 1 − 2c + 2bc
-                let bc = a.mul(ins[1], ins[2]);
-                let t = a.sub(ins[2], bc);
-                let st = sign(a, t);
-                let sa = sign(a, ins[0]);
-                a.mul(sa, st)
+            BitOp::ThetaChi => {
+                let mut p = Vec::with_capacity(5);
+                let mut s = Vec::with_capacity(5);
+                for x in 0..5 {
+                    let (ax, dx) = (ins[x], ins[5 + x]);
+                    let sa = sign(a, ax);
+                    let sd = sign(a, dx);
+                    s.push(a.mul(sa, sd));
+                    // a + d − 2ad
+                    let ad = a.mul(ax, dx);
+                    let sum = a.add(ax, dx);
+                    let two_ad = a.scale(2, ad);
+                    p.push(a.sub(sum, two_ad));
+                }
+                (0..5)
+                    .map(|x| {
+                        let (p1, p2) = (p[(x + 1) % 5], p[(x + 2) % 5]);
+                        // (1 − p1)·p2
+                        let p1p2 = a.mul(p1, p2);
+                        let t = a.sub(p2, p1p2);
+                        let st = sign(a, t);
+                        let prod = a.mul(s[x], st);
+                        close(a, outs[x], prod)
+                    })
+                    .collect()
             }
-        };
-        let two_out = a.scale(2, out);
-        let one = a.constant(1);
-        let l = a.sub(two_out, one);
-        a.add(l, prod)
+        }
     }
 
     fn code(self) -> usize {
         match self {
             BitOp::Parity(n) => n,
-            BitOp::Chi => 0,
+            BitOp::ThetaChi => 0,
         }
     }
 
     fn from_code(c: usize) -> Option<Self> {
         match c {
-            0 => Some(BitOp::Chi),
+            0 => Some(BitOp::ThetaChi),
             2..=8 => Some(BitOp::Parity(c)),
             _ => None,
         }
@@ -106,7 +142,7 @@ impl BitOp {
 }
 
 /// The minimal algebra of the constraints, over base values, extension values or extension targets.
-trait Alg<V: Copy> {
+pub(crate) trait Alg<V: Copy> {
     fn add(&mut self, a: V, b: V) -> V;
     fn sub(&mut self, a: V, b: V) -> V;
     fn mul(&mut self, a: V, b: V) -> V;
@@ -114,7 +150,7 @@ trait Alg<V: Copy> {
     fn constant(&mut self, c: u64) -> V;
 }
 
-struct FieldAlg<T>(PhantomData<T>);
+pub(crate) struct FieldAlg<T>(pub(crate) PhantomData<T>);
 
 impl<T: Field> Alg<T> for FieldAlg<T> {
     fn add(&mut self, a: T, b: T) -> T {
@@ -164,11 +200,11 @@ pub struct BitGate {
 impl BitGate {
     /// As many operations as the config's routed wires hold.
     pub fn new(op: BitOp, config: &CircuitConfig) -> Self {
-        Self { op, num_ops: config.num_routed_wires / (op.inputs() + 1) }
+        Self { op, num_ops: config.num_routed_wires / (op.inputs() + op.outputs()) }
     }
 
     fn stride(&self) -> usize {
-        self.op.inputs() + 1
+        self.op.inputs() + self.op.outputs()
     }
 
     /// Wire of input `k` of operation `i`.
@@ -176,16 +212,17 @@ impl BitGate {
         i * self.stride() + k
     }
 
-    /// Wire of the output of operation `i`.
-    pub fn wire_out(&self, i: usize) -> usize {
-        i * self.stride() + self.op.inputs()
+    /// Wire of output `k` of operation `i`.
+    pub fn wire_out(&self, i: usize, k: usize) -> usize {
+        i * self.stride() + self.op.inputs() + k
     }
 
     fn constraints<V: Copy, A: Alg<V>>(&self, a: &mut A, w: &[V]) -> Vec<V> {
+        let (n, m) = (self.op.inputs(), self.op.outputs());
         (0..self.num_ops)
-            .map(|i| {
+            .flat_map(|i| {
                 let s = i * self.stride();
-                self.op.constraint(a, &w[s..s + self.op.inputs()], w[self.wire_out(i)])
+                self.op.constraints(a, &w[s..s + n], &w[s + n..s + n + m])
             })
             .collect()
     }
@@ -243,7 +280,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for BitGate {
     }
 
     fn num_constraints(&self) -> usize {
-        self.num_ops
+        self.num_ops * self.op.outputs()
     }
 
     fn num_ops(&self) -> usize {
@@ -251,7 +288,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for BitGate {
     }
 }
 
-/// Computes the output of one operation from its inputs.
+/// Computes the outputs of one operation from its inputs.
 #[derive(Debug)]
 pub struct BitGenerator<F: RichField + Extendable<D>, const D: usize> {
     gate: BitGate,
@@ -271,8 +308,10 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Bit
 
     fn run_once(&self, witness: &PartitionWitness<F>, out_buffer: &mut GeneratedValues<F>) -> anyhow::Result<()> {
         let ins: Vec<bool> = self.dependencies().into_iter().map(|t| witness.get_target(t) == F::ONE).collect();
-        let out = self.gate.op.apply(&ins);
-        out_buffer.set_target(Target::wire(self.row, self.gate.wire_out(self.i)), F::from_bool(out))
+        for (k, out) in self.gate.op.apply(&ins).into_iter().enumerate() {
+            out_buffer.set_target(Target::wire(self.row, self.gate.wire_out(self.i, k)), F::from_bool(out))?;
+        }
+        Ok(())
     }
 
     fn serialize(&self, dst: &mut Vec<u8>, _common_data: &CommonCircuitData<F, D>) -> IoResult<()> {
@@ -286,5 +325,34 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Bit
         let op = BitOp::from_code(src.read_usize()?).ok_or(IoError)?;
         let num_ops = src.read_usize()?;
         Ok(Self { gate: BitGate { op, num_ops }, row: src.read_usize()?, i: src.read_usize()?, _f: PhantomData })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use plonky2::field::goldilocks_field::GoldilocksField as F;
+
+    use super::*;
+
+    /// Every input combination: the operation's outputs satisfy its constraints, and every other output pattern
+    /// (any non-empty set of flipped bits) leaves a constraint non-zero.
+    #[test]
+    fn constraints_hold_exactly_for_the_right_outputs() {
+        for op in [BitOp::Parity(2), BitOp::Parity(3), BitOp::Parity(5), BitOp::ThetaChi] {
+            let (n, m) = (op.inputs(), op.outputs());
+            for combo in 0..(1u32 << n) {
+                let ins: Vec<bool> = (0..n).map(|k| (combo >> k) & 1 == 1).collect();
+                let right = op.apply(&ins);
+                let fins: Vec<F> = ins.iter().map(|&b| F::from_bool(b)).collect();
+                for flips in 0..(1u32 << m) {
+                    let outs: Vec<F> =
+                        right.iter().enumerate().map(|(k, &b)| F::from_bool(b ^ ((flips >> k) & 1 == 1))).collect();
+                    let cons = op.constraints(&mut FieldAlg::<F>(PhantomData), &fins, &outs);
+                    assert_eq!(cons.len(), m);
+                    let zero = cons.iter().all(|c| *c == F::ZERO);
+                    assert_eq!(zero, flips == 0, "{op:?} on {ins:?} with flips {flips:#b}");
+                }
+            }
+        }
     }
 }
