@@ -105,7 +105,19 @@ pub fn keccak256_bits<F: RichField + Extendable<D>, const D: usize>(
     padded.resize(blocks * RATE_BYTES * 8, zero);
     padded[len * 8] = one;
     padded[blocks * RATE_BYTES * 8 - 1] = one;
+    let states = absorb(b, &padded);
+    digest_bits(&states[states.len() - 1])
+}
+
+/// The sponge over already padded bits (whole 1,088-bit blocks): the state after each block, in order.
+pub fn absorb<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    padded: &[Target],
+) -> Vec<State> {
+    assert!(!padded.is_empty() && padded.len().is_multiple_of(RATE_BYTES * 8), "whole rate blocks");
+    let zero = b.zero();
     let mut state: State = vec![[zero; 64]; 25];
+    let mut out = Vec::with_capacity(padded.len() / (RATE_BYTES * 8));
     for (k, block) in padded.chunks(RATE_BYTES * 8).enumerate() {
         for i in 0..RATE_LANES {
             for z in 0..64 {
@@ -115,7 +127,13 @@ pub fn keccak256_bits<F: RichField + Extendable<D>, const D: usize>(
             }
         }
         state = keccak_f(b, &state);
+        out.push(state.clone());
     }
+    out
+}
+
+/// The 256 digest bits of a state (lanes 0..4), in message bit order.
+pub fn digest_bits(state: &State) -> Vec<Target> {
     state[..4].iter().flat_map(|l| l.iter().copied()).collect()
 }
 

@@ -92,3 +92,46 @@ fn a_keccak256_with_one_flipped_theta_chi_output_is_refused() {
     assert!(verifier_accepts(&data, witness(false)), "the honest digest verifies through the forge path");
     assert!(!verifier_accepts(&data, witness(true)), "a digest with one flipped bit is refused");
 }
+
+/// The concatenation's stream is the prover's: a stream that differs from the parts in one byte, or a block count that
+/// does not match the length, is refused by the verifier (the Keccak over the forged stream is consistent).
+#[test]
+fn a_concatenation_whose_stream_or_block_count_is_forged_is_refused() {
+    use zkr_keccak::concat::{keccak256_concat, VarBytes};
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let parts: Vec<VarBytes> =
+        (0..3).map(|_| VarBytes { bytes: b.add_virtual_targets(8), len: b.add_virtual_target() }).collect();
+    for p in &parts {
+        for &t in &p.bytes {
+            b.range_check(t, 8);
+        }
+    }
+    let out = keccak256_concat(&mut b, &parts, 24);
+    let limbs = digest_limbs(&mut b, &out.digest);
+    b.register_public_inputs(&limbs);
+    let data = b.build::<C>();
+    let lens = [8usize, 3, 5];
+    let witness = |forge: &dyn Fn(&mut PartialWitness<F>)| {
+        let mut pw = PartialWitness::new();
+        forge(&mut pw);
+        for (i, (p, &len)) in parts.iter().zip(&lens).enumerate() {
+            pw.set_target(p.len, F::from_canonical_usize(len)).unwrap();
+            for (k, &t) in p.bytes.iter().enumerate() {
+                let v = if k < len { (17 * i + 5 * k + 1) as u64 } else { 0 };
+                pw.set_target(t, F::from_canonical_u64(v)).unwrap();
+            }
+        }
+        pw
+    };
+    assert!(verifier_accepts(&data, witness(&|_| {})), "the honest concatenation verifies through the forge path");
+    // the first byte is 1 (part 0, k = 0): claim 2 instead
+    assert!(!verifier_accepts(&data, witness(&|pw| pw.set_target(out.stream[0], F::TWO).unwrap())));
+    // the padding one byte early: the digest of the message without its last byte
+    let early = |pw: &mut PartialWitness<F>| {
+        pw.set_target(out.stream[15], F::ONE).unwrap();
+        pw.set_target(out.stream[16], F::ZERO).unwrap();
+    };
+    assert!(!verifier_accepts(&data, witness(&early)));
+    // 16 bytes fill one block; claim two
+    assert!(!verifier_accepts(&data, witness(&|pw| pw.set_target(out.blocks, F::TWO).unwrap())));
+}
