@@ -405,3 +405,192 @@ mod tests {
         assert!(matches!(decode_all(&key), Err(PubdataError::TooLarge { what: "key element", .. })));
     }
 }
+
+/// The compact record in circuit: the bytes [`Record::encode`] writes, from a slot's layout and kind, as the part a
+/// Keccak-256 over the batch's records takes (`zkr_keccak::concat`).
+pub mod circuit {
+    use plonky2::field::types::Field;
+    use plonky2::iop::target::{BoolTarget, Target};
+    use plonky2::plonk::circuit_builder::CircuitBuilder;
+    use zkr_keccak::concat::VarBytes;
+
+    use super::{Record, TAG_DEPOSIT_OPEN, TAG_DEPOSIT_REFUNDED};
+    use crate::config::{D, F};
+    use crate::tx::{layout, AMOUNT_BITS, TX_FIELDS};
+
+    /// The widest record (a deposit opening an account).
+    pub const MAX_RECORD: usize = 53;
+
+    /// A slot's kind as the batch circuit has it (at most one flag set; none for padding), and whether its leaf `a`
+    /// was empty (a deposit there opens the account).
+    #[derive(Clone, Copy, Debug)]
+    pub struct SlotKind {
+        pub is_transfer: BoolTarget,
+        pub is_withdraw: BoolTarget,
+        pub is_deposit: BoolTarget,
+        pub is_forced_exit: BoolTarget,
+        pub leaf_a_empty: BoolTarget,
+    }
+
+    /// The byte `Σ_i bits[i]·2^i` of eight little-endian bits.
+    fn byte(b: &mut CircuitBuilder<F, D>, bits: &[BoolTarget]) -> Target {
+        let mut acc = b.zero();
+        for (i, bit) in bits.iter().enumerate() {
+            acc = b.mul_const_add(F::from_canonical_u64(1 << i), bit.target, acc);
+        }
+        acc
+    }
+
+    /// The big-endian bytes of `x`, which `split_le` range-checks to `bits` bits (below 64: the decomposition is then
+    /// the canonical one), zero-extended to `n` bytes.
+    fn be_bytes(b: &mut CircuitBuilder<F, D>, x: Target, bits: usize, n: usize) -> Vec<Target> {
+        assert!(bits < 64 && bits <= 8 * n);
+        let mut le = b.split_le(x, bits);
+        le.resize(8 * n, b._false());
+        (0..n).rev().map(|j| byte(b, &le[8 * j..8 * j + 8])).collect()
+    }
+
+    /// The big-endian bytes of a field element, its 64-bit decomposition forced to be the canonical one (a value
+    /// at or above p would read as another element: the high half all ones forces the low half to zero).
+    fn be_bytes_canonical(b: &mut CircuitBuilder<F, D>, x: Target) -> Vec<Target> {
+        let le = b.split_le(x, 64);
+        let lo = b.le_sum(le[..32].iter());
+        let hi = b.le_sum(le[32..].iter());
+        let max = b.constant(F::from_canonical_u32(u32::MAX));
+        let hi_max = b.is_equal(hi, max);
+        let t = b.mul(hi_max.target, lo);
+        b.assert_zero(t);
+        (0..8).rev().map(|j| byte(b, &le[8 * j..8 * j + 8])).collect()
+    }
+
+    /// The L1 address's 20 bytes from its five 32-bit limbs (limb `i` holds bytes `4i..4i+4`, little-endian).
+    fn address_bytes(b: &mut CircuitBuilder<F, D>, limbs: &[Target]) -> Vec<Target> {
+        limbs
+            .iter()
+            .flat_map(|&l| {
+                let le = b.split_le(l, 32);
+                (0..4).map(|j| byte(b, &le[8 * j..8 * j + 8])).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The slot's record bytes (zero beyond its length; nothing for padding) and length.
+    pub fn record(b: &mut CircuitBuilder<F, D>, fields: &[Target; TX_FIELDS], kind: &SlotKind) -> VarBytes {
+        let tag = |b: &mut CircuitBuilder<F, D>, t: u8| b.constant(F::from_canonical_u8(t));
+        let a = be_bytes(b, fields[layout::ACCOUNT_A], 32, 4);
+        let acct_b = be_bytes(b, fields[layout::ACCOUNT_B], 32, 4);
+        let amount = be_bytes(b, fields[layout::AMOUNT], AMOUNT_BITS, 8);
+        // the fee shares its word with a priority operation's id: only signed kinds publish it
+        let fee = be_bytes(b, fields[layout::FEE], AMOUNT_BITS, 8);
+        let address = address_bytes(b, &fields[layout::L1_ADDRESS..layout::L1_ADDRESS + 5]);
+        let key: Vec<Target> = (0..5).flat_map(|i| be_bytes_canonical(b, fields[layout::PUBKEY + i])).collect();
+
+        // deposit variants: refunded, opening (empty leaf), to an existing account
+        let refunded = b.mul(kind.is_deposit.target, fields[layout::REFUND]);
+        let credited = b.sub(kind.is_deposit.target, refunded);
+        let opens = b.mul(credited, kind.leaf_a_empty.target);
+        let existing = b.sub(credited, opens);
+
+        let cat = |t: Target, parts: &[&[Target]]| [&[t][..], &parts.concat()].concat();
+        let kinds: Vec<(u8, Target, Vec<Target>)> = vec![
+            (1, kind.is_transfer.target, cat(tag(b, 1), &[&a, &acct_b, &amount, &fee])),
+            (2, kind.is_withdraw.target, cat(tag(b, 2), &[&a, &address, &amount, &fee])),
+            (3, existing, cat(tag(b, 3), &[&a, &amount])),
+            (4, kind.is_forced_exit.target, cat(tag(b, 4), &[&a, &address, &amount])),
+            (TAG_DEPOSIT_OPEN, opens, cat(tag(b, TAG_DEPOSIT_OPEN), &[&a, &amount, &key])),
+            (TAG_DEPOSIT_REFUNDED, refunded, cat(tag(b, TAG_DEPOSIT_REFUNDED), &[&a, &amount])),
+        ];
+        let zero = b.zero();
+        let mut bytes = vec![zero; MAX_RECORD];
+        let mut len = zero;
+        for (t, flag, kb) in &kinds {
+            assert_eq!(Some(kb.len()), Record::len_of(*t), "record layout of tag {t}");
+            for (k, &x) in kb.iter().enumerate() {
+                bytes[k] = b.mul_add(*flag, x, bytes[k]);
+            }
+            len = b.mul_const_add(F::from_canonical_usize(kb.len()), *flag, len);
+        }
+        VarBytes { bytes, len }
+    }
+}
+
+#[cfg(test)]
+mod circuit_tests {
+    use plonky2::field::types::PrimeField64;
+    use plonky2::iop::target::Target;
+    use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+    use plonky2::plonk::circuit_builder::CircuitBuilder;
+    use plonky2::plonk::circuit_data::CircuitConfig;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+    use zkr_keccak::concat::keccak256_concat;
+    use zkr_keccak::gadget::digest_limbs;
+    use zkr_keccak::native;
+
+    use super::circuit::{record, SlotKind, MAX_RECORD};
+    use super::*;
+    use crate::config::{C, D};
+    use crate::demo;
+
+    /// Records built in circuit from slot layouts, concatenated and hashed, give Keccak-256 of the native compact
+    /// pubdata (padding slots included, which publish nothing).
+    #[test]
+    fn records_in_circuit_hash_to_keccak_of_the_compact_pubdata() {
+        const CAP: usize = 8;
+        let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let slots: Vec<([Target; TX_FIELDS], SlotKind)> = (0..CAP)
+            .map(|_| {
+                let fields = std::array::from_fn(|_| b.add_virtual_target());
+                let kind = SlotKind {
+                    is_transfer: b.add_virtual_bool_target_safe(),
+                    is_withdraw: b.add_virtual_bool_target_safe(),
+                    is_deposit: b.add_virtual_bool_target_safe(),
+                    is_forced_exit: b.add_virtual_bool_target_safe(),
+                    leaf_a_empty: b.add_virtual_bool_target_safe(),
+                };
+                (fields, kind)
+            })
+            .collect();
+        let before = b.num_gates();
+        let parts: Vec<_> = slots.iter().map(|(f, k)| record(&mut b, f, k)).collect();
+        let records = b.num_gates() - before;
+        let out = keccak256_concat(&mut b, &parts, CAP * MAX_RECORD);
+        eprintln!(
+            "records: {} gates per slot; with the concatenation's Keccak over {} bytes: {} gates in all",
+            records / CAP,
+            CAP * MAX_RECORD,
+            b.num_gates() - before
+        );
+        let limbs = digest_limbs(&mut b, &out.digest);
+        b.register_public_inputs(&limbs);
+        let data = b.build::<C>();
+
+        let keys = demo::keys(21, 6);
+        let mut state = demo::genesis(&keys);
+        let mut rng = ChaCha20Rng::seed_from_u64(21);
+        let mut tags = std::collections::BTreeSet::new();
+        for n in [CAP, 5] {
+            let batch = demo::random_batch(&mut rng, &keys, &mut state, CAP, n, demo::Mix::All);
+            let bytes = encode_slots(&batch.slots).unwrap();
+            tags.extend(decode_all(&bytes).unwrap().iter().map(Record::tag));
+            let mut pw = PartialWitness::new();
+            for ((fields, kind), trace) in slots.iter().zip(&batch.slots) {
+                for (t, v) in fields.iter().zip(trace.fields) {
+                    pw.set_target(*t, v).unwrap();
+                }
+                let tag = trace.fields[layout::TAG].to_canonical_u64();
+                pw.set_bool_target(kind.is_transfer, tag == 1).unwrap();
+                pw.set_bool_target(kind.is_withdraw, tag == 2).unwrap();
+                pw.set_bool_target(kind.is_deposit, tag == 3).unwrap();
+                pw.set_bool_target(kind.is_forced_exit, tag == 4).unwrap();
+                pw.set_bool_target(kind.leaf_a_empty, trace.a.before.is_none()).unwrap();
+            }
+            let proof = data.prove(pw).expect("records of a valid batch prove");
+            data.verify(proof.clone()).expect("plonky2 verifies it");
+            let want = native::digest_limbs(&native::keccak256(&bytes));
+            let got: Vec<u64> = proof.public_inputs.iter().map(|f| f.to_canonical_u64()).collect();
+            assert_eq!(got, want.map(u64::from).to_vec(), "a batch of {n} ({} bytes)", bytes.len());
+        }
+        assert!(tags.len() >= 3, "the batches cover several record kinds: {tags:?}");
+    }
+}
