@@ -450,9 +450,11 @@ pub mod circuit {
         (0..n).rev().map(|j| byte(b, &le[8 * j..8 * j + 8])).collect()
     }
 
-    /// The big-endian bytes of a field element, its 64-bit decomposition forced to be the canonical one (a value
-    /// at or above p would read as another element: the high half all ones forces the low half to zero).
-    fn be_bytes_canonical(b: &mut CircuitBuilder<F, D>, x: Target) -> Vec<Target> {
+    /// The 64 little-endian bits of a field element, forced to be its canonical decomposition: `split_le` alone
+    /// would also accept the bits of `x + p` when that fits 64 bits (a value at or above p), which read as another
+    /// number off-chain. Such values have the high half all ones and a non-zero low half, so the high half all ones
+    /// forces the low half to zero.
+    pub fn canonical_bits(b: &mut CircuitBuilder<F, D>, x: Target) -> Vec<BoolTarget> {
         let le = b.split_le(x, 64);
         let lo = b.le_sum(le[..32].iter());
         let hi = b.le_sum(le[32..].iter());
@@ -460,6 +462,12 @@ pub mod circuit {
         let hi_max = b.is_equal(hi, max);
         let t = b.mul(hi_max.target, lo);
         b.assert_zero(t);
+        le
+    }
+
+    /// The big-endian bytes of a field element's canonical decomposition ([`canonical_bits`]).
+    pub fn be_bytes_canonical(b: &mut CircuitBuilder<F, D>, x: Target) -> Vec<Target> {
+        let le = canonical_bits(b, x);
         (0..8).rev().map(|j| byte(b, &le[8 * j..8 * j + 8])).collect()
     }
 

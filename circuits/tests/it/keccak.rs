@@ -135,3 +135,32 @@ fn a_concatenation_whose_stream_or_block_count_is_forged_is_refused() {
     // 16 bytes fill one block; claim two
     assert!(!verifier_accepts(&data, witness(&|pw| pw.set_target(out.blocks, F::TWO).unwrap())));
 }
+
+/// A deposit key element published as the bits of `x + p` (which fit 64 bits when `x < 2^32 − 1`) would read as
+/// another key off-chain; the canonical decomposition refuses it at the verifier.
+#[test]
+fn a_key_element_published_non_canonically_is_refused() {
+    use zkr_circuits::pubdata::circuit::canonical_bits;
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let x = b.add_virtual_target();
+    let bits = canonical_bits(&mut b, x);
+    // the number the bits spell, as an off-chain reader would take the published bytes (mod p here)
+    let lo = b.le_sum(bits[..32].iter());
+    let hi = b.le_sum(bits[32..].iter());
+    let read = b.mul_const_add(F::from_canonical_u64(1 << 32), hi, lo);
+    b.register_public_input(read);
+    let data = b.build::<C>();
+    let value = 5u64;
+    let witness = |as_bits: u64| {
+        let mut pw = PartialWitness::new();
+        // written before the split's generator runs: its own bits conflict and are dropped
+        for (i, t) in bits.iter().enumerate() {
+            pw.set_bool_target(*t, (as_bits >> i) & 1 == 1).unwrap();
+        }
+        pw.set_target(x, F::from_canonical_u64(value)).unwrap();
+        pw
+    };
+    assert!(verifier_accepts(&data, witness(value)), "the canonical bits verify through the forge path");
+    let wrapped = value + 0xFFFF_FFFF_0000_0001; // value + p, still below 2^64
+    assert!(!verifier_accepts(&data, witness(wrapped)), "the bits of x + p are refused");
+}
