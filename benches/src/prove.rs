@@ -60,7 +60,7 @@ pub fn measure(capacity: usize, seed: u64) -> Result<ProveRow> {
     let t = Instant::now();
     let batch = demo::random_batch(&mut rng, &keys, &mut state, capacity, capacity, demo::Mix::Transfers);
     let slots: Vec<_> = batch.slots.iter().map(zkr_circuits::circuit::SlotWitness::from).collect();
-    let pw = circuit.witness(&batch.domain, &slots, &batch.fees.leaf)?;
+    let pw = circuit.witness(&batch.domain, &batch.data_in, &slots, &batch.fees.leaf)?;
     let witness_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();

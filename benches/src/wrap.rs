@@ -121,7 +121,7 @@ pub async fn measure(sets: &[WrapParams], seed: u64, mut on_line: impl FnMut(&st
         let verifier =
             l1.deploy(code, U256::ZERO).await?.contract_address.context("the verifier deployed no contract")?;
         let encoded = zkr_generator::encode_proof(&proof);
-        let pis: [U256; 20] = std::array::from_fn(|k| U256::from(proof.public_inputs[k].to_canonical_u64()));
+        let pis: [U256; 24] = std::array::from_fn(|k| U256::from(proof.public_inputs[k].to_canonical_u64()));
         let call = verifyProofCall { proof: encoded.clone().into(), publicInputs: pis }.abi_encode();
         let out = l1.with_evm(move |evm| evm.view(verifier, call))?;
         if !out.success || out.output.last() != Some(&1) {

@@ -1,14 +1,13 @@
 //! Recursive aggregation: a binary tree of nodes, each verifying two child proofs of one
-//! fixed child circuit and exposing the same 20 public inputs as a batch proof.
+//! fixed child circuit and exposing the same 24 public inputs as a batch proof.
 //!
 //! Statement of a node over children `left`, `right` (both proofs of the child circuit,
 //! whose verifier data is a constant of the node circuit, so no other circuit's proof
 //! can be substituted):
-//! - `left.new_root == right.old_root` (a copy constraint);
-//! - `old_root = left.old_root`, `new_root = right.new_root`;
-//! - each commitment (pubdata, deposits, withdrawals) is `Poseidon(left ‖ right)` over the
-//!   8 elements of the two child commitments, so the root of the tree commits to the
-//!   ordered sequence of its batches.
+//! - `left.new_root == right.old_root` and `left.data_out == right.data_in` (copy constraints);
+//! - `old_root = left.old_root`, `new_root = right.new_root`, `data_in = left.data_in`,
+//!   `data_out = right.data_out`: the data chain runs through the batches in order, so the
+//!   root of the tree binds the Keccak-256 chain over every batch's records.
 //!
 //! Levels: a batch proof is level 0; the node over two level `k − 1` proofs is level `k`.
 //! Every level has its own circuit (the child common data differs from level to level), so
@@ -17,9 +16,6 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use plonky2::hash::hash_types::HashOutTarget;
-use plonky2::hash::poseidon::PoseidonHash;
-use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{
@@ -31,20 +27,23 @@ use thiserror::Error;
 use crate::artifact::digest_hex;
 use crate::batch::{BatchPublicInputs, NUM_PUBLIC_INPUTS};
 use crate::circuit::BatchCircuit;
-use crate::config::{hash, Digest, C, D, F};
+use crate::config::{C, D, F};
 
 /// A proof of a batch or of an aggregation node.
 pub type Proof = ProofWithPublicInputs<F, C, D>;
 
-/// Index of each digest in the 20-element public-input layout.
-const OLD_ROOT: usize = 0;
-const NEW_ROOT: usize = 1;
-const COMMITMENTS: [usize; 3] = [2, 3, 4];
+/// Positions in the 24-element public-input layout.
+const OLD_ROOT: std::ops::Range<usize> = 0..4;
+const NEW_ROOT: std::ops::Range<usize> = 4..8;
+const DATA_IN: std::ops::Range<usize> = 8..16;
+const DATA_OUT: std::ops::Range<usize> = 16..24;
 
 #[derive(Debug, Error)]
 pub enum AggregateError {
     #[error("the children do not chain: left new_root {left_new} != right old_root {right_old}")]
     RootMismatch { left_new: String, right_old: String },
+    #[error("the children's data chains do not join: left data_out {left_out} != right data_in {right_in}")]
+    DataMismatch { left_out: String, right_in: String },
     #[error("wrong number of proofs to fold: expected {expected}, got {got}")]
     WrongCount { expected: usize, got: usize },
     #[error("a proof has {got} public inputs, the zkr layout has {expected}")]
@@ -78,25 +77,36 @@ impl AggregateError {
     }
 }
 
-/// Native mirror of a node's public inputs.
+/// Native mirror of a node's public inputs (the children must chain: see [`check_chain`]).
 pub fn combine(left: &BatchPublicInputs, right: &BatchPublicInputs) -> BatchPublicInputs {
-    let h = |l: &Digest, r: &Digest| hash(&[l.elements, r.elements].concat());
     BatchPublicInputs {
         old_root: left.old_root,
         new_root: right.new_root,
-        pubdata_commitment: h(&left.pubdata_commitment, &right.pubdata_commitment),
-        deposits_commitment: h(&left.deposits_commitment, &right.deposits_commitment),
-        withdrawals_commitment: h(&left.withdrawals_commitment, &right.withdrawals_commitment),
+        data_in: left.data_in,
+        data_out: right.data_out,
     }
+}
+
+/// What the node circuit's copy constraints require of its children: the roots and the data chain join.
+pub fn check_chain(left: &BatchPublicInputs, right: &BatchPublicInputs) -> Result<(), AggregateError> {
+    if left.new_root != right.old_root {
+        return Err(AggregateError::RootMismatch {
+            left_new: digest_hex(&left.new_root),
+            right_old: digest_hex(&right.old_root),
+        });
+    }
+    if left.data_out != right.data_in {
+        return Err(AggregateError::DataMismatch {
+            left_out: hex::encode(left.data_out),
+            right_in: hex::encode(right.data_in),
+        });
+    }
+    Ok(())
 }
 
 fn public_inputs(proof: &Proof) -> Result<BatchPublicInputs, AggregateError> {
     BatchPublicInputs::from_fields(&proof.public_inputs)
         .map_err(|_| AggregateError::PublicInputCount { expected: NUM_PUBLIC_INPUTS, got: proof.public_inputs.len() })
-}
-
-fn digest_target(pis: &[Target], i: usize) -> [Target; 4] {
-    std::array::from_fn(|j| pis[4 * i + j])
 }
 
 /// Runs `f`, turning a panic inside plonky2 into an error message.
@@ -139,7 +149,7 @@ impl AggregationCircuit {
     /// A node over two children of the given circuit (its common data and verifier-only data).
     /// `level` is the level of the proofs this node produces (≥ 1).
     ///
-    /// Panics if the child circuit does not have the 20 zkr public inputs (a programming error).
+    /// Panics if the child circuit does not have the 24 zkr public inputs (a programming error).
     pub fn build(
         level: u32,
         child_common: &CommonCircuitData<F, D>,
@@ -158,17 +168,13 @@ impl AggregationCircuit {
         b.verify_proof::<C>(&right, &vd, child_common);
 
         let (l, r) = (&left.public_inputs, &right.public_inputs);
-        for (x, y) in digest_target(l, NEW_ROOT).into_iter().zip(digest_target(r, OLD_ROOT)) {
-            b.connect(x, y);
+        for (x, y) in l[NEW_ROOT].iter().zip(&r[OLD_ROOT]).chain(l[DATA_OUT].iter().zip(&r[DATA_IN])) {
+            b.connect(*x, *y);
         }
-        b.register_public_inputs(&digest_target(l, OLD_ROOT));
-        b.register_public_inputs(&digest_target(r, NEW_ROOT));
-        for i in COMMITMENTS {
-            let mut inputs = digest_target(l, i).to_vec();
-            inputs.extend_from_slice(&digest_target(r, i));
-            let h: HashOutTarget = b.hash_n_to_hash_no_pad::<PoseidonHash>(inputs);
-            b.register_public_inputs(&h.elements);
-        }
+        b.register_public_inputs(&l[OLD_ROOT]);
+        b.register_public_inputs(&r[NEW_ROOT]);
+        b.register_public_inputs(&l[DATA_IN]);
+        b.register_public_inputs(&r[DATA_OUT]);
         let gates_used = b.num_gates();
         let data = b.build::<C>();
         tracing::debug!(level, gates_used, degree_bits = data.common.degree_bits(), "aggregation circuit built");
@@ -199,12 +205,7 @@ impl AggregationCircuit {
     pub fn prove(&self, left: &Proof, right: &Proof) -> Result<Proof, AggregateError> {
         let _span = tracing::info_span!("aggregate", level = self.level).entered();
         let (l, r) = (public_inputs(left)?, public_inputs(right)?);
-        if l.new_root != r.old_root {
-            return Err(AggregateError::RootMismatch {
-                left_new: digest_hex(&l.new_root),
-                right_old: digest_hex(&r.old_root),
-            });
-        }
+        check_chain(&l, &r)?;
         for (side, p) in [("left", left), ("right", right)] {
             no_panic(|| self.child.verify(p.clone())).map_err(|reason| AggregateError::InvalidChild {
                 side,
@@ -297,12 +298,7 @@ impl AggregationTree {
             let (l, r) = (public_inputs(&pair[0]), public_inputs(&pair[1]));
             let at = |source| AggregateError::At { level: 0, index, source: Box::new(source) };
             let (l, r) = (l.map_err(at)?, r.map_err(at)?);
-            if l.new_root != r.old_root {
-                return Err(at(AggregateError::RootMismatch {
-                    left_new: digest_hex(&l.new_root),
-                    right_old: digest_hex(&r.old_root),
-                }));
-            }
+            check_chain(&l, &r).map_err(at)?;
         }
         let mut layer = proofs;
         if self.levels.is_empty() {

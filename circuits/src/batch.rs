@@ -5,41 +5,47 @@ use plonky2::field::types::{Field, PrimeField64};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::config::{hash, Digest, F, ZERO_DIGEST};
+use crate::config::{Digest, F, ZERO_DIGEST};
 use crate::state::{FeeTrace, State, TxError, TxTrace};
-use crate::tx::{layout, Domain, SignedTx, TAG_DEPOSIT, TAG_FORCED_EXIT, TAG_WITHDRAW, TX_FIELDS};
+use crate::tx::{layout, Domain, SignedTx, TAG_FORCED_EXIT, TAG_WITHDRAW, TX_FIELDS};
 
 /// Number of public inputs of a batch proof.
-pub const NUM_PUBLIC_INPUTS: usize = 20;
+pub const NUM_PUBLIC_INPUTS: usize = 24;
+
+/// Bytes of a batch header in the data chain: chain id (u64), rollup id (u64), fee account (u32), big-endian.
+pub const HEADER_BYTES: usize = 20;
 
 /// The batch statement's public inputs, in circuit order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchPublicInputs {
     pub old_root: Digest,
     pub new_root: Digest,
-    /// Poseidon over the batch header (the domain's fields, then the fee account id), then the slot layouts of every
-    /// slot (padding included), in order.
-    pub pubdata_commitment: Digest,
-    /// The priority operations the batch processed, in queue order: chain `h ← H(h ‖ tag, priority_id, account,
-    /// amount, refund, data)` over deposit and forced-exit slots, from zero, where `data` is a deposit's key or a
-    /// forced exit's L1 address limbs (see [`priority_chain_input`]).
-    pub deposits_commitment: Digest,
-    /// Chain `h ← H(h ‖ account, l1_address limbs, amount)` over withdraw and forced-exit slots, from zero.
-    pub withdrawals_commitment: Digest,
+    /// The data chain's digest before the batch (the previous batch's `data_out`; zero before the first batch).
+    pub data_in: [u8; 32],
+    /// [`chain_data`]`(data_in, header, records)`: Keccak-256 over the digest before, the batch header and the batch's
+    /// compact records, which the L1 contract recomputes from the calldata it is given.
+    pub data_out: [u8; 32],
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PublicInputsError {
     #[error("wrong number of public inputs: expected {expected}, got {got}")]
     WrongCount { expected: usize, got: usize },
+    #[error("public input {index} is a data-digest limb above 32 bits: {value}")]
+    LimbTooLarge { index: usize, value: u64 },
+}
+
+/// A 32-byte digest as eight 32-bit big-endian limbs (limb 0 the most significant), as the circuit exposes it.
+pub fn digest_to_limbs(d: &[u8; 32]) -> [F; 8] {
+    std::array::from_fn(|k| F::from_canonical_u32(u32::from_be_bytes(d[4 * k..4 * k + 4].try_into().expect("4"))))
 }
 
 impl BatchPublicInputs {
     pub fn to_fields(&self) -> Vec<F> {
-        [self.old_root, self.new_root, self.pubdata_commitment, self.deposits_commitment, self.withdrawals_commitment]
-            .iter()
-            .flat_map(|d| d.elements)
-            .collect()
+        let mut v: Vec<F> = [self.old_root, self.new_root].iter().flat_map(|d| d.elements).collect();
+        v.extend(digest_to_limbs(&self.data_in));
+        v.extend(digest_to_limbs(&self.data_out));
+        v
     }
 
     pub fn from_fields(f: &[F]) -> Result<Self, PublicInputsError> {
@@ -47,36 +53,36 @@ impl BatchPublicInputs {
             return Err(PublicInputsError::WrongCount { expected: NUM_PUBLIC_INPUTS, got: f.len() });
         }
         let d = |i: usize| Digest { elements: std::array::from_fn(|j| f[4 * i + j]) };
-        Ok(Self {
-            old_root: d(0),
-            new_root: d(1),
-            pubdata_commitment: d(2),
-            deposits_commitment: d(3),
-            withdrawals_commitment: d(4),
-        })
+        let bytes = |at: usize| -> Result<[u8; 32], PublicInputsError> {
+            let mut out = [0u8; 32];
+            for k in 0..8 {
+                let value = f[at + k].to_canonical_u64();
+                let limb =
+                    u32::try_from(value).map_err(|_| PublicInputsError::LimbTooLarge { index: at + k, value })?;
+                out[4 * k..4 * k + 4].copy_from_slice(&limb.to_be_bytes());
+            }
+            Ok(out)
+        };
+        Ok(Self { old_root: d(0), new_root: d(1), data_in: bytes(8)?, data_out: bytes(16)? })
     }
 }
 
-/// Inputs of one step of the priority-operation chain (deposits and forced exits). A slot's layout keeps the
-/// fields its kind does not use at zero, so `data_i = pubkey_i + l1_address_i` is the deposit's key or the forced
-/// exit's address.
-pub fn priority_chain_input(prev: Digest, fields: &[F; TX_FIELDS]) -> Vec<F> {
-    let mut v = prev.elements.to_vec();
-    v.extend_from_slice(&[
-        fields[layout::TAG],
-        fields[layout::PRIORITY_ID],
-        fields[layout::ACCOUNT_A],
-        fields[layout::AMOUNT],
-        fields[layout::REFUND],
-    ]);
-    v.extend((0..5).map(|i| fields[layout::PUBKEY + i] + fields[layout::L1_ADDRESS + i]));
-    v
+/// A batch header's bytes in the data chain: chain id, rollup id (u64 each), fee account (u32), big-endian.
+pub fn header_bytes(domain: Domain, fee_account: u32) -> [u8; HEADER_BYTES] {
+    let mut h = [0u8; HEADER_BYTES];
+    h[..8].copy_from_slice(&domain.chain_id.to_be_bytes());
+    h[8..16].copy_from_slice(&domain.rollup_id.to_be_bytes());
+    h[16..].copy_from_slice(&fee_account.to_be_bytes());
+    h
 }
 
-/// Whether a slot of this layout is a priority operation (deposit or forced exit).
-pub fn is_priority_slot(fields: &[F; TX_FIELDS]) -> bool {
-    let tag = fields[layout::TAG];
-    tag == F::from_canonical_u8(TAG_DEPOSIT) || tag == F::from_canonical_u8(TAG_FORCED_EXIT)
+/// One step of the data chain: `keccak256(data_in ‖ header ‖ records)`.
+pub fn chain_data(data_in: &[u8; 32], header: &[u8; HEADER_BYTES], records: &[u8]) -> [u8; 32] {
+    let mut m = Vec::with_capacity(32 + HEADER_BYTES + records.len());
+    m.extend_from_slice(data_in);
+    m.extend_from_slice(header);
+    m.extend_from_slice(records);
+    zkr_keccak::native::keccak256(&m)
 }
 
 /// Whether a slot of this layout pays out on L1 (withdrawal or forced exit).
@@ -85,24 +91,14 @@ pub fn is_withdrawal_slot(fields: &[F; TX_FIELDS]) -> bool {
     tag == F::from_canonical_u8(TAG_WITHDRAW) || tag == F::from_canonical_u8(TAG_FORCED_EXIT)
 }
 
-/// Inputs of one step of the withdrawal chain.
-pub fn withdrawal_chain_input(prev: Digest, fields: &[F; TX_FIELDS]) -> Vec<F> {
-    let mut v = prev.elements.to_vec();
-    v.push(fields[layout::ACCOUNT_A]);
-    v.extend_from_slice(&fields[layout::L1_ADDRESS..layout::L1_ADDRESS + 5]);
-    v.push(fields[layout::AMOUNT]);
-    v
-}
-
-/// Field elements of a batch's header in the pubdata commitment: the domain, then the fee account id.
-pub const HEADER_FIELDS: usize = crate::tx::DOMAIN_FIELDS + 1;
-
 /// A sealed batch: exactly `capacity` slot traces, in one deployment's domain, closed by the credit of its fees.
 #[derive(Clone, Debug)]
 pub struct Batch {
     pub domain: Domain,
     pub slots: Vec<TxTrace>,
     pub fees: FeeTrace,
+    /// The data chain's digest before this batch.
+    pub data_in: [u8; 32],
 }
 
 impl Batch {
@@ -110,47 +106,24 @@ impl Batch {
         self.slots.len()
     }
 
-    /// The pubdata: every slot's field layout, concatenated.
-    pub fn pubdata(&self) -> Vec<F> {
-        self.slots.iter().flat_map(|s| s.fields).collect()
+    /// The header in the data chain (domain, fee account).
+    pub fn header_bytes(&self) -> [u8; HEADER_BYTES] {
+        header_bytes(self.domain, self.fees.leaf.index)
     }
 
-    /// The batch header: the domain's fields, then the fee account id.
-    pub fn header(&self) -> [F; HEADER_FIELDS] {
-        let d = self.domain.to_fields();
-        [d[0], d[1], d[2], d[3], F::from_canonical_u32(self.fees.leaf.index)]
-    }
-
-    /// What the pubdata commitment hashes: the header, then the pubdata (the L1 contract prepends its own domain and
-    /// fee account to the pubdata it is given).
-    pub fn committed_fields(&self) -> Vec<F> {
-        let mut v = self.header().to_vec();
-        v.extend(self.pubdata());
-        v
-    }
-
-    /// Pubdata as bytes (8 little-endian bytes per field element), as posted to L1.
+    /// The compact pubdata posted to L1: every non-padding slot's record, in order (`pubdata::encode_slots`).
     pub fn pubdata_bytes(&self) -> Vec<u8> {
-        self.pubdata().iter().flat_map(|f| f.to_canonical_u64().to_le_bytes()).collect()
+        // a sealed batch's slots come from `State::apply` (or a trace that decoded strictly), whose layouts always
+        // have a record
+        crate::pubdata::encode_slots(&self.slots).expect("a sealed batch's slots have compact records")
     }
 
     pub fn public_inputs(&self) -> BatchPublicInputs {
-        let mut deposits = ZERO_DIGEST;
-        let mut withdrawals = ZERO_DIGEST;
-        for s in &self.slots {
-            if is_priority_slot(&s.fields) {
-                deposits = hash(&priority_chain_input(deposits, &s.fields));
-            }
-            if is_withdrawal_slot(&s.fields) {
-                withdrawals = hash(&withdrawal_chain_input(withdrawals, &s.fields));
-            }
-        }
         BatchPublicInputs {
             old_root: self.slots.first().map_or(ZERO_DIGEST, |s| s.root_before),
             new_root: self.fees.root_after,
-            pubdata_commitment: hash(&self.committed_fields()),
-            deposits_commitment: deposits,
-            withdrawals_commitment: withdrawals,
+            data_in: self.data_in,
+            data_out: chain_data(&self.data_in, &self.header_bytes(), &self.pubdata_bytes()),
         }
     }
 
@@ -199,12 +172,15 @@ impl BatchBuilder {
             self.slots.push(state.noop());
         }
         let fees = state.credit_fees();
-        Batch { domain: state.domain(), slots: self.slots, fees }
+        let data_in = state.data_digest();
+        let batch = Batch { domain: state.domain(), slots: self.slots, fees, data_in };
+        state.chain_records(&batch.pubdata_bytes());
+        batch
     }
 }
 
 /// Version byte of the serialized batch trace.
-pub const TRACE_VERSION: u8 = 2;
+pub const TRACE_VERSION: u8 = 3;
 const TRACE_MAGIC: &[u8; 4] = b"ZKRT";
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -213,6 +189,8 @@ pub enum TraceDecodeError {
     BadMagic,
     #[error("unsupported batch trace version {version}: this build reads version {TRACE_VERSION}")]
     Version { version: u8 },
+    #[error("a slot of the trace has no compact record: {0}")]
+    Record(crate::pubdata::PubdataError),
     #[error("batch trace truncated at byte {at}: expected {needed} more bytes")]
     Truncated { at: usize, needed: usize },
     #[error("batch trace has {extra} trailing bytes")]
@@ -313,7 +291,7 @@ fn get_leaf(r: &mut TraceReader<'_>, slot: usize) -> Result<crate::state::LeafWi
 }
 
 impl Batch {
-    /// The versioned trace a prover needs: the domain (chain id, rollup id), per slot the signed transaction, its field
+    /// The versioned trace a prover needs: the domain (chain id, rollup id), the data chain's digest before the batch, per slot the signed transaction, its field
     /// layout, both leaf witnesses with their paths, and the roots around it; then the fee credit (total, the fee
     /// account's leaf witness, the roots around it).
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -322,6 +300,7 @@ impl Batch {
         out.push(TRACE_VERSION);
         out.extend_from_slice(&self.domain.chain_id.to_le_bytes());
         out.extend_from_slice(&self.domain.rollup_id.to_le_bytes());
+        out.extend_from_slice(&self.data_in);
         out.extend_from_slice(&(self.slots.len() as u32).to_le_bytes());
         for s in &self.slots {
             match &s.tx {
@@ -359,6 +338,7 @@ impl Batch {
             return Err(TraceDecodeError::Version { version });
         }
         let domain = Domain { chain_id: r.u64()?, rollup_id: r.u64()? };
+        let data_in: [u8; 32] = r.take(32)?.try_into().expect("32 bytes");
         let capacity = r.u32()?;
         if capacity == 0 || capacity > 4096 {
             return Err(TraceDecodeError::Capacity { capacity });
@@ -388,7 +368,9 @@ impl Batch {
         if r.at != bytes.len() {
             return Err(TraceDecodeError::Trailing { extra: bytes.len() - r.at });
         }
-        Ok(Batch { domain, slots, fees })
+        // every slot must have a compact record (or be padding), so `pubdata_bytes` cannot fail on a decoded trace
+        crate::pubdata::encode_slots(&slots).map_err(TraceDecodeError::Record)?;
+        Ok(Batch { domain, slots, fees, data_in })
     }
 }
 
@@ -409,6 +391,7 @@ mod tests {
         assert_eq!(back.slots, batch.slots);
         assert_eq!(back.domain, batch.domain);
         assert_eq!(back.fees, batch.fees);
+        assert_eq!(back.data_in, batch.data_in);
         assert_eq!(back.public_inputs(), batch.public_inputs());
         assert_eq!(Batch::from_bytes(b"nope").err(), Some(TraceDecodeError::BadMagic));
         for n in [0, 3, 5, 9, bytes.len() / 2, bytes.len() - 1] {

@@ -1,6 +1,7 @@
 //! The batch circuit: a fixed number of transaction slots, each enforcing the state
 //! transition of `state.rs` (signature, nonce, 62-bit balance arithmetic, two Merkle
-//! updates against the running root), plus the pubdata / deposit / withdrawal commitments.
+//! updates against the running root), plus the data chain: Keccak-256 over the digest before the batch, the batch
+//! header and the slots' compact records (`pubdata`), exposed as 32-bit limbs the L1 contract recomputes.
 //!
 //! Every slot has the same shape whatever its kind: a first leaf update `a` (sender,
 //! deposit recipient, or leaf 0 for padding) and a second update `b` (transfer recipient;
@@ -25,9 +26,12 @@ use zkr_ecgfp5::gadgets::{
 };
 use zkr_ecgfp5::schnorr::Signature;
 
-use crate::batch::HEADER_FIELDS;
-use crate::batch::{Batch, BatchPublicInputs};
+use zkr_keccak::concat::{keccak256_concat, VarBytes};
+use zkr_keccak::gadget::digest_limbs;
+
+use crate::batch::{Batch, BatchPublicInputs, HEADER_BYTES};
 use crate::config::{C, D, F, ZERO_DIGEST};
+use crate::pubdata::{self, circuit::SlotKind};
 use crate::smt::DEPTH;
 use crate::state::{Account, LeafWitness, TxTrace};
 use crate::tx::{layout, Domain, AMOUNT_BITS, DOMAIN_FIELDS, TX_FIELDS};
@@ -106,8 +110,12 @@ pub struct BatchCircuit {
     pub gates_used: usize,
     pub data: CircuitData<F, C, D>,
     domain: [Target; DOMAIN_FIELDS],
+    /// The data chain's digest before the batch: eight 32-bit big-endian limbs (public inputs 8..16).
+    data_in: [Target; 8],
     /// The fee account's leaf and its index.
     fee_leaf: (LeafTargets, Target),
+    /// Each slot's compact record in circuit (what the data chain hashes).
+    records: Vec<VarBytes>,
     slots: Vec<SlotTargets>,
 }
 
@@ -125,7 +133,17 @@ impl std::fmt::Debug for BatchCircuit {
 pub struct SlotCost {
     pub signature: usize,
     pub merkle: usize,
+    /// The slot's compact record in circuit.
+    pub record: usize,
     pub total: usize,
+    /// The whole batch's Keccak-256 over its data-chain bytes (not per slot).
+    pub keccak: usize,
+}
+
+/// The most bytes a batch of `capacity` slots hashes into the data chain: the digest before, the header, and a
+/// widest record per slot.
+pub fn data_budget(capacity: usize) -> usize {
+    32 + HEADER_BYTES + capacity * pubdata::circuit::MAX_RECORD
 }
 
 fn select_hash(b: &mut CircuitBuilder<F, D>, cond: BoolTarget, x: HashOutTarget, y: HashOutTarget) -> HashOutTarget {
@@ -191,10 +209,6 @@ struct SlotOut {
     root: HashOutTarget,
     /// The fee this slot pays (zero unless signed).
     fee: Target,
-    /// A deposit or a forced exit: a step of the priority-operation chain.
-    is_priority: BoolTarget,
-    /// A withdrawal or a forced exit: a step of the withdrawal chain.
-    pays_out: BoolTarget,
 }
 
 fn build_slot(
@@ -222,7 +236,6 @@ fn build_slot(
     let is_noop = BoolTarget::new_unsafe(noop_t);
     b.assert_bool(is_noop);
     let signed = BoolTarget::new_unsafe(signed_t);
-    let is_priority = BoolTarget::new_unsafe(priority_t);
     let pays_out = BoolTarget::new_unsafe(b.add(is_withdraw.target, is_forced_exit.target));
     let not_transfer = b.not(is_transfer);
     let not_pays_out = b.not(pays_out);
@@ -358,7 +371,7 @@ fn build_slot(
         a,
         b: bl,
     };
-    (t, SlotOut { root: root_out, fee, is_priority, pays_out })
+    (t, SlotOut { root: root_out, fee })
 }
 
 /// Credits the batch's fees to the fee account at `index` against `root_in`; returns the batch's new root. An empty
@@ -397,71 +410,76 @@ impl BatchCircuit {
     pub fn build_with_cost(capacity: usize) -> (Self, SlotCost) {
         assert!(capacity > 0, "batch capacity must be positive");
         let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
-        // The deployment's domain: a witness, bound by the signatures and by the pubdata commitment (whose
-        // preimage it starts, and which the L1 contract recomputes with its own domain).
+        // The deployment's domain: a witness, bound by the signatures and by the data chain (whose header it starts,
+        // and which the L1 contract recomputes with its own domain).
         let domain: [Target; DOMAIN_FIELDS] = std::array::from_fn(|_| b.add_virtual_target());
-        for d in domain {
-            b.range_check(d, 32);
-        }
+        let data_in: [Target; 8] = std::array::from_fn(|_| b.add_virtual_target());
         let old_root = b.add_virtual_hash();
         let mut root = old_root;
         let mut slots = Vec::with_capacity(capacity);
         let mut cost = SlotCost::default();
-        let zero_hash = b.constant_hash(ZERO_DIGEST);
-        let mut deposits = zero_hash;
-        let mut withdrawals = zero_hash;
         // the fee account: its index is in the batch header (the contract supplies its own)
         let fee_leaf = add_leaf_targets(&mut b);
         let fee_index = b.add_virtual_target();
-        let mut pubdata = Vec::with_capacity(HEADER_FIELDS + capacity * TX_FIELDS);
-        pubdata.extend_from_slice(&domain);
-        pubdata.push(fee_index);
+        // The data chain's fixed parts: the digest before (its limbs' bytes, which range-checks them to 32 bits), then
+        // the header: chain id and rollup id (u64 each, from their 32-bit halves), the fee account (u32), big-endian.
+        let be = |b: &mut CircuitBuilder<F, D>, x: Target| pubdata::circuit::be_bytes(b, x, 32, 4);
+        let data_in_bytes: Vec<Target> = data_in.iter().flat_map(|&l| be(&mut b, l)).collect();
+        let mut header = Vec::with_capacity(HEADER_BYTES);
+        for d in [domain[1], domain[0], domain[3], domain[2], fee_index] {
+            header.extend(be(&mut b, d));
+        }
+        let fixed = |b: &mut CircuitBuilder<F, D>, bytes: Vec<Target>| {
+            let len = b.constant(F::from_canonical_usize(bytes.len()));
+            VarBytes { bytes, len }
+        };
+        let mut parts = vec![fixed(&mut b, data_in_bytes), fixed(&mut b, header)];
         let mut fees = b.zero();
+        let mut records = Vec::with_capacity(capacity);
         for _ in 0..capacity {
             let (t, out) = build_slot(&mut b, &domain, root, &mut cost);
             root = out.root;
             // each fee is below 2^62 and so is the running total: no sum wraps around p
             fees = b.add(fees, out.fee);
             b.range_check(fees, AMOUNT_BITS);
-            // batch.rs priority_chain_input and withdrawal_chain_input
-            let f = &t.fields;
-            let mut pr_in = deposits.elements.to_vec();
-            pr_in.extend([
-                f[layout::TAG],
-                f[layout::PRIORITY_ID],
-                f[layout::ACCOUNT_A],
-                f[layout::AMOUNT],
-                f[layout::REFUND],
-            ]);
-            for i in 0..5 {
-                let data = b.add(f[layout::PUBKEY + i], f[layout::L1_ADDRESS + i]);
-                pr_in.push(data);
-            }
-            let d = hash_targets(&mut b, pr_in);
-            deposits = select_hash(&mut b, out.is_priority, d, deposits);
-            let mut wd_in = withdrawals.elements.to_vec();
-            wd_in.push(f[layout::ACCOUNT_A]);
-            wd_in.extend_from_slice(&f[layout::L1_ADDRESS..layout::L1_ADDRESS + 5]);
-            wd_in.push(f[layout::AMOUNT]);
-            let w = hash_targets(&mut b, wd_in);
-            withdrawals = select_hash(&mut b, out.pays_out, w, withdrawals);
-            pubdata.extend_from_slice(f);
+            let kind = SlotKind {
+                is_transfer: t.is_transfer,
+                is_withdraw: t.is_withdraw,
+                is_deposit: t.is_deposit,
+                is_forced_exit: t.is_forced_exit,
+                leaf_a_empty: t.a.is_empty,
+            };
+            let records_start = b.num_gates();
+            let record = pubdata::circuit::record(&mut b, &t.fields, &kind);
+            records.push(record.clone());
+            parts.push(record);
+            cost.record = b.num_gates() - records_start;
             slots.push(t);
         }
         let root = credit_fees(&mut b, &fee_leaf, fee_index, fees, root);
-        let pubdata_commitment = hash_targets(&mut b, pubdata);
-        for h in [old_root, root, pubdata_commitment, deposits, withdrawals] {
-            b.register_public_inputs(&h.elements);
-        }
+        let keccak_start = b.num_gates();
+        let data = keccak256_concat(&mut b, &parts, data_budget(capacity));
+        let data_out = digest_limbs(&mut b, &data.digest);
+        cost.keccak = b.num_gates() - keccak_start;
+        b.register_public_inputs(&old_root.elements);
+        b.register_public_inputs(&root.elements);
+        b.register_public_inputs(&data_in);
+        b.register_public_inputs(&data_out);
         let gates_used = b.num_gates();
         let data = b.build::<C>();
-        (Self { capacity, gates_used, data, domain, fee_leaf: (fee_leaf, fee_index), slots }, cost)
+        (Self { capacity, gates_used, data, domain, data_in, fee_leaf: (fee_leaf, fee_index), records, slots }, cost)
     }
 
     /// The circuit's own answer to "does slot `slot`'s deposit key decode to a usable public key?" (a witness its
     /// generators fill in; soundness tests overwrite it to show that a wrong answer does not verify).
     pub fn deposit_key_flag(&self, slot: usize) -> BoolTarget {
         self.slots[slot].key_ok
+    }
+
+    /// Slot `slot`'s compact record as the circuit builds it (bytes and length; soundness tests overwrite them to show
+    /// that a record other than the slot's does not verify).
+    pub fn record_targets(&self, slot: usize) -> &VarBytes {
+        &self.records[slot]
     }
 
     /// Number of rows (gates) in the circuit, a power of two.
@@ -474,6 +492,7 @@ impl BatchCircuit {
     pub fn witness(
         &self,
         domain: &Domain,
+        data_in: &[u8; 32],
         slots: &[SlotWitness],
         fee_leaf: &LeafWitness,
     ) -> Result<PartialWitness<F>, CircuitError> {
@@ -483,6 +502,7 @@ impl BatchCircuit {
         let mut pw = PartialWitness::new();
         let header = |e: anyhow::Error| CircuitError::Witness { slot: 0, reason: format!("batch header: {e:#}") };
         pw.set_target_arr(&self.domain, &domain.to_fields()).map_err(header)?;
+        pw.set_target_arr(&self.data_in, &crate::batch::digest_to_limbs(data_in)).map_err(header)?;
         if fee_leaf.proof.siblings.len() != DEPTH {
             return Err(CircuitError::PathLength {
                 slot: slots.len(),
@@ -523,26 +543,27 @@ impl BatchCircuit {
     /// The witness of a batch built natively (for zkr's own proving pipeline).
     pub fn witness_for(&self, batch: &Batch) -> Result<PartialWitness<F>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-        self.witness(&batch.domain, &slots, &batch.fees.leaf)
+        self.witness(&batch.domain, &batch.data_in, &slots, &batch.fees.leaf)
     }
 
     /// Proves a batch built natively.
     pub fn prove(&self, batch: &Batch) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-        self.prove_witness(&batch.domain, &slots, &batch.fees.leaf)
+        self.prove_witness(&batch.domain, &batch.data_in, &slots, &batch.fees.leaf)
     }
 
     /// Proves from raw slot witnesses (no native checks).
     pub fn prove_witness(
         &self,
         domain: &Domain,
+        data_in: &[u8; 32],
         slots: &[SlotWitness],
         fee_leaf: &LeafWitness,
     ) -> Result<ProofWithPublicInputs<F, C, D>, CircuitError> {
         let _span = tracing::info_span!("prove_batch", capacity = self.capacity, rows = self.rows()).entered();
         let pw = {
             let _s = tracing::debug_span!("witness").entered();
-            self.witness(domain, slots, fee_leaf)?
+            self.witness(domain, data_in, slots, fee_leaf)?
         };
         let _s = tracing::debug_span!("plonky2_prove").entered();
         self.data.prove(pw).map_err(|e| CircuitError::Prove { reason: format!("{e:#}") })

@@ -7,12 +7,14 @@
 //! | `03` deposit to an existing account | `to u32 · amount u64` | 13 |
 //! | `04` forced exit | `account u32 · l1_address[20] · amount u64` | 33 |
 //! | `05` deposit opening an account | `to u32 · amount u64 · key (5 × u64)` | 53 |
-//! | `06` refunded deposit (unusable key) | `to u32 · amount u64` | 13 |
+//! | `06` refunded deposit (unusable key) | `to u32 · amount u64 · key (5 × u64)` | 53 |
 //!
 //! A padding slot publishes nothing. Nonces are not published: a signed transaction's nonce is its sender's nonce
 //! before it, which the replay knows. Priority ids are not published: priority operations are processed in queue order,
 //! so the L1 contract knows which operation each deposit or forced-exit record is. A deposit's key is published only
-//! when it opens the account (a deposit to an existing account must name that account's key, so the key is known).
+//! when it opens the account or is refunded (a deposit to an existing account must name that account's key, so the key
+//! is known; a refund publishes the key the circuit found unusable, so the L1 contract can check it is the key the
+//! account was opened under).
 
 use plonky2::field::types::{Field, Field64, PrimeField64};
 use thiserror::Error;
@@ -63,6 +65,7 @@ pub enum Record {
     DepositRefunded {
         to: u32,
         amount: u64,
+        key: [u64; 5],
     },
 }
 
@@ -84,9 +87,9 @@ impl Record {
         match tag {
             TAG_TRANSFER => Some(25),
             TAG_WITHDRAW => Some(41),
-            TAG_DEPOSIT | TAG_DEPOSIT_REFUNDED => Some(13),
+            TAG_DEPOSIT => Some(13),
             TAG_FORCED_EXIT => Some(33),
-            TAG_DEPOSIT_OPEN => Some(53),
+            TAG_DEPOSIT_OPEN | TAG_DEPOSIT_REFUNDED => Some(53),
             _ => None,
         }
     }
@@ -137,10 +140,11 @@ impl Record {
             },
             3 => {
                 let (to, amount) = (id(layout::ACCOUNT_A)?, w(layout::AMOUNT));
+                let key = std::array::from_fn(|i| w(layout::PUBKEY + i));
                 if w(layout::REFUND) != 0 {
-                    Record::DepositRefunded { to, amount }
+                    Record::DepositRefunded { to, amount, key }
                 } else if leaf_a_empty {
-                    Record::DepositOpen { to, amount, key: std::array::from_fn(|i| w(layout::PUBKEY + i)) }
+                    Record::DepositOpen { to, amount, key }
                 } else {
                     Record::Deposit { to, amount }
                 }
@@ -169,7 +173,7 @@ impl Record {
                 out.extend(amount.to_be_bytes());
                 out.extend(fee.to_be_bytes());
             }
-            Record::Deposit { to, amount } | Record::DepositRefunded { to, amount } => {
+            Record::Deposit { to, amount } => {
                 out.extend(to.to_be_bytes());
                 out.extend(amount.to_be_bytes());
             }
@@ -178,7 +182,7 @@ impl Record {
                 out.extend(l1_address);
                 out.extend(amount.to_be_bytes());
             }
-            Record::DepositOpen { to, amount, key } => {
+            Record::DepositOpen { to, amount, key } | Record::DepositRefunded { to, amount, key } => {
                 out.extend(to.to_be_bytes());
                 out.extend(amount.to_be_bytes());
                 for k in key {
@@ -229,7 +233,6 @@ impl Record {
                 fee: fee(take(8))?,
             },
             TAG_DEPOSIT => Record::Deposit { to: u32_(take(4)), amount: amount(take(8))? },
-            TAG_DEPOSIT_REFUNDED => Record::DepositRefunded { to: u32_(take(4)), amount: amount(take(8))? },
             TAG_FORCED_EXIT => {
                 Record::ForcedExit { account: u32_(take(4)), l1_address: address(take(20)), amount: amount(take(8))? }
             }
@@ -239,7 +242,11 @@ impl Record {
                 for k in &mut key {
                     *k = bounded("key element", u64_(take(8)), F::ORDER - 1)?;
                 }
-                Record::DepositOpen { to, amount: amt, key }
+                if tag == TAG_DEPOSIT_OPEN {
+                    Record::DepositOpen { to, amount: amt, key }
+                } else {
+                    Record::DepositRefunded { to, amount: amt, key }
+                }
             }
         };
         Ok((r, at))
@@ -287,11 +294,14 @@ impl Record {
                     f[layout::PUBKEY + i] = n(*k);
                 }
             }
-            Record::DepositRefunded { to, amount } => {
+            Record::DepositRefunded { to, amount, key } => {
                 f[layout::ACCOUNT_A] = n(to.into());
                 f[layout::ACCOUNT_B] = n(to.into());
                 f[layout::AMOUNT] = n(amount);
                 f[layout::REFUND] = F::ONE;
+                for (i, k) in key.iter().enumerate() {
+                    f[layout::PUBKEY + i] = n(*k);
+                }
             }
             Record::ForcedExit { account, l1_address, amount } => {
                 f[layout::ACCOUNT_A] = n(account.into());
@@ -329,18 +339,20 @@ pub fn decode_all(bytes: &[u8]) -> Result<Vec<Record>, PubdataError> {
 
 impl State {
     /// Applies one batch's compact pubdata the way the circuit did (see [`State::replay`]), then credits the batch's
-    /// fees: rebuilding the state from the data posted to L1 alone.
+    /// fees and advances the data chain: rebuilding the state from the data posted to L1 alone. On an error the state
+    /// is left part-way: replay on a copy to keep it.
     pub fn replay_pubdata(&mut self, bytes: &[u8]) -> Result<(), ReplayPubdataError> {
         for (i, r) in decode_all(bytes)?.iter().enumerate() {
             let fields = r.to_fields(self);
             self.replay(&fields).map_err(|source| ReplayPubdataError::Replay { record: i, source })?;
         }
         self.credit_fees();
+        self.chain_records(bytes);
         Ok(())
     }
 }
 
-#[derive(Debug, Error)]
+#[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReplayPubdataError {
     #[error(transparent)]
     Pubdata(#[from] PubdataError),
@@ -371,6 +383,8 @@ mod tests {
             kinds.extend(records.iter().map(Record::tag));
             rebuilt.replay_pubdata(&bytes).unwrap();
             assert_eq!(rebuilt.root(), state.root(), "rebuilt root after a batch of {n}");
+            assert_eq!(rebuilt.data_digest(), state.data_digest(), "rebuilt data chain after a batch of {n}");
+            assert_eq!(batch.public_inputs().data_out, state.data_digest());
         }
         assert!(kinds.len() >= 3, "the random batches cover several kinds: {kinds:?}");
     }
@@ -383,7 +397,7 @@ mod tests {
             Record::Deposit { to: 9, amount: 1 },
             Record::ForcedExit { account: 4, l1_address: [1; 20], amount: 0 },
             Record::DepositOpen { to: u32::MAX, amount: 2, key: [F::ORDER - 1, 0, 1, 2, 3] },
-            Record::DepositRefunded { to: 3, amount: 8 },
+            Record::DepositRefunded { to: 3, amount: 8, key: [0, 0, 0, 0, 1] },
         ];
         let mut bytes = Vec::new();
         for r in &records {
@@ -443,7 +457,7 @@ pub mod circuit {
 
     /// The big-endian bytes of `x`, which `split_le` range-checks to `bits` bits (below 64: the decomposition is then
     /// the canonical one), zero-extended to `n` bytes.
-    fn be_bytes(b: &mut CircuitBuilder<F, D>, x: Target, bits: usize, n: usize) -> Vec<Target> {
+    pub fn be_bytes(b: &mut CircuitBuilder<F, D>, x: Target, bits: usize, n: usize) -> Vec<Target> {
         assert!(bits < 64 && bits <= 8 * n);
         let mut le = b.split_le(x, bits);
         le.resize(8 * n, b._false());
@@ -506,7 +520,7 @@ pub mod circuit {
             (3, existing, cat(tag(b, 3), &[&a, &amount])),
             (4, kind.is_forced_exit.target, cat(tag(b, 4), &[&a, &address, &amount])),
             (TAG_DEPOSIT_OPEN, opens, cat(tag(b, TAG_DEPOSIT_OPEN), &[&a, &amount, &key])),
-            (TAG_DEPOSIT_REFUNDED, refunded, cat(tag(b, TAG_DEPOSIT_REFUNDED), &[&a, &amount])),
+            (TAG_DEPOSIT_REFUNDED, refunded, cat(tag(b, TAG_DEPOSIT_REFUNDED), &[&a, &amount, &key])),
         ];
         let zero = b.zero();
         let mut bytes = vec![zero; MAX_RECORD];

@@ -121,6 +121,8 @@ pub struct State {
     fee_account: u32,
     /// Fees of the open batch, credited to `fee_account` when it is sealed.
     pending_fees: u64,
+    /// The data chain's digest after the last sealed batch (`batch::chain_data`; zero at genesis).
+    data_digest: [u8; 32],
 }
 
 impl Default for State {
@@ -138,6 +140,7 @@ impl State {
             domain: Domain::DEVNET,
             fee_account: 0,
             pending_fees: 0,
+            data_digest: [0; 32],
         }
     }
 
@@ -161,6 +164,19 @@ impl State {
     pub fn with_domain(mut self, domain: Domain) -> Self {
         self.domain = domain;
         self
+    }
+
+    /// The data chain's digest after the last sealed batch: the next batch's `data_in`.
+    pub fn data_digest(&self) -> [u8; 32] {
+        self.data_digest
+    }
+
+    /// Advances the data chain over one sealed batch's compact records (`batch::chain_data` with this state's
+    /// header).
+    pub fn chain_records(&mut self, records: &[u8]) -> [u8; 32] {
+        let header = crate::batch::header_bytes(self.domain, self.fee_account);
+        self.data_digest = crate::batch::chain_data(&self.data_digest, &header, records);
+        self.data_digest
     }
 
     /// The deployment whose signatures this state accepts.

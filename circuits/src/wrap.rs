@@ -3,8 +3,8 @@
 //! The root proof of the aggregation tree (Poseidon Merkle trees, rate 1/8, 28 FRI queries) is
 //! verified inside a circuit built with [`KeccakGoldilocksConfig`]: its Merkle trees and
 //! Fiat–Shamir transcript use Keccak-256 (a cheap EVM opcode), while its public-inputs hash stays
-//! Poseidon. The wrap circuit exposes exactly the root proof's 20 public inputs, in the same order:
-//! old root, new root, pubdata commitment, deposits commitment, withdrawals commitment (4 each).
+//! Poseidon. The wrap circuit exposes exactly the root proof's 24 public inputs, in the same order:
+//! old root, new root (4 elements each), data in, data out (eight 32-bit limbs each).
 //!
 //! FRI parameters ([`WrapParams::DEFAULT`]): rate_bits 7 (blowup 128), 12 query rounds,
 //! 20 proof-of-work bits, Merkle cap height 4, arity-16 folding down to a final polynomial of

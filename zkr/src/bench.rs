@@ -257,11 +257,23 @@ fn l1(out: &std::path::Path, seed: u64) -> Result<()> {
         &bars,
         Some(("2^24 per-tx cap", TX_GAS_CAP as f64 / 1e6)),
     );
-    std::fs::write(out.join("l1.md"), format!("{md}\n![gas](l1.svg)\n"))?;
+    let per: Vec<(String, f64)> =
+        report.scale.iter().map(|r| (format!("{} transfers", r.transfers), r.gas_per_transfer())).collect();
+    let per_svg = zkr_benches::plot::bar_chart(
+        "L1 gas per transfer, everything included",
+        "gas",
+        &per,
+        Some(("goal", zkr_benches::l1::GAS_PER_TRANSFER_GOAL)),
+    );
+    std::fs::write(out.join("l1.md"), format!("{md}\n![gas per transfer](l1-per-transfer.svg)\n\n![gas](l1.svg)\n"))?;
     std::fs::write(out.join("l1.svg"), svg)?;
+    std::fs::write(out.join("l1-per-transfer.svg"), per_svg)?;
     std::fs::write(out.join("l1.json"), serde_json::to_string_pretty(&report)?)?;
     println!("{md}");
-    eprintln!("written: {0}/l1.md, {0}/l1.svg, {0}/l1.json", out.display());
+    eprintln!("written: {0}/l1.md, {0}/l1.svg, {0}/l1-per-transfer.svg, {0}/l1.json", out.display());
+    if let Some(last) = report.scale.last() {
+        println!("{}", zkr_benches::l1::goal_line(last));
+    }
     if report.calls.iter().chain(&report.deployment).any(|r| r.gas > TX_GAS_CAP) {
         bail!("a transaction exceeds the 2^24 gas cap; see the table");
     }

@@ -306,9 +306,9 @@ fn prove_batch(txs: usize, capacity: usize, out: &Path, seed: u64, all_kinds: bo
         "circuit_digest": digest_hex(&file.circuit_digest),
         "old_root": digest_hex(&public.old_root),
         "new_root": digest_hex(&public.new_root),
-        "pubdata_commitment": digest_hex(&public.pubdata_commitment),
-        "deposits_commitment": digest_hex(&public.deposits_commitment),
-        "withdrawals_commitment": digest_hex(&public.withdrawals_commitment),
+        "data_in": hex::encode(public.data_in),
+        "data_out": hex::encode(public.data_out),
+        "pubdata": hex::encode(batch.pubdata_bytes()),
     });
     write_json(&out.join("public_inputs.json"), &pi)?;
     let trace = json!({

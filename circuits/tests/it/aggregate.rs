@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zkr_circuits::aggregate::{combine, AggregateError, AggregationCircuit, AggregationTree, Proof};
 use zkr_circuits::artifact::digest_hex;
-use zkr_circuits::batch::{Batch, BatchBuilder, BatchPublicInputs};
+use zkr_circuits::batch::{digest_to_limbs, Batch, BatchBuilder, BatchPublicInputs};
 use zkr_circuits::circuit::BatchCircuit;
 use zkr_circuits::config::F;
 use zkr_circuits::demo;
@@ -152,9 +152,12 @@ fn four_consecutive_batches_fold_into_an_epoch_proof() {
     assert_eq!(t.verify_at_level(HEIGHT, epoch).unwrap(), expected);
     assert_eq!(expected.old_root, ch.states[0].root());
     assert_eq!(expected.new_root, ch.states[4].root());
-    // the order of the batches is committed: another bracketing gives other commitments
-    let flat = combine(&combine(&combine(&b[0], &b[1]), &b[2]), &b[3]);
-    assert_ne!(flat.pubdata_commitment, expected.pubdata_commitment);
+    // the data chain runs through the batches in order: the epoch binds the Keccak chain over all their records
+    assert_eq!(expected.data_in, [0; 32], "the first batch after genesis starts the chain at zero");
+    for w in b.windows(2) {
+        assert_eq!(w[0].data_out, w[1].data_in);
+    }
+    assert_eq!(expected.data_out, ch.states[4].data_digest());
 }
 
 #[test]
@@ -215,9 +218,9 @@ fn children_that_do_not_chain_are_refused_natively_and_in_circuit() {
     assert!(!node_proves_raw(1, right, left), "non-chaining children yielded a valid node proof");
 }
 
-/// A node that claims another commitment than `Poseidon(left ‖ right)` (here: the left child's own, as if the right
-/// child's deposits, withdrawals or pubdata were dropped), or another old/new root than its children's, is refused by
-/// the verifier: the hash gates and the copies into the public inputs bind them.
+/// A node that claims another data digest than its children's (the left child's `data_out` as its own, as if the right
+/// child's records were dropped; the right child's `data_in`), or another old/new root than its children's, is refused
+/// by the verifier: the copies into the public inputs bind them.
 #[test]
 fn a_node_claiming_other_commitments_or_roots_is_refused() {
     let ch = chain();
@@ -225,18 +228,17 @@ fn a_node_claiming_other_commitments_or_roots_is_refused() {
     assert!(node_proves_raw(1, left, right), "control: the honest raw witness proves");
     let l = pis(left);
     let r = pis(right);
-    // public input layout: old root 0..4, new root 4..8, pubdata 8..12, deposits 12..16, withdrawals 16..20
+    // public input layout: old root 0..4, new root 4..8, data in 8..16, data out 16..24
     let claims = [
-        ("old root", 0, r.old_root),
-        ("new root", 4, l.new_root),
-        ("pubdata commitment", 8, l.pubdata_commitment),
-        ("deposits commitment", 12, l.deposits_commitment),
-        ("withdrawals commitment", 16, l.withdrawals_commitment),
+        ("old root", 0, r.old_root.elements.to_vec()),
+        ("new root", 4, l.new_root.elements.to_vec()),
+        ("data in", 8, digest_to_limbs(&r.data_in).to_vec()),
+        ("data out", 16, digest_to_limbs(&l.data_out).to_vec()),
     ];
     for (what, at, claimed) in claims {
         let forged = node_proves_forged(1, left, right, |node, pw| {
             let targets = &node.data.prover_only.public_inputs;
-            for (j, v) in claimed.elements.iter().enumerate() {
+            for (j, v) in claimed.iter().enumerate() {
                 // overwrites (and reports) a value the child proof set: the claim is what stays
                 let _ = pw.set_target(targets[at + j], *v);
                 assert_eq!(pw.target_values[&targets[at + j]], *v);

@@ -60,7 +60,7 @@ pub fn proves(batch: &Forged) -> bool {
 /// As [`proves`], for a batch in `domain`.
 pub fn proves_in(domain: &Domain, batch: &Forged) -> bool {
     let c = circuit();
-    let pw = c.witness(domain, &batch.slots, &batch.fee_leaf).expect("slot witnesses of the circuit's shape");
+    let pw = c.witness(domain, &[0; 32], &batch.slots, &batch.fee_leaf).expect("slot witnesses of the circuit's shape");
     verifier_accepts(&c.data, pw)
 }
 
@@ -68,7 +68,7 @@ pub fn proves_in(domain: &Domain, batch: &Forged) -> bool {
 /// `(i, answer)` (written last: the honest generator's answer conflicts and is dropped).
 pub fn proves_claiming_key_answers(batch: &Forged, claims: &[(usize, bool)]) -> bool {
     let c = circuit();
-    let mut pw = c.witness(&Domain::DEVNET, &batch.slots, &batch.fee_leaf).expect("slot witnesses");
+    let mut pw = c.witness(&Domain::DEVNET, &[0; 32], &batch.slots, &batch.fee_leaf).expect("slot witnesses");
     for &(slot, answer) in claims {
         pw.set_bool_target(c.deposit_key_flag(slot), answer).expect("the flag is not set by the witness");
     }

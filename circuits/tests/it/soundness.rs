@@ -4,6 +4,7 @@
 //! (docs/statement.md lists them).
 
 use plonky2::field::types::{Field, Field64};
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 
 use crate::common::*;
 use zkr_circuits::config::F;
@@ -159,7 +160,7 @@ fn tampered_public_inputs_are_rejected() {
     let c = circuit();
     let proof = c.prove(&batch).expect("valid batch proves");
     assert!(c.data.verify(proof.clone()).is_ok());
-    // every public input: old root, new root, pubdata, deposits, withdrawals commitments
+    // every public input: old root, new root, data in and data out limbs
     for i in 0..proof.public_inputs.len() {
         let mut p = proof.clone();
         p.public_inputs[i] += F::ONE;
@@ -285,4 +286,26 @@ fn a_withdrawal_to_the_zero_address_is_rejected() {
     one[19] = 1;
     assert!(proves(&withdraw(one)), "control: the same withdrawal to address 0x…01 proves");
     assert!(!proves(&withdraw([0; 20])));
+}
+
+/// A batch whose published record is not its slot's: one byte of the transfer's record (its amount's lowest byte)
+/// or its length claimed otherwise, with everything after it (the Keccak stream, the digest, the public inputs)
+/// consistent with the claim, as a prover publishing other data than it applied would build it.
+/// Refused by: the record's byte decomposition of the slot's amount (`Σ bits·2^i`) and the record's length sum over
+/// the kind flags.
+#[test]
+fn a_record_other_than_the_slots_is_rejected() {
+    let batch = transfer_with_fee(F::from_canonical_u64(25), F::from_canonical_u64(2));
+    let c = circuit();
+    let prove_with = |forge: &dyn Fn(&mut PartialWitness<F>)| {
+        let mut pw = c.witness(&Domain::DEVNET, &[0; 32], &batch.slots, &batch.fee_leaf).expect("slot witnesses");
+        forge(&mut pw);
+        verifier_accepts(&c.data, pw)
+    };
+    assert!(prove_with(&|_| {}), "control: the honest record proves");
+    let record = c.record_targets(0);
+    // transfer record: tag · from (4) · to (4) · amount (8, big-endian: its lowest byte at 16) · fee (8)
+    let amount_low = record.bytes[16];
+    assert!(!prove_with(&|pw| pw.set_target(amount_low, F::from_canonical_u64(26)).unwrap()), "another amount");
+    assert!(!prove_with(&|pw| pw.set_target(record.len, F::from_canonical_u64(13)).unwrap()), "another length");
 }

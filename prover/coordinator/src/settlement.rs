@@ -478,6 +478,14 @@ impl EpochSettler {
                 first.epoch
             );
         }
+        // a fresh rollup's data chain starts at zero, like the L2's at genesis
+        if first.public.data_in != [0; 32] {
+            bail!(
+                "devnet epoch {} continues the data chain from {}, but a fresh rollup starts it at zero: settle from                  the devnet's first epoch (deploy before any batch is sealed)",
+                first.epoch,
+                hex::encode(first.public.data_in)
+            );
+        }
         if let Some(r) = &self.records {
             r.save_offset(first.epoch)?;
         }

@@ -256,7 +256,9 @@ where
 {
     let _s = info_span!("witness_readout").entered();
     let n = common.degree();
-    let public_inputs = pw.get_targets(&prover.public_inputs);
+    // a cheating prover whose generators stopped (one panicked on a value too wide for its range check) may leave
+    // public inputs that depend on it unset: it claims zero for them, as for any other unset wire
+    let public_inputs = prover.public_inputs.iter().map(|&t| pw.try_get_target(t).unwrap_or(F::ZERO)).collect();
     let matrix = pw.full_witness();
     let columns: Vec<Vec<F>> =
         (0..common.config.num_wires).into_par_iter().map(|c| (0..n).map(|r| matrix.get_wire(r, c)).collect()).collect();

@@ -36,9 +36,9 @@ const M25: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffff000000000
 /// 24,576-byte limit (the tests compile every part and check).
 const GATE_PART_SOURCE_BUDGET: usize = 60_000;
 /// Number of public inputs (the zkr layout).
-pub const NUM_PUBLIC_INPUTS: usize = 20;
+pub const NUM_PUBLIC_INPUTS: usize = 24;
 /// Calldata offset of the proof bytes under the standard ABI encoding of
-/// `verifyProof(bytes, uint256[20])`: selector, offset word, 20 words, length word.
+/// `verifyProof(bytes, uint256[24])`: selector, offset word, 24 words, length word.
 pub const PROOF_CALLDATA_OFFSET: usize = 4 + 32 + 32 * NUM_PUBLIC_INPUTS + 32;
 
 #[derive(Debug, Error)]
@@ -334,7 +334,7 @@ impl<'a> Generator<'a> {
         let _ = writeln!(s, "// Encoded proof: {} bytes.", l.total_len);
         s.push_str("pragma solidity ^0.8.28;\n\n");
         s.push_str(
-            "interface IZkrVerifier {\n    /// True iff `proof` (zkr's calldata encoding of a wrap proof) is valid for these 20 public inputs\n    /// (Goldilocks elements < p, in order: oldRoot[4], newRoot[4], pubdataCommitment[4], depositsCommitment[4],\n    /// withdrawalsCommitment[4]). May revert on a malformed encoding (callers treat a revert as \"invalid\").\n    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool);\n}\n\n",
+            "interface IZkrVerifier {\n    /// True iff `proof` (zkr's calldata encoding of a wrap proof) is valid for these 24 public inputs\n    /// (Goldilocks elements < p, in order: oldRoot[4], newRoot[4], then dataIn[8] and dataOut[8], the data chain's\n    /// Keccak-256 digests as 32-bit big-endian limbs). May revert on a malformed encoding (callers treat a revert as\n    /// \"invalid\").\n    function verifyProof(bytes calldata proof, uint256[24] calldata publicInputs) external view returns (bool);\n}\n\n",
         );
         let n = self.parts.len();
         for (k, part) in self.parts.iter().enumerate() {
@@ -387,7 +387,7 @@ impl<'a> Generator<'a> {
             let _ = writeln!(s, "        PART{k} = parts[{k}];");
         }
         s.push_str("    }\n");
-        s.push_str("\n    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool) {\n");
+        s.push_str("\n    function verifyProof(bytes calldata proof, uint256[24] calldata publicInputs) external view returns (bool) {\n");
         for k in 0..n {
             let _ =
                 writeln!(s, "        {{ address a = PART{k}; assembly {{ mstore({:#x}, a) }} }}", self.part_slot(k));
@@ -1099,7 +1099,7 @@ mod tests {
         let data = b.build::<WrapConfig>();
         let src = generate_verifier(&data.common, &data.verifier_only).expect("generates");
         assert!(src.contains("contract ZkrVerifier is IZkrVerifier"));
-        assert!(src.contains("function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs)"));
+        assert!(src.contains("function verifyProof(bytes calldata proof, uint256[24] calldata publicInputs)"));
         let l = ProofLayout::new(&data.common).unwrap();
         assert!(src.contains(&format!("PROOF_BYTES = {}", l.total_len)));
     }

@@ -6,28 +6,35 @@ pragma solidity ^0.8.28;
 /// Conventions:
 /// - A Poseidon digest (4 Goldilocks elements e0..e3, each < p = 2^64 - 2^32 + 1) travels packed in one bytes32:
 ///   `e0 << 192 | e1 << 128 | e2 << 64 | e3`. Every packed digest a caller passes must have canonical elements.
-/// - An "epoch" is one L1 batch: `batchesPerEpoch` L2 batches of `batchCapacity` slots, proven by one wrap proof.
-///   Epochs are numbered from 1; epoch 0 is genesis (its newRoot is the genesis state root).
+/// - An "epoch" is one L1 batch: `batchesPerEpoch` L2 batches of at most `batchCapacity` transactions each, proven by
+///   one wrap proof. Epochs are numbered from 1; epoch 0 is genesis (its newRoot is the genesis state root, its
+///   dataHash zero).
+/// - A batch's pubdata is its transactions' compact records, concatenated (pubdata.rs; integers big-endian, an L1
+///   address as its 20 bytes in order, no padding; a padding slot publishes nothing). Tag, fields, bytes with the tag:
+///     0x01 transfer                         from u32 · to u32 · amount u64 · fee u64     25
+///     0x02 withdraw                         from u32 · l1Address · amount u64 · fee u64  41
+///     0x03 deposit to an existing account   to u32 · amount u64                          13
+///     0x04 forced exit                      account u32 · l1Address · amount u64         33
+///     0x05 deposit opening an account       to u32 · amount u64 · key (5 × u64)          53
+///     0x06 refunded deposit (unusable key)  to u32 · amount u64 · key (5 × u64)          53
+///   Records carry no priority ids: deposits and forced exits are processed in queue order.
+/// - Data chain: over an epoch's batches in order, h = keccak256(h ‖ chainId (u64) ‖ rollupId (u64) ‖ feeAccount
+///   (u32) ‖ pubdata), big-endian, starting from the previous epoch's dataHash; the epoch's dataHash is the last h.
 /// - L2 amounts are in units of 1 gwei (AMOUNT_UNIT wei) and at most MAX_AMOUNT = 2^62 - 1 units.
 interface IZkrRollup {
-    /// Everything commitEpoch needs; pubdata[i] is L2 batch i's `Batch::pubdata_bytes` (capacity * 128 bytes:
-    /// 16 field elements per slot, 8 little-endian bytes per element).
+    /// Everything commitEpoch needs; pubdata[i] is L2 batch i's `Batch::pubdata_bytes` (its compact records).
     struct EpochCommit {
         uint64 epoch;
         bytes32 oldRoot;
         bytes32 newRoot;
-        bytes32 depositsCommitment;
-        bytes32 withdrawalsCommitment;
         bytes[] pubdata;
     }
 
     /// What the contract keeps per committed epoch.
     struct StoredEpoch {
         bytes32 newRoot;
-        /// Binary-tree combination of the per-batch Poseidon hashes of the pubdata (computed on-chain).
-        bytes32 pubdataCommitment;
-        bytes32 depositsCommitment;
-        bytes32 withdrawalsCommitment;
+        /// The data chain's digest after this epoch's batches (computed on-chain from the posted pubdata).
+        bytes32 dataHash;
         /// keccak chain over the epoch's withdrawals, in pubdata order: h = keccak256(h ‖ to ‖ uint64 amount).
         bytes32 withdrawalsHash;
         uint64 firstPriorityId;
@@ -42,7 +49,8 @@ interface IZkrRollup {
     }
 
     /// A queued priority operation. Deposit: `dataHash` = keccak256(abi.encode(uint256 3, uint256 accountId, uint256
-    /// amount, uint64[5] pubkey)), `depositor` its sender, `amount` its L2 amount. Forced exit: `dataHash` =
+    /// amount)) (no key: the account's key is bound on L1, in AccountInfo.pubkeyHash), `depositor` its sender,
+    /// `amount` its L2 amount. Forced exit: `dataHash` =
     /// keccak256(abi.encode(uint256 4, uint256 accountId, address owner)), `depositor` the owner who requested it,
     /// `amount` 0 (the L2 pays out the whole balance, whatever it is when the operation is processed).
     struct PriorityOp {
@@ -73,7 +81,7 @@ interface IZkrRollup {
         uint64 timelockDelay;
         /// This rollup's id on this chain: with block.chainid, the domain every L2 signature is made for.
         uint64 rollupId;
-        /// The L2 account every fee is credited to: part of each batch's committed header.
+        /// The L2 account every fee is credited to: part of each batch's header in the data chain.
         uint32 feeAccount;
     }
 
@@ -90,9 +98,7 @@ interface IZkrRollup {
         uint64 indexed epoch,
         bytes32 oldRoot,
         bytes32 newRoot,
-        bytes32 pubdataCommitment,
-        bytes32 depositsCommitment,
-        bytes32 withdrawalsCommitment,
+        bytes32 dataHash,
         uint64 priorityOps,
         uint64 withdrawals
     );
@@ -153,13 +159,18 @@ interface IZkrRollup {
     error RootDoesNotChain(bytes32 expected, bytes32 got);
     error NonCanonicalDigest(bytes32 digest);
     error WrongBatchCount(uint256 expected, uint256 got);
-    error WrongPubdataLength(uint256 batch, uint256 expected, uint256 got);
-    error NonCanonicalElement(uint256 batch, uint256 index, uint256 value);
-    error UnknownTag(uint256 batch, uint256 slot, uint256 tag);
-    error NonCanonicalL1Address(uint256 batch, uint256 slot);
-    error DepositOutOfOrder(uint64 expected, uint256 got);
+    /// The record at byte `offset` of batch `batch`'s pubdata has a tag outside 0x01..0x06.
+    error UnknownTag(uint256 batch, uint256 offset, uint256 tag);
+    /// The record at byte `offset` of batch `batch`'s pubdata runs past the end of that batch's bytes.
+    error RecordTruncated(uint256 batch, uint256 offset);
+    /// Batch `batch` has `count` records, more than the `capacity` transactions a batch proves.
+    error TooManyRecords(uint256 batch, uint256 capacity, uint256 count);
+    /// A deposit or forced-exit record with no queued priority operation left for it.
     error PriorityOpMissing(uint256 priorityId);
+    /// A deposit or forced-exit record that is not what the next queued priority operation asked for.
     error DepositMismatch(uint64 priorityId);
+    /// A deposit record (opening or refunded) whose key is not the one bound on L1 to its account.
+    error DepositKeyMismatch(uint64 priorityId);
     error InvalidProof(uint64 epoch);
     error WithdrawalsMismatch(uint64 epoch);
     error CannotRevertExecuted(uint64 lastKeptEpoch, uint64 totalExecuted);
@@ -279,10 +290,12 @@ interface IZkrRollup {
     function accountInfo(uint32 accountId) external view returns (AccountInfo memory);
     /// Whether a committed, unexecuted deposit will be refunded when its epoch executes (its key was unusable).
     function refundOnExecute(uint64 priorityId) external view returns (bool);
-    /// The domain every L2 signature and every batch's pubdata commitment is bound to: this chain and this rollup.
+    /// The domain every L2 signature and every batch's header in the data chain is bound to: this chain and this
+    /// rollup.
     function domain() external view returns (uint64 chainId, uint64 rollupId);
     /// The L2 account every fee is credited to.
     function feeAccount() external view returns (uint32);
-    /// The 20 public inputs the verifier gets for a committed epoch.
-    function publicInputs(uint64 epoch) external view returns (uint256[20] memory);
+    /// The 24 public inputs the verifier gets for a committed epoch (IZkrVerifier.verifyProof): old root, new root
+    /// (4 elements each), dataIn, dataOut (8 limbs each: the previous epoch's and this epoch's dataHash).
+    function publicInputs(uint64 epoch) external view returns (uint256[24] memory);
 }

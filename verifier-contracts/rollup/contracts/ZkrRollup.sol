@@ -34,14 +34,20 @@ import {IZkrPoseidon} from "./ZkrPoseidon.sol";
 ///   The guardian may cancel scheduled operations except a change of the guardian itself.
 /// - A deposit names 5 canonical, not-all-zero field elements as the key; L1 does not check that they encode a
 ///   curve point (too costly here). The L2 circuit proves whether the key decodes to a group element: a deposit whose
-///   key does not credits nothing, its pubdata slot carries a refund flag, and `executeEpoch` refunds its depositor.
+///   key does not credits nothing, its record is a refunded deposit (0x06), and `executeEpoch` refunds its depositor.
+///   Queued deposits do not name the key (it is bound to the account id on L1, at `openAccount`, and `deposit` must
+///   name it); the records that carry one (0x05 opening, 0x06 refunded) must carry that bound key, so the operator
+///   can neither open an account under another key nor refund a deposit by calling a usable key unusable.
 /// - Forced exit: an account's exit owner may queue `requestForcedExit` (open while paused); the L2 must withdraw the
 ///   account's whole balance to that owner, in queue order with the deposits and under the same expiry, or anyone may
 ///   switch the rollup into exit mode. An operator that censors the account's signed withdrawals gains nothing.
-/// - Domain: every L2 signature is over Poseidon(domain ‖ slot layout), and each batch's pubdata commitment is
-///   Poseidon(domain ‖ feeAccount ‖ pubdata), where the domain is (block.chainid, rollupId) as four 32-bit limbs. This contract
-///   hashes the pubdata with its own domain, so a batch proven for another chain or another rollup (whose
-///   signatures would otherwise replay here) fails verification; likewise a batch whose fees went to another account.
+/// - Domain and data: every L2 signature is over Poseidon(domain ‖ slot layout), the domain being (block.chainid,
+///   rollupId). The proof's statement binds the posted data by a Keccak chain over the epoch's batches, in order:
+///   h = keccak256(h ‖ chainId (8 bytes) ‖ rollupId (8 bytes) ‖ feeAccount (4 bytes) ‖ pubdata), big-endian, from the
+///   previous epoch's dataHash (zero at genesis) to this epoch's. This contract chains the posted bytes with its own
+///   chain id, rollup id and fee account, so a batch proven for another chain or another rollup (whose signatures
+///   would otherwise replay here) fails verification; likewise a batch whose fees went to another account. Keccak
+///   (not Poseidon) because the contract hashes every posted byte: the L1 cost per record must stay small.
 /// - Genesis balances are backed by the constructor's msg.value, which must equal their sum exactly; withdrawals,
 ///   exits and refunds are paid from the contract's ETH.
 /// - Exit mode starts when the oldest unexecuted priority operation (deposit or forced exit) is past its expiry. Then
@@ -54,20 +60,29 @@ contract ZkrRollup is IZkrRollup {
     uint256 public constant MAX_AMOUNT = (1 << 62) - 1;
     /// One L2 amount unit in wei.
     uint256 public constant AMOUNT_UNIT = 1 gwei;
-    uint256 internal constant TX_FIELDS = 16;
-    /// batch.rs HEADER_FIELDS: the pubdata commitment's preimage starts with the domain (4) and the fee account.
-    uint256 internal constant HEADER_FIELDS = 5;
-    uint256 internal constant SLOT_BYTES = 128;
+    // pubdata.rs record tags
+    uint256 internal constant TAG_TRANSFER = 1;
     uint256 internal constant TAG_WITHDRAW = 2;
+    /// Also the tag in a queued deposit's data hash, whichever record (0x03, 0x05, 0x06) processes it.
     uint256 internal constant TAG_DEPOSIT = 3;
     uint256 internal constant TAG_FORCED_EXIT = 4;
-    // tx.rs layout offsets
-    uint256 internal constant F_ACCOUNT_A = 1;
-    uint256 internal constant F_AMOUNT = 3;
-    uint256 internal constant F_REFUND = 4;
-    uint256 internal constant F_L1_ADDRESS = 5;
-    uint256 internal constant F_PUBKEY = 10;
-    uint256 internal constant F_PRIORITY_ID = 15;
+    uint256 internal constant TAG_DEPOSIT_OPEN = 5;
+    uint256 internal constant TAG_DEPOSIT_REFUNDED = 6;
+    /// A transfer record's length in bytes, its tag included.
+    uint256 internal constant TRANSFER_BYTES = 25;
+    /// Record lengths in bytes, tag included (pubdata.rs Record::len_of): byte t (from the most significant) is the
+    /// length of a record with tag t, 0 for an unknown tag: 25 transfer, 41 withdraw, 13 deposit, 33 forced exit, 53
+    /// deposit opening an account, 53 refunded deposit.
+    uint256 internal constant RECORD_BYTES = 0x0019290d21353500000000000000000000000000000000000000000000000000;
+    // Byte offsets inside a record (after the 1-byte tag): the account (u32) of every record; the L1 address (20
+    // bytes) then the amount (u64) of a withdraw or forced exit; the amount (u64) then the key (5 × u64) of a deposit.
+    uint256 internal constant R_ACCOUNT = 1;
+    uint256 internal constant R_L1_ADDRESS = 5;
+    uint256 internal constant R_PAYOUT_AMOUNT = 25;
+    uint256 internal constant R_DEPOSIT_AMOUNT = 5;
+    uint256 internal constant R_KEY = 13;
+    /// batch.rs HEADER_BYTES: chain id (8), rollup id (8), fee account (4), between the digest and the records.
+    uint256 internal constant HEADER_BYTES = 20;
     uint256 internal constant TREE_DEPTH = 32;
     uint256 internal constant MAX_BATCH_CAPACITY = 4096;
     uint256 internal constant MAX_BATCHES_PER_EPOCH = 1024;
@@ -119,7 +134,7 @@ contract ZkrRollup is IZkrRollup {
     /// Scheduled operations that change the guardian (the guardian may not cancel them).
     mapping(bytes32 => bool) internal _changesGuardian;
 
-    /// Running state of the pubdata scan of one commit.
+    /// Running state of the pubdata scan of one commit (across its batches).
     struct Scan {
         uint64 nextPriority;
         uint64 queueLength;
@@ -176,6 +191,7 @@ contract ZkrRollup is IZkrRollup {
         _setTimelockDelay(p.timelockDelay);
         _checkDigest(p.genesisRoot);
         _epochs[0].newRoot = p.genesisRoot;
+        // _epochs[0].dataHash stays zero: the data chain starts from zero (epoch 1's dataIn)
         if (genesisAccounts.length >= type(uint32).max) revert AccountIdsExhausted();
         nextAccountId = uint32(genesisAccounts.length);
         uint256 funded;
@@ -195,6 +211,9 @@ contract ZkrRollup is IZkrRollup {
 
     // ================================================================ lifecycle
 
+    /// Records the epoch's new root and chains its posted pubdata into its dataHash (the proof's dataOut), checking
+    /// every record on the way: deposits and forced exits against the priority queue, withdrawals chained for
+    /// executeEpoch. The proof then binds the new root to exactly these bytes.
     function commitEpoch(EpochCommit calldata c) external onlyOperator whenLive {
         uint64 committed = totalCommitted;
         if (c.epoch <= committed) revert EpochAlreadyCommitted(c.epoch);
@@ -202,31 +221,23 @@ contract ZkrRollup is IZkrRollup {
         bytes32 lastRoot = _epochs[committed].newRoot;
         if (c.oldRoot != lastRoot) revert RootDoesNotChain(lastRoot, c.oldRoot);
         _checkDigest(c.newRoot);
-        _checkDigest(c.depositsCommitment);
-        _checkDigest(c.withdrawalsCommitment);
         uint256 n = batchesPerEpoch;
         if (c.pubdata.length != n) revert WrongBatchCount(n, c.pubdata.length);
 
-        Scan memory s = Scan(priorityOpsCommitted, priorityQueueLength, 0, bytes32(0));
-        uint256[4][] memory level = new uint256[4][](n);
-        for (uint256 b; b < n; ++b) {
-            level[b] = _scanBatch(c.pubdata[b], b, c.epoch, s);
-        }
-        // aggregate.rs `combine`: node = hash_no_pad(left ‖ right), a complete binary tree over the batches.
-        while (n > 1) {
-            n >>= 1;
-            for (uint256 i; i < n; ++i) {
-                level[i] = _hashPair(level[2 * i], level[2 * i + 1]);
-            }
-        }
-        bytes32 pubdataCommitment = _pack(level[0]);
-
         uint64 first = priorityOpsCommitted;
+        Scan memory s = Scan(first, priorityQueueLength, 0, bytes32(0));
+        // batch.rs header_bytes, left-aligned: chain id, rollup id, fee account (big-endian), then 12 zero bytes
+        uint256 header = (uint256(_chainId) << 192) | (uint256(_rollupId) << 128) | (uint256(feeAccount) << 96);
+        bytes32 dataHash = _epochs[committed].dataHash;
+        for (uint256 b; b < n; ++b) {
+            bytes calldata data = c.pubdata[b];
+            dataHash = _chainData(dataHash, header, data);
+            _scanBatch(data, b, c.epoch, s);
+        }
+
         _epochs[c.epoch] = StoredEpoch({
             newRoot: c.newRoot,
-            pubdataCommitment: pubdataCommitment,
-            depositsCommitment: c.depositsCommitment,
-            withdrawalsCommitment: c.withdrawalsCommitment,
+            dataHash: dataHash,
             withdrawalsHash: s.withdrawalsHash,
             firstPriorityId: first,
             priorityOps: s.nextPriority - first,
@@ -234,16 +245,7 @@ contract ZkrRollup is IZkrRollup {
         });
         totalCommitted = c.epoch;
         priorityOpsCommitted = s.nextPriority;
-        emit BatchCommitted(
-            c.epoch,
-            c.oldRoot,
-            c.newRoot,
-            pubdataCommitment,
-            c.depositsCommitment,
-            c.withdrawalsCommitment,
-            s.nextPriority - first,
-            s.withdrawals
-        );
+        emit BatchCommitted(c.epoch, c.oldRoot, c.newRoot, dataHash, s.nextPriority - first, s.withdrawals);
     }
 
     function proveEpoch(uint64 epoch, bytes calldata proof) external onlyOperator whenLive {
@@ -341,12 +343,14 @@ contract ZkrRollup is IZkrRollup {
         _checkPubkey(pubkey);
     }
 
+    /// The queued data hash leaves the key out: the key is bound to `accountId` on L1 (checked by the callers), and a
+    /// record that carries one is checked against that binding (`_applyRecord`).
     function _queueDeposit(uint32 accountId, uint256 amount, uint64[5] calldata pubkey) internal {
         uint64 id = priorityQueueLength;
         priorityQueueLength = id + 1;
         uint64 expiry = uint64(block.timestamp) + priorityExpiry;
         _priorityOps[id] = PriorityOp({
-            dataHash: keccak256(abi.encode(TAG_DEPOSIT, uint256(accountId), amount, pubkey)),
+            dataHash: keccak256(abi.encode(TAG_DEPOSIT, uint256(accountId), amount)),
             depositor: msg.sender,
             expiry: uint32(expiry),
             amount: uint64(amount)
@@ -587,16 +591,23 @@ contract ZkrRollup is IZkrRollup {
         return (_chainId, _rollupId);
     }
 
-    function publicInputs(uint64 epoch) public view returns (uint256[20] memory inputs) {
+    /// oldRoot, newRoot: a packed digest's four elements e0..e3; dataIn, dataOut: a Keccak digest's eight 32-bit
+    /// limbs, most significant first (IZkrVerifier.verifyProof). Epoch 0's dataHash is zero.
+    function publicInputs(uint64 epoch) public view returns (uint256[24] memory inputs) {
         if (epoch == 0 || epoch > totalCommitted) revert EpochNotCommitted(epoch);
+        StoredEpoch storage prev = _epochs[epoch - 1];
         StoredEpoch storage e = _epochs[epoch];
-        bytes32[5] memory digests =
-            [_epochs[epoch - 1].newRoot, e.newRoot, e.pubdataCommitment, e.depositsCommitment, e.withdrawalsCommitment];
-        for (uint256 d; d < 5; ++d) {
-            uint256 w = uint256(digests[d]);
-            for (uint256 j; j < 4; ++j) {
-                inputs[4 * d + j] = (w >> (192 - 64 * j)) & 0xFFFFFFFFFFFFFFFF;
-            }
+        uint256 oldRoot = uint256(prev.newRoot);
+        uint256 newRoot = uint256(e.newRoot);
+        for (uint256 j; j < 4; ++j) {
+            inputs[j] = (oldRoot >> (192 - 64 * j)) & 0xFFFFFFFFFFFFFFFF;
+            inputs[4 + j] = (newRoot >> (192 - 64 * j)) & 0xFFFFFFFFFFFFFFFF;
+        }
+        uint256 dataIn = uint256(prev.dataHash);
+        uint256 dataOut = uint256(e.dataHash);
+        for (uint256 k; k < 8; ++k) {
+            inputs[8 + k] = (dataIn >> (224 - 32 * k)) & 0xFFFFFFFF;
+            inputs[16 + k] = (dataOut >> (224 - 32 * k)) & 0xFFFFFFFF;
         }
     }
 
@@ -636,133 +647,132 @@ contract ZkrRollup is IZkrRollup {
     }
 
     /// A revert, a wrong return size or anything but `true` counts as invalid.
-    function _verify(bytes calldata proof, uint256[20] memory inputs) internal view returns (bool) {
+    function _verify(bytes calldata proof, uint256[24] memory inputs) internal view returns (bool) {
         (bool ok, bytes memory ret) =
             verifier.staticcall(abi.encodeWithSelector(IZkrVerifier.verifyProof.selector, proof, inputs));
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
     }
 
-    /// Decodes, checks and hashes one L2 batch's pubdata; checks its priority operations against the queue, marks the
-    /// deposits to refund and chains its withdrawals (withdraw and forced-exit slots). Returns Poseidon hash_no_pad over
-    /// this rollup's batch header (domain, fee account) then the batch's field elements (batch.rs pubdata_commitment).
-    function _scanBatch(bytes calldata data, uint256 batch, uint64 epoch, Scan memory s)
-        internal
-        returns (uint256[4] memory)
-    {
-        uint256 slots = batchCapacity;
-        if (data.length != slots * SLOT_BYTES) revert WrongPubdataLength(batch, slots * SLOT_BYTES, data.length);
-        // batch.rs Batch::header (tx.rs Domain::to_fields, the fee account), then the slots
-        uint256[] memory el = new uint256[](HEADER_FIELDS + slots * TX_FIELDS);
-        el[0] = _chainId & 0xFFFFFFFF;
-        el[1] = _chainId >> 32;
-        el[2] = _rollupId & 0xFFFFFFFF;
-        el[3] = _rollupId >> 32;
-        el[4] = feeAccount;
-        uint256 allCanonical = 1;
+    /// One step of the data chain (batch.rs chain_data): keccak256(h ‖ header ‖ data), `header` holding the
+    /// HEADER_BYTES header bytes left-aligned. Hashed in scratch memory past the free memory pointer, never allocated:
+    /// memory does not grow with the epoch's batches.
+    function _chainData(bytes32 h, uint256 header, bytes calldata data) internal pure returns (bytes32 r) {
         assembly ("memory-safe") {
-            let src := data.offset
-            let end := add(src, data.length)
-            let dst := add(el, add(32, mul(32, HEADER_FIELDS)))
-            let m64 := 0xFFFFFFFFFFFFFFFF
-            for {} lt(src, end) {
-                src := add(src, 32)
-                dst := add(dst, 128)
-            } {
-                // 4 little-endian u64 per word: reverse the bytes inside each 8-byte lane
-                let w := calldataload(src)
-                w := or(
-                    shr(8, and(w, 0xFF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00)),
-                    shl(8, and(w, 0x00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF00FF))
-                )
-                w := or(
-                    shr(16, and(w, 0xFFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000)),
-                    shl(16, and(w, 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF))
-                )
-                w := or(
-                    shr(32, and(w, 0xFFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000)),
-                    shl(32, and(w, 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF))
-                )
-                let e0 := shr(192, w)
-                let e1 := and(shr(128, w), m64)
-                let e2 := and(shr(64, w), m64)
-                let e3 := and(w, m64)
-                mstore(dst, e0)
-                mstore(add(dst, 32), e1)
-                mstore(add(dst, 64), e2)
-                mstore(add(dst, 96), e3)
-                allCanonical := and(allCanonical, and(and(lt(e0, P), lt(e1, P)), and(lt(e2, P), lt(e3, P))))
-            }
+            let m := mload(0x40)
+            mstore(m, h)
+            mstore(add(m, 32), header)
+            calldatacopy(add(m, add(32, HEADER_BYTES)), data.offset, data.length)
+            r := keccak256(m, add(add(32, HEADER_BYTES), data.length))
         }
-        if (allCanonical == 0) {
-            for (uint256 i = HEADER_FIELDS; i < el.length; ++i) {
-                if (el[i] >= P) revert NonCanonicalElement(batch, i - HEADER_FIELDS, el[i]);
-            }
-        }
-        for (uint256 slot; slot < slots; ++slot) {
-            uint256 base = HEADER_FIELDS + slot * TX_FIELDS;
-            uint256 tag = el[base];
-            if (tag == TAG_DEPOSIT) {
-                bytes32 h = keccak256(
-                    abi.encode(
-                        TAG_DEPOSIT,
-                        el[base + F_ACCOUNT_A],
-                        el[base + F_AMOUNT],
-                        el[base + F_PUBKEY],
-                        el[base + F_PUBKEY + 1],
-                        el[base + F_PUBKEY + 2],
-                        el[base + F_PUBKEY + 3],
-                        el[base + F_PUBKEY + 4]
-                    )
-                );
-                uint64 id = _nextPriorityOp(el, base, h, s);
-                // the circuit proves the flag (0 or 1): 1 iff the key decodes to no usable public key
-                if (el[base + F_REFUND] != 0) {
-                    refundOnExecute[id] = true;
-                    emit DepositRefundScheduled(id, epoch);
-                }
-            } else if (tag == TAG_WITHDRAW || tag == TAG_FORCED_EXIT) {
-                address to = _l1Address(el, base, batch, slot);
-                if (tag == TAG_FORCED_EXIT) {
-                    _nextPriorityOp(el, base, keccak256(abi.encode(TAG_FORCED_EXIT, el[base + F_ACCOUNT_A], to)), s);
-                }
-                s.withdrawalsHash = _chainWithdrawal(s.withdrawalsHash, to, uint64(el[base + F_AMOUNT]));
-                s.withdrawals += 1;
-            } else if (tag > TAG_FORCED_EXIT) {
-                revert UnknownTag(batch, slot, tag);
-            }
-        }
-        return _poseidon.hashNoPad(el);
     }
 
-    /// The priority slot at `base` (deposit or forced exit, whose queue data hashes to `h`) must be the next queued
-    /// priority operation.
-    function _nextPriorityOp(uint256[] memory el, uint256 base, bytes32 h, Scan memory s)
-        internal
-        view
-        returns (uint64)
-    {
-        uint256 id = el[base + F_PRIORITY_ID];
-        if (id != s.nextPriority) revert DepositOutOfOrder(s.nextPriority, id);
+    /// Walks one L2 batch's compact records: each must have a known tag and lie inside the batch, and there may be at
+    /// most `batchCapacity` of them. Transfers change nothing on L1 and are only skipped; the other records go to
+    /// `_applyRecord`. Reads the records straight from calldata.
+    function _scanBatch(bytes calldata data, uint256 batch, uint64 epoch, Scan memory s) internal {
+        uint256 start;
+        uint256 end;
+        assembly ("memory-safe") {
+            start := data.offset
+            end := add(start, data.length)
+        }
+        uint256 p = start;
+        uint256 records;
+        while (true) {
+            // The bulk of the pubdata: skip each run of transfers in a tight loop (a transfer's tail may lie past
+            // `end`: caught below) and count them by the run's length.
+            assembly ("memory-safe") {
+                let run := p
+                for {} and(lt(p, end), eq(shr(248, calldataload(p)), TAG_TRANSFER)) {} { p := add(p, TRANSFER_BYTES) }
+                records := add(records, div(sub(p, run), TRANSFER_BYTES))
+            }
+            if (p >= end) break;
+            uint256 tag;
+            uint256 len;
+            assembly ("memory-safe") {
+                tag := shr(248, calldataload(p))
+                len := byte(tag, RECORD_BYTES)
+            }
+            if (len == 0) revert UnknownTag(batch, p - start, tag);
+            if (len > end - p) revert RecordTruncated(batch, p - start);
+            _applyRecord(tag, p, epoch, s);
+            p += len;
+            ++records;
+        }
+        // every other record's length was checked before its fields were read: only a transfer can overrun
+        if (p != end) revert RecordTruncated(batch, p - TRANSFER_BYTES - start);
+        uint256 capacity = batchCapacity;
+        if (records > capacity) revert TooManyRecords(batch, capacity, records);
+    }
+
+    /// The record at calldata position `p` (tag 2..6, lying wholly inside its batch). A deposit (3: to an existing
+    /// account, 5: opening it, 6: refunded) or forced exit (4) must be the next queued priority operation; an opening
+    /// or refunded deposit must carry the key bound to its account, and a refunded one is marked for executeEpoch. A
+    /// withdrawal (2) or forced exit pays out on L1: it is chained for executeEpoch.
+    function _applyRecord(uint256 tag, uint256 p, uint64 epoch, Scan memory s) internal {
+        uint256 account;
+        assembly ("memory-safe") {
+            account := shr(224, calldataload(add(p, R_ACCOUNT)))
+        }
+        if (tag == TAG_WITHDRAW || tag == TAG_FORCED_EXIT) {
+            address to;
+            uint64 payout;
+            assembly ("memory-safe") {
+                to := shr(96, calldataload(add(p, R_L1_ADDRESS)))
+                payout := shr(192, calldataload(add(p, R_PAYOUT_AMOUNT)))
+            }
+            // a forced exit pays the exit owner that requested it (the queued operation names it)
+            if (tag == TAG_FORCED_EXIT) _nextPriorityOp(_opHash(TAG_FORCED_EXIT, account, uint160(to)), s);
+            s.withdrawalsHash = _chainWithdrawal(s.withdrawalsHash, to, payout);
+            s.withdrawals += 1;
+            return;
+        }
+        uint256 amount;
+        assembly ("memory-safe") {
+            amount := shr(192, calldataload(add(p, R_DEPOSIT_AMOUNT)))
+        }
+        uint64 id = _nextPriorityOp(_opHash(TAG_DEPOSIT, account, amount), s);
+        if (tag == TAG_DEPOSIT) return;
+        // the queued deposit does not name the key: without this check the operator could open the account under a
+        // key of its own, or refund a deposit by publishing some unusable key in place of the account's
+        if (_keyHash(p + R_KEY) != _accounts[uint32(account)].pubkeyHash) revert DepositKeyMismatch(id);
+        if (tag == TAG_DEPOSIT_REFUNDED) {
+            refundOnExecute[id] = true;
+            emit DepositRefundScheduled(id, epoch);
+        }
+    }
+
+    /// A deposit or forced-exit record, whose queue data hashes to `h`, takes the next queued priority operation
+    /// (records carry no ids: the queue's order is theirs). Returns its id.
+    function _nextPriorityOp(bytes32 h, Scan memory s) internal view returns (uint64 id) {
+        id = s.nextPriority;
         if (id >= s.queueLength) revert PriorityOpMissing(id);
-        if (h != _priorityOps[uint64(id)].dataHash) revert DepositMismatch(uint64(id));
-        s.nextPriority += 1;
-        return uint64(id);
+        if (h != _priorityOps[id].dataHash) revert DepositMismatch(id);
+        s.nextPriority = id + 1;
     }
 
-    /// tx.rs l1_address_limbs: five 32-bit limbs, limb i holding address bytes 4i..4i+4 little-endian.
-    function _l1Address(uint256[] memory el, uint256 base, uint256 batch, uint256 slot)
-        internal
-        pure
-        returns (address)
-    {
-        uint256 a;
-        for (uint256 i; i < 5; ++i) {
-            uint256 limb = el[base + F_L1_ADDRESS + i];
-            if (limb > 0xFFFFFFFF) revert NonCanonicalL1Address(batch, slot);
-            uint256 be = ((limb & 0xFF) << 24) | ((limb & 0xFF00) << 8) | ((limb >> 8) & 0xFF00) | (limb >> 24);
-            a = (a << 32) | be;
+    /// keccak256(abi.encode(tag, account, x)): a queued priority operation's data hash (deposit: x = amount; forced
+    /// exit: x = the exit owner), hashed in scratch memory so the scan allocates nothing.
+    function _opHash(uint256 tag, uint256 account, uint256 x) internal pure returns (bytes32 r) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, tag)
+            mstore(add(m, 32), account)
+            mstore(add(m, 64), x)
+            r := keccak256(m, 96)
         }
-        return address(uint160(a));
+    }
+
+    /// keccak256(abi.encode(uint64[5] key)) of the five big-endian u64 at calldata position `q`: comparable with
+    /// AccountInfo.pubkeyHash.
+    function _keyHash(uint256 q) internal pure returns (bytes32 r) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            for { let i := 0 } lt(i, 5) { i := add(i, 1) } {
+                mstore(add(m, shl(5, i)), shr(192, calldataload(add(q, shl(3, i)))))
+            }
+            r := keccak256(m, 160)
+        }
     }
 
     /// h' = keccak256(h ‖ to (20 bytes) ‖ amount (8 bytes, big-endian)).
@@ -772,15 +782,6 @@ contract ZkrRollup is IZkrRollup {
             mstore(32, or(shl(96, to), shl(32, amount)))
             r := keccak256(0, 60)
         }
-    }
-
-    function _hashPair(uint256[4] memory l, uint256[4] memory r) internal view returns (uint256[4] memory) {
-        uint256[] memory x = new uint256[](8);
-        for (uint256 i; i < 4; ++i) {
-            x[i] = l[i];
-            x[4 + i] = r[i];
-        }
-        return _poseidon.hashNoPad(x);
     }
 
     function _pack(uint256[4] memory d) internal pure returns (bytes32) {

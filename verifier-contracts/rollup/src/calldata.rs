@@ -29,6 +29,8 @@ pub enum L1Error {
     MixedCapacity { batch: usize, expected: usize, got: usize },
     #[error("batch {batch} does not start at the root the previous batch ended at")]
     RootsDoNotChain { batch: usize },
+    #[error("batch {batch}'s data chain does not start at the digest the previous batch ended at")]
+    DataDoesNotChain { batch: usize },
     #[error("packed digest {digest} has a non-canonical element at position {position}")]
     NonCanonicalDigest { digest: B256, position: usize },
     #[error("Merkle proof for index {proof_index} used for account {account}")]
@@ -63,14 +65,15 @@ pub fn unpack_digest(b: B256) -> Result<Digest, L1Error> {
     Ok(Digest { elements })
 }
 
-/// The 20 verifier public inputs of a statement, as `uint256` words.
-pub fn public_input_words(pis: &BatchPublicInputs) -> [U256; 20] {
+/// The 24 verifier public inputs of a statement, as `uint256` words.
+pub fn public_input_words(pis: &BatchPublicInputs) -> [U256; 24] {
     let f = pis.to_fields();
     std::array::from_fn(|i| U256::from(f[i].to_canonical_u64()))
 }
 
 /// The statement of an epoch: the batches' statements folded by the aggregation tree (`aggregate::combine`,
-/// level by level, left to right). Checks what the aggregation circuit checks: consecutive batches chain.
+/// level by level, left to right). Checks what the aggregation circuit checks: consecutive batches chain, in roots and
+/// in data.
 pub fn epoch_public_inputs(batches: &[BatchPublicInputs]) -> Result<BatchPublicInputs, L1Error> {
     if batches.is_empty() {
         return Err(L1Error::EmptyEpoch);
@@ -81,6 +84,9 @@ pub fn epoch_public_inputs(batches: &[BatchPublicInputs]) -> Result<BatchPublicI
     for (i, pair) in batches.windows(2).enumerate() {
         if pair[0].new_root != pair[1].old_root {
             return Err(L1Error::RootsDoNotChain { batch: i + 1 });
+        }
+        if pair[0].data_out != pair[1].data_in {
+            return Err(L1Error::DataDoesNotChain { batch: i + 1 });
         }
     }
     let mut level = batches.to_vec();
@@ -119,7 +125,7 @@ pub struct EpochData {
     pub epoch: u64,
     /// The epoch statement: what the wrap proof's public inputs carry.
     pub statement: BatchPublicInputs,
-    /// `Batch::pubdata_bytes` of each batch.
+    /// `Batch::pubdata_bytes` of each batch: its compact records.
     pub pubdata: Vec<Vec<u8>>,
     pub withdrawals: Vec<IZkrRollup::Withdrawal>,
 }
@@ -146,8 +152,6 @@ impl EpochData {
                 epoch: self.epoch,
                 oldRoot: pack_digest(&self.statement.old_root),
                 newRoot: pack_digest(&self.statement.new_root),
-                depositsCommitment: pack_digest(&self.statement.deposits_commitment),
-                withdrawalsCommitment: pack_digest(&self.statement.withdrawals_commitment),
                 pubdata: self.pubdata.iter().map(|p| Bytes::from(p.clone())).collect(),
             },
         }
@@ -163,7 +167,7 @@ impl EpochData {
     }
 
     /// The public inputs `proveEpoch` passes to the verifier for this epoch.
-    pub fn public_input_words(&self) -> [U256; 20] {
+    pub fn public_input_words(&self) -> [U256; 24] {
         public_input_words(&self.statement)
     }
 }
@@ -290,41 +294,41 @@ mod tests {
         assert_eq!(unpack_digest(bad), Err(L1Error::NonCanonicalDigest { digest: bad, position: 2 }));
     }
 
-    fn statement(old: u64, new: u64, c: u64) -> BatchPublicInputs {
-        BatchPublicInputs {
-            old_root: digest(old),
-            new_root: digest(new),
-            pubdata_commitment: digest(c),
-            deposits_commitment: digest(c + 100),
-            withdrawals_commitment: digest(c + 200),
-        }
+    fn statement(old: u64, new: u64) -> BatchPublicInputs {
+        let data = |x: u64| zkr_circuits::keccak::native::keccak256(&x.to_be_bytes());
+        BatchPublicInputs { old_root: digest(old), new_root: digest(new), data_in: data(old), data_out: data(new) }
     }
 
     #[test]
     fn epoch_statement_folds_a_binary_tree() {
-        let s: Vec<_> = (0..4).map(|i| statement(i, i + 1, 10 + i)).collect();
+        let s: Vec<_> = (0..4).map(|i| statement(i, i + 1)).collect();
         let e = epoch_public_inputs(&s).unwrap();
         let expected = combine(&combine(&s[0], &s[1]), &combine(&s[2], &s[3]));
         assert_eq!(e, expected);
         assert_eq!(e.old_root, digest(0));
         assert_eq!(e.new_root, digest(4));
-        // a left-to-right chain would differ: the tree shape matters
-        assert_ne!(e.pubdata_commitment, combine(&combine(&combine(&s[0], &s[1]), &s[2]), &s[3]).pubdata_commitment);
+        assert_eq!((e.data_in, e.data_out), (s[0].data_in, s[3].data_out));
         assert_eq!(epoch_public_inputs(&s[..1]).unwrap(), s[0]);
         assert_eq!(epoch_public_inputs(&[]), Err(L1Error::EmptyEpoch));
         assert_eq!(epoch_public_inputs(&s[..3]), Err(L1Error::NotPowerOfTwo { batches: 3 }));
         let mut broken = s.clone();
         broken[2].old_root = digest(99);
         assert_eq!(epoch_public_inputs(&broken), Err(L1Error::RootsDoNotChain { batch: 2 }));
+        let mut broken = s.clone();
+        broken[3].data_in = [7; 32];
+        assert_eq!(epoch_public_inputs(&broken), Err(L1Error::DataDoesNotChain { batch: 3 }));
     }
 
     #[test]
     fn public_input_words_follow_the_circuit_order() {
-        let s = statement(1, 2, 3);
+        let s = statement(1, 2);
         let w = public_input_words(&s);
         assert_eq!(w[0], U256::from(s.old_root.elements[0].to_canonical_u64()));
         assert_eq!(w[7], U256::from(s.new_root.elements[3].to_canonical_u64()));
-        assert_eq!(w[19], U256::from(s.withdrawals_commitment.elements[3].to_canonical_u64()));
+        // the data digests as 32-bit big-endian limbs, most significant first
+        let limb = |d: &[u8; 32], k: usize| U256::from(u32::from_be_bytes(d[4 * k..4 * k + 4].try_into().unwrap()));
+        assert_eq!(w[8], limb(&s.data_in, 0));
+        assert_eq!(w[23], limb(&s.data_out, 7));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use alloy_sol_types::SolCall;
 use plonky2::field::types::{Field, Field64};
 use thiserror::Error;
 use zkr_circuits::config::F;
+use zkr_circuits::pubdata::ReplayPubdataError;
 use zkr_circuits::schnorr::PublicKey;
-use zkr_circuits::state::{Account, ReplayError, State};
-use zkr_circuits::tx::{MAX_AMOUNT, TX_FIELDS};
+use zkr_circuits::state::{Account, State};
+use zkr_circuits::tx::MAX_AMOUNT;
 
 use crate::calldata::{exit_call, pack_digest};
 use crate::IZkrRollup;
@@ -25,17 +26,12 @@ pub enum RebuildError {
     EpochOrder { last: u64, got: u64 },
     #[error("epoch {epoch} starts at root {got}, but the rebuilt state is at {expected}")]
     OldRoot { epoch: u64, expected: B256, got: B256 },
-    #[error("epoch {epoch}, batch {batch}: {len} pubdata bytes are not whole slots of {slot} bytes")]
-    PubdataLength { epoch: u64, batch: usize, len: usize, slot: usize },
-    #[error("epoch {epoch}, batch {batch}, slot {slot}: element {index} is not canonical")]
-    NonCanonical { epoch: u64, batch: usize, slot: usize, index: usize },
-    #[error("epoch {epoch}, batch {batch}, slot {slot}: {source}")]
+    #[error("epoch {epoch}, batch {batch}: {source}")]
     Replay {
         epoch: u64,
         batch: usize,
-        slot: usize,
         #[source]
-        source: ReplayError,
+        source: ReplayPubdataError,
     },
     #[error("epoch {epoch} ends at root {rebuilt} when replayed, but its commit claims {committed}")]
     NewRoot { epoch: u64, rebuilt: B256, committed: B256 },
@@ -90,23 +86,8 @@ impl Rebuilder {
         }
         // replay on a copy: a bad epoch leaves the rebuilt state where it was
         let mut state = self.state.clone();
-        const SLOT: usize = TX_FIELDS * 8;
         for (batch, data) in c.pubdata.iter().enumerate() {
-            if data.len() % SLOT != 0 {
-                return Err(RebuildError::PubdataLength { epoch, batch, len: data.len(), slot: SLOT });
-            }
-            for (slot, bytes) in data.chunks(SLOT).enumerate() {
-                let mut fields = [F::ZERO; TX_FIELDS];
-                for (index, (f, w)) in fields.iter_mut().zip(bytes.chunks(8)).enumerate() {
-                    let v = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-                    if v >= F::ORDER {
-                        return Err(RebuildError::NonCanonical { epoch, batch, slot, index });
-                    }
-                    *f = F::from_canonical_u64(v);
-                }
-                state.replay(&fields).map_err(|source| RebuildError::Replay { epoch, batch, slot, source })?;
-            }
-            state.credit_fees();
+            state.replay_pubdata(data).map_err(|source| RebuildError::Replay { epoch, batch, source })?;
         }
         let rebuilt = pack_digest(&state.root());
         if rebuilt != c.newRoot {

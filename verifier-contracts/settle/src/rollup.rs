@@ -16,9 +16,8 @@ const P: u64 = 0xFFFF_FFFF_0000_0001;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ZkrRollupCalls;
 
-/// Public-input digest `k` (0 old root, 1 new root, 2 pubdata, 3 deposits, 4 withdrawals), packed as the contract
-/// stores digests (`e0 << 192 | e1 << 128 | e2 << 64 | e3`).
-fn packed(pis: &[U256; 20], k: usize) -> Result<B256, CallBuildError> {
+/// Public-input root `k` (0 old root, 1 new root), packed as the contract stores digests (`e0 << 192 | e1 << 128 | e2 << 64 | e3`).
+fn packed(pis: &[U256; 24], k: usize) -> Result<B256, CallBuildError> {
     let mut out = [0u8; 32];
     for i in 0..4 {
         let w = pis[4 * k + i];
@@ -36,13 +35,12 @@ impl RollupCalls for ZkrRollupCalls {
             epoch: e.epoch,
             oldRoot: packed(&e.public_inputs, 0)?,
             newRoot: packed(&e.public_inputs, 1)?,
-            depositsCommitment: packed(&e.public_inputs, 3)?,
-            withdrawalsCommitment: packed(&e.public_inputs, 4)?,
             pubdata: e.pubdata.iter().cloned().map(Bytes::from).collect(),
         };
-        // the pubdata commitment is recomputed on-chain from the posted bytes; checked here as well so that a
-        // mismatch is reported before any gas is spent
-        packed(&e.public_inputs, 2)?;
+        // the data chain is recomputed on-chain from the posted bytes; its limbs must be 32-bit words
+        if let Some((i, w)) = e.public_inputs[8..].iter().enumerate().find(|(_, w)| **w > U256::from(u32::MAX)) {
+            return Err(format!("public input {} is {w}, not a 32-bit data-digest limb", 8 + i).into());
+        }
         Ok(IZkrRollup::commitEpochCall { c }.abi_encode())
     }
 

@@ -14,10 +14,10 @@ use crate::error::L1Error;
 pub struct EpochSubmission {
     /// Epoch number (the rollup numbers them from 1).
     pub epoch: u64,
-    /// Each L2 batch's pubdata (`Batch::pubdata_bytes`), in order.
+    /// Each L2 batch's compact pubdata (`Batch::pubdata_bytes`), in order.
     pub pubdata: Vec<Vec<u8>>,
-    /// The wrap proof's 20 public inputs (old root, new root, pubdata, deposits, withdrawals commitments).
-    pub public_inputs: [U256; 20],
+    /// The wrap proof's 24 public inputs (old root, new root, data in, data out).
+    pub public_inputs: [U256; 24],
     /// The wrap proof in the verifier's calldata encoding (`zkr_generator::encode_proof`).
     pub proof: Vec<u8>,
     /// The epoch's withdrawals in pubdata order (L1 recipient, amount in L2 units), credited by `execute`.

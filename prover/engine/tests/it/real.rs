@@ -29,7 +29,7 @@ fn batches(capacity: usize, count: usize) -> Vec<Batch> {
 
 fn batch_witness(circuit: &BatchCircuit, batch: &Batch) -> PartialWitness<F> {
     let slots: Vec<SlotWitness> = batch.slots.iter().map(SlotWitness::from).collect();
-    circuit.witness(&batch.domain, &slots, &batch.fees.leaf).expect("valid batch witness")
+    circuit.witness(&batch.domain, &batch.data_in, &slots, &batch.fees.leaf).expect("valid batch witness")
 }
 
 #[test]

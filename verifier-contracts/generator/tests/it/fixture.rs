@@ -17,7 +17,7 @@ use zkr_generator::{encode_proof, generate_verifier, part_contract_name, pin_par
 use crate::runner::{Outcome, Runner};
 
 sol! {
-    function verifyProof(bytes proof, uint256[20] publicInputs) external view returns (bool);
+    function verifyProof(bytes proof, uint256[24] publicInputs) external view returns (bool);
 }
 
 pub const CAPACITY: usize = 2;
@@ -103,16 +103,16 @@ pub fn debug_verifier(stop: DebugStop) -> Runner {
     deploy(&src)
 }
 
-pub fn pis_words(pis: &[u64]) -> [U256; 20] {
+pub fn pis_words(pis: &[u64]) -> [U256; 24] {
     std::array::from_fn(|i| U256::from(pis[i]))
 }
 
-pub fn proof_pis() -> [U256; 20] {
+pub fn proof_pis() -> [U256; 24] {
     let v: Vec<u64> = fixture().proof.public_inputs.iter().map(|x| x.to_canonical_u64()).collect();
     pis_words(&v)
 }
 
-pub fn calldata(proof: &[u8], pis: [U256; 20]) -> Vec<u8> {
+pub fn calldata(proof: &[u8], pis: [U256; 24]) -> Vec<u8> {
     verifyProofCall { proof: proof.to_vec().into(), publicInputs: pis }.abi_encode()
 }
 

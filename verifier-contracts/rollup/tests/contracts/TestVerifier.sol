@@ -9,7 +9,7 @@ contract TestVerifier {
     /// Accept everything (to measure the rollup's own cost of proveEpoch).
     bool public acceptAll;
 
-    function accept(bytes calldata proof, uint256[20] calldata publicInputs) external {
+    function accept(bytes calldata proof, uint256[24] calldata publicInputs) external {
         accepted[keccak256(abi.encode(proof, publicInputs))] = true;
     }
 
@@ -21,7 +21,7 @@ contract TestVerifier {
         acceptAll = a;
     }
 
-    function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool) {
+    function verifyProof(bytes calldata proof, uint256[24] calldata publicInputs) external view returns (bool) {
         if (reverts) revert("TestVerifier: told to revert");
         if (acceptAll) return true;
         return accepted[keccak256(abi.encode(proof, publicInputs))];

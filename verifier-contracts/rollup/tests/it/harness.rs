@@ -20,10 +20,10 @@ use zkr_rollup::{decode_revert, pack_digest, EpochData, IZkrRollup};
 
 sol! {
     contract TestVerifier {
-        function accept(bytes calldata proof, uint256[20] calldata publicInputs) external;
+        function accept(bytes calldata proof, uint256[24] calldata publicInputs) external;
         function setReverts(bool r) external;
         function setAcceptAll(bool a) external;
-        function verifyProof(bytes calldata proof, uint256[20] calldata publicInputs) external view returns (bool);
+        function verifyProof(bytes calldata proof, uint256[24] calldata publicInputs) external view returns (bool);
     }
 }
 

@@ -3,7 +3,8 @@
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
-use zkr_circuits::tx::{Domain, Transfer, Tx, Withdraw, TX_FIELDS};
+use zkr_circuits::pubdata::Record;
+use zkr_circuits::tx::{Domain, Transfer, Tx, Withdraw};
 use zkr_rollup::calldata::amount_wei;
 use zkr_rollup::IZkrRollup::{self, IZkrRollupErrors as E};
 
@@ -13,9 +14,15 @@ fn l1(i: usize) -> [u8; 20] {
     addr(i).into()
 }
 
-/// Byte offset of element `field` of slot `slot` inside one batch's pubdata.
-fn at(slot: usize, field: usize) -> usize {
-    8 * (slot * TX_FIELDS + field)
+/// (tag, byte offset) of every compact record of one batch's pubdata.
+fn record_offsets(bytes: &[u8]) -> Vec<(u8, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        out.push((bytes[at], at));
+        at += Record::len_of(bytes[at]).expect("a known tag");
+    }
+    out
 }
 
 #[test]
@@ -40,8 +47,8 @@ fn full_lifecycle_with_deposits_transfers_and_withdrawals() {
 
     let out = f.ok(OPERATOR, &data.commit_call());
     let ev = out.logs.iter().find_map(|l| IZkrRollup::BatchCommitted::decode_log(l).ok()).expect("BatchCommitted").data;
-    // the on-chain Poseidon + tree over the posted bytes equals the native statement's commitment
-    assert_eq!(ev.pubdataCommitment, packed(&data.statement.pubdata_commitment));
+    // the on-chain Keccak chain over the posted records equals the native statement's data digest
+    assert_eq!(ev.dataHash.0, data.statement.data_out);
     assert_eq!(ev.newRoot, packed(&f.state.root()));
     assert_eq!((ev.priorityOps, ev.withdrawals), (2, 3));
     let inputs = f.view(&IZkrRollup::publicInputsCall { epoch: 1 });
@@ -116,32 +123,55 @@ fn commit_refusals() {
         f.refused(OPERATOR, &c),
         E::WrongBatchCount(IZkrRollup::WrongBatchCount { expected: U256::from(2), got: U256::from(1) })
     );
-    let mut c = honest.clone();
-    c.c.pubdata[1] = c.c.pubdata[1][..c.c.pubdata[1].len() - 8].to_vec().into();
-    assert!(matches!(f.refused(OPERATOR, &c), E::WrongPubdataLength(e) if e.batch == U256::from(1)));
-    let tamper = |c: &mut IZkrRollup::commitEpochCall, batch: usize, off: usize, value: u64| {
+    // batch 0 holds: deposit 0 opening account 3 (tag 05, 53 bytes), deposit 1 to account 1 (tag 03, 13 bytes), the
+    // transfer (25) and the withdrawal (41); batch 1 is padding only and publishes nothing
+    let records: Vec<(u8, usize)> = record_offsets(&honest.c.pubdata[0]);
+    assert_eq!(records, vec![(5, 0), (3, 53), (1, 66), (2, 91)]);
+    assert!(honest.c.pubdata[1].is_empty());
+    let edit = |c: &mut IZkrRollup::commitEpochCall, batch: usize, f: &dyn Fn(&mut Vec<u8>)| {
         let mut b = c.c.pubdata[batch].to_vec();
-        b[off..off + 8].copy_from_slice(&value.to_le_bytes());
+        f(&mut b);
         c.c.pubdata[batch] = b.into();
     };
+    let batch = |i: u64| U256::from(i);
+    // a record cut short
     let mut c = honest.clone();
-    tamper(&mut c, 1, at(2, 4), u64::MAX);
-    assert!(
-        matches!(f.refused(OPERATOR, &c), E::NonCanonicalElement(e) if e.batch == U256::from(1) && e.index == U256::from(2 * 16 + 4))
+    edit(&mut c, 0, &|b| b.truncate(b.len() - 1));
+    assert_eq!(
+        f.refused(OPERATOR, &c),
+        E::RecordTruncated(IZkrRollup::RecordTruncated { batch: batch(0), offset: U256::from(91) })
     );
-    // deposits must match the queue, in order
+    // an unknown tag
     let mut c = honest.clone();
-    tamper(&mut c, 0, at(0, 3), 501); // amount of deposit 0
+    edit(&mut c, 0, &|b| b[66] = 7);
+    assert_eq!(
+        f.refused(OPERATOR, &c),
+        E::UnknownTag(IZkrRollup::UnknownTag { batch: batch(0), offset: U256::from(66), tag: U256::from(7) })
+    );
+    // more records than the batch has slots: five transfers in batch 1 (capacity 4)
+    let mut c = honest.clone();
+    let transfer = honest.c.pubdata[0][66..91].to_vec();
+    edit(&mut c, 1, &|b| (0..5).for_each(|_| b.extend_from_slice(&transfer)));
+    assert_eq!(
+        f.refused(OPERATOR, &c),
+        E::TooManyRecords(IZkrRollup::TooManyRecords {
+            batch: batch(1),
+            capacity: U256::from(4),
+            count: U256::from(5)
+        })
+    );
+    // deposits must match the queue, in order: another amount, another key, one left out
+    let mut c = honest.clone();
+    edit(&mut c, 0, &|b| b[12] ^= 1); // deposit 0's amount (bytes 5..13)
     assert_eq!(f.refused(OPERATOR, &c), E::DepositMismatch(IZkrRollup::DepositMismatch { priorityId: 0 }));
     let mut c = honest.clone();
-    tamper(&mut c, 0, at(1, 15), 0); // deposit 1 claims priority id 0 again
-    assert!(matches!(f.refused(OPERATOR, &c), E::DepositOutOfOrder(e) if e.expected == 1));
+    edit(&mut c, 0, &|b| b[20] ^= 1); // deposit 0's key (bytes 13..53)
+    assert_eq!(f.refused(OPERATOR, &c), E::DepositKeyMismatch(IZkrRollup::DepositKeyMismatch { priorityId: 0 }));
     let mut c = honest.clone();
-    tamper(&mut c, 1, at(3, 0), 7);
-    assert!(matches!(f.refused(OPERATOR, &c), E::UnknownTag(e) if e.tag == U256::from(7) && e.slot == U256::from(3)));
-    let mut c = honest.clone();
-    tamper(&mut c, 0, at(3, 6), 1 << 32); // a withdraw's L1 address limb above 32 bits
-    assert!(matches!(f.refused(OPERATOR, &c), E::NonCanonicalL1Address(_)));
+    edit(&mut c, 0, &|b| drop(b.drain(..53)));
+    assert_eq!(f.refused(OPERATOR, &c), E::DepositMismatch(IZkrRollup::DepositMismatch { priorityId: 0 }));
+    // the refused commits changed nothing
+    assert_eq!(f.view(&IZkrRollup::totalCommittedCall {}), 0);
 
     f.ok(OPERATOR, &honest);
     // replay
@@ -178,10 +208,12 @@ fn prove_and_execute_refusals() {
     f.accept(&data, &proof);
 
     // data that does not match what was proven: a transfer amount changed in the posted pubdata passes every
-    // check of commit, but the commitment it yields is not the proven one
+    // check of commit, but the data chain it yields is not the proven one
     let mut bad = data.commit_call();
+    let (tag, at) = record_offsets(&bad.c.pubdata[0])[1];
+    assert_eq!(tag, 1, "the transfer follows the deposit");
     let mut b = bad.c.pubdata[0].to_vec();
-    b[at(1, 3)..at(1, 3) + 8].copy_from_slice(&26u64.to_le_bytes());
+    b[at + 9..at + 17].copy_from_slice(&26u64.to_be_bytes());
     bad.c.pubdata[0] = b.into();
     f.ok(OPERATOR, &bad);
     assert_eq!(
@@ -193,19 +225,15 @@ fn prove_and_execute_refusals() {
     f.ok(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 });
     assert_eq!(f.view(&IZkrRollup::priorityOpsCommittedCall {}), 0);
     assert!(matches!(f.refused(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 }), E::NothingToRevert(_)));
-    // the same for a deposits or withdrawals commitment that is not the proven one
-    for which in 0..2 {
-        let mut bad = data.commit_call();
-        let other = packed(&data.statement.pubdata_commitment);
-        if which == 0 {
-            bad.c.depositsCommitment = other;
-        } else {
-            bad.c.withdrawalsCommitment = other;
-        }
-        f.ok(OPERATOR, &bad);
-        assert!(matches!(f.refused(OPERATOR, &data.prove_call(proof.clone())), E::InvalidProof(_)));
-        f.ok(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 });
-    }
+    // the same for records moved from one batch to the next: the chain hashes each batch's header, so the split
+    // between batches is bound too
+    let mut bad = data.commit_call();
+    let moved = bad.c.pubdata[0].to_vec();
+    bad.c.pubdata[1] = [moved.as_slice(), &bad.c.pubdata[1]].concat().into();
+    bad.c.pubdata[0] = Vec::new().into();
+    f.ok(OPERATOR, &bad);
+    assert!(matches!(f.refused(OPERATOR, &data.prove_call(proof.clone())), E::InvalidProof(_)));
+    f.ok(OPERATOR, &IZkrRollup::revertEpochsCall { lastKeptEpoch: 0 });
     f.ok(OPERATOR, &data.commit_call());
 
     // execute before prove, prove of an epoch not committed, wrong role, wrong proof, a reverting verifier
@@ -327,7 +355,7 @@ fn an_epoch_proven_for_another_domain_is_refused() {
         f.build_epoch(1, vec![Tx::Transfer(Transfer { from: 0, to: 1, amount: 25, fee: 0, nonce: 0 })], false);
     let out = f.ok(OPERATOR, &data.commit_call());
     let ev = out.logs.iter().find_map(|l| IZkrRollup::BatchCommitted::decode_log(l).ok()).expect("BatchCommitted").data;
-    assert_ne!(ev.pubdataCommitment, packed(&data.statement.pubdata_commitment), "the contract used its own domain");
+    assert_ne!(ev.dataHash.0, data.statement.data_out, "the contract used its own domain");
     let proof = proof_bytes(1);
     f.accept(&data, &proof); // the other deployment's statement, as its prover would claim it
     assert_eq!(f.refused(OPERATOR, &data.prove_call(proof)), E::InvalidProof(IZkrRollup::InvalidProof { epoch: 1 }));

@@ -79,7 +79,7 @@ fn an_operator_cannot_skip_redirect_or_reorder_a_forced_exit() {
     f.state = snapshot.clone();
     f.queued = vec![honest[1].clone()];
     let (data, _) = f.build_epoch(1, vec![], true);
-    assert!(matches!(f.refused(OPERATOR, &data.commit_call()), E::DepositOutOfOrder(_)));
+    assert!(matches!(f.refused(OPERATOR, &data.commit_call()), E::DepositMismatch(e) if e.priorityId == 0));
 
     // exiting another account than the one asked
     f.state = snapshot.clone();
@@ -163,8 +163,8 @@ fn a_deposit_with_an_unusable_key_is_refunded_when_its_epoch_executes() {
 
 #[test]
 fn a_refund_flag_the_queue_does_not_back_is_refused() {
-    // the refund flag is in the pubdata the proof binds; a commit that sets it on a good deposit changes the
-    // pubdata commitment, so the proof for the honest statement no longer verifies
+    // a refund is a record kind the proof binds: a commit that turns a good opening deposit (tag 05) into a refund
+    // (tag 06, same key, so L1's own checks pass) commits, but its data chain is not the proven one
     let mut f = Fixture::new(1, 4);
     f.deposit(3, 3, 3, 500);
     let (data, _) = f.build_epoch(
@@ -173,15 +173,27 @@ fn a_refund_flag_the_queue_does_not_back_is_refused() {
         true,
     );
     let mut forged = data.commit_call();
-    let flag = 8 * layout::REFUND;
+    assert_eq!(forged.c.pubdata[0][0], 5, "the deposit opens account 3");
     forged.c.pubdata[0] = {
         let mut b = forged.c.pubdata[0].to_vec();
-        b[flag] = 1;
+        b[0] = 6;
         b.into()
     };
+    // a refund under another key than the one the account id is bound to is refused at commit
+    let mut other_key = forged.clone();
+    other_key.c.pubdata[0] = {
+        let mut b = other_key.c.pubdata[0].to_vec();
+        b[30] ^= 1;
+        b.into()
+    };
+    assert_eq!(
+        f.refused(OPERATOR, &other_key),
+        E::DepositKeyMismatch(IZkrRollup::DepositKeyMismatch { priorityId: 0 })
+    );
     let out = f.ok(OPERATOR, &forged);
+    assert!(out.logs.iter().any(|l| IZkrRollup::DepositRefundScheduled::decode_log(l).is_ok()));
     let ev = out.logs.iter().find_map(|l| IZkrRollup::BatchCommitted::decode_log(l).ok()).unwrap().data;
-    assert_ne!(ev.pubdataCommitment, packed(&data.statement.pubdata_commitment));
+    assert_ne!(ev.dataHash.0, data.statement.data_out);
     let proof = proof_bytes(1);
     f.accept(&data, &proof);
     assert!(matches!(f.refused(OPERATOR, &data.prove_call(proof)), E::InvalidProof(_)));

@@ -15,7 +15,7 @@ contract MockRollup {
     event Proven(uint64 indexed epoch);
     event Executed(uint64 indexed epoch);
 
-    function commit(uint64 epoch, bytes[] calldata pubdata, uint256[20] calldata publicInputs) external {
+    function commit(uint64 epoch, bytes[] calldata pubdata, uint256[24] calldata publicInputs) external {
         if (epoch != totalCommitted + 1) revert OutOfOrder(totalCommitted + 1, epoch);
         require(pubdata.length > 0, "no batches");
         statement[epoch] = keccak256(abi.encode(pubdata, publicInputs));

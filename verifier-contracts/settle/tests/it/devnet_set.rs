@@ -59,8 +59,8 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
     assert_eq!(steps.len(), set.verifier_parts.len() + 3);
     assert!(steps.iter().all(|(_, gas)| *gas <= zkr_evm::TX_GAS_CAP), "{steps:?}");
     assert_eq!(d.verifier_parts.len(), set.verifier_parts.len());
-    // verifyProof(bytes, uint256[20]) with a proof of the wrong length: false, not a revert
-    let mut call = alloy_primitives::keccak256("verifyProof(bytes,uint256[20])")[..4].to_vec();
+    // verifyProof(bytes, uint256[24]) with a proof of the wrong length: false, not a revert
+    let mut call = alloy_primitives::keccak256("verifyProof(bytes,uint256[24])")[..4].to_vec();
     let word = |x: usize| alloy_primitives::U256::from(x).to_be_bytes::<32>();
     call.extend(word(32 * 21));
     call.extend([0u8; 32 * 20]);

@@ -17,7 +17,7 @@ sol! {
     interface IMockRollup {
         error OutOfOrder(uint64 expected, uint64 got);
         error StatementMismatch(uint64 epoch);
-        function commit(uint64 epoch, bytes[] pubdata, uint256[20] publicInputs) external;
+        function commit(uint64 epoch, bytes[] pubdata, uint256[24] publicInputs) external;
         function prove(uint64 epoch, bytes proof, bytes32 committed) external;
         function execute(uint64 epoch) external;
         function totalCommitted() external view returns (uint64);
