@@ -17,6 +17,12 @@ pub struct ProveRow {
     pub slot_gates: usize,
     pub slot_signature_gates: usize,
     pub slot_merkle_gates: usize,
+    /// Gates of one slot's compact record (built for the data chain).
+    #[serde(default)]
+    pub slot_record_gates: usize,
+    /// Gates of the batch's Keccak-256 over its data-chain bytes (digest before, header, every slot's record budget).
+    #[serde(default)]
+    pub keccak_gates: usize,
     /// Gates actually used by the whole circuit, and the padded power-of-two row count.
     pub circuit_gates: usize,
     pub rows: usize,
@@ -77,6 +83,8 @@ pub fn measure(capacity: usize, seed: u64) -> Result<ProveRow> {
         slot_gates: cost.total,
         slot_signature_gates: cost.signature,
         slot_merkle_gates: cost.merkle,
+        slot_record_gates: cost.record,
+        keccak_gates: cost.keccak,
         circuit_gates: circuit.gates_used,
         rows: circuit.rows(),
         build_s,
@@ -98,12 +106,22 @@ pub fn render_markdown(rows: &[ProveRow], machine: &str) -> String {
     if let Some(r) = rows.first() {
         s.push_str("## Rows per transaction type\n\n");
         s.push_str("Every slot has the same shape (kind flags switch parts on and off), so transfer, withdraw, deposit and padding cost the same:\n\n");
-        s.push_str("| tx type | gates per slot | of which signature | of which Merkle (4 paths × 32) | other |\n|---|---:|---:|---:|---:|\n");
+        s.push_str("| tx type | gates per slot | of which signature | of which Merkle (4 paths × 32) | other | compact record |\n|---|---:|---:|---:|---:|---:|\n");
         let other = r.slot_gates - r.slot_signature_gates - r.slot_merkle_gates;
         for kind in ["transfer", "withdraw", "deposit", "padding"] {
             s.push_str(&format!(
-                "| {kind} | {} | {} | {} | {} |\n",
-                r.slot_gates, r.slot_signature_gates, r.slot_merkle_gates, other
+                "| {kind} | {} | {} | {} | {} | {} |\n",
+                r.slot_gates, r.slot_signature_gates, r.slot_merkle_gates, other, r.slot_record_gates
+            ));
+        }
+        s.push_str("\nPer batch, the data chain's Keccak-256 (digest before, header, a 53-byte record budget per slot) adds, by capacity:\n\n| capacity | Keccak gates | per slot | all gates per slot |\n|---:|---:|---:|---:|\n");
+        for r in rows {
+            s.push_str(&format!(
+                "| {} | {} | {:.0} | {:.0} |\n",
+                r.capacity,
+                r.keccak_gates,
+                r.keccak_gates as f64 / r.capacity as f64,
+                r.circuit_gates as f64 / r.capacity as f64
             ));
         }
         s.push('\n');

@@ -102,6 +102,7 @@ pub fn run(cmd: L1Command) -> Result<()> {
                     batches_per_epoch: 1 << epoch_height,
                     batch_capacity: capacity as u64,
                     genesis_root: pack_digest(&genesis.root()),
+                    genesis_data: genesis.data_digest().into(),
                     genesis_accounts: genesis_accounts(&genesis, |_| sender).context("genesis accounts")?,
                     priority_expiry,
                     timelock_delay,

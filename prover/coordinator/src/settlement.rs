@@ -25,11 +25,11 @@ use zkr_circuits::artifact::digest_from_hex;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::state::State;
 use zkr_queue::{JobKind, JobState, NewJob, Queue};
-use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData};
+use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData, IZkrRollup};
 use zkr_sequencer::types::{digest_to_bytes, root_hex};
 use zkr_sequencer::{BatchProgress, Finality, HookError, ProgressSource};
 use zkr_settle::{
-    deploy_contracts, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupProgress, RollupSetup, RpcL1,
+    deploy_contracts, view, ContractSet, Deployment, EpochSubmission, InProcessL1, RollupProgress, RollupSetup, RpcL1,
     SettleEvent, Settler, SettlerConfig, Stage, ZkrRollupCalls, L1,
 };
 
@@ -402,17 +402,22 @@ impl EpochSettler {
     /// L1 first). Only for a node whose sequencer has sealed nothing yet. Returns the deployment.
     pub async fn deploy_at_genesis(&mut self) -> Result<Deployment> {
         if self.deployed.is_none() {
-            let root = self.genesis.root();
-            self.deploy_from(root, 0).await?;
+            let (root, data) = (self.genesis.root(), self.genesis.data_digest());
+            self.deploy_from(root, data, 0).await?;
         }
         self.deployment().cloned().context("no deployment")
     }
 
     async fn deploy(&mut self, first: &EpochProof) -> Result<()> {
-        self.deploy_from(first.public.old_root, first.epoch).await
+        self.deploy_from(first.public.old_root, first.public.data_in, first.epoch).await
     }
 
-    async fn deploy_from(&mut self, old_root: zkr_circuits::config::Digest, first_epoch: u64) -> Result<()> {
+    async fn deploy_from(
+        &mut self,
+        old_root: zkr_circuits::config::Digest,
+        data_in: [u8; 32],
+        first_epoch: u64,
+    ) -> Result<()> {
         let sender = self.l1.sender();
         let accounts = if old_root == self.genesis.root() {
             genesis_accounts(&self.genesis, |_| sender).context("listing the genesis accounts")?
@@ -426,6 +431,7 @@ impl EpochSettler {
             batches_per_epoch: self.plan.batches(),
             batch_capacity: self.circuits.capacity() as u64,
             genesis_root: pack_digest(&old_root),
+            genesis_data: data_in.into(),
             genesis_accounts: accounts,
             priority_expiry: PRIORITY_EXPIRY_S,
             timelock_delay: TIMELOCK_S,
@@ -478,10 +484,14 @@ impl EpochSettler {
                 first.epoch
             );
         }
-        // a fresh rollup's data chain starts at zero, like the L2's at genesis
-        if first.public.data_in != [0; 32] {
+        let genesis = view(&*self.l1, rollup, IZkrRollup::epochInfoCall { epoch: 0 })
+            .await
+            .context("reading the rollup's genesis")?;
+        if genesis.dataHash.0 != first.public.data_in {
             bail!(
-                "devnet epoch {} continues the data chain from {}, but a fresh rollup starts it at zero: settle from                  the devnet's first epoch (deploy before any batch is sealed)",
+                "the rollup at {rollup} continues the data chain from {}, but devnet epoch {} continues it from 0x{} \
+                 (deploy with the devnet's genesis, before any batch is sealed)",
+                genesis.dataHash,
                 first.epoch,
                 hex::encode(first.public.data_in)
             );

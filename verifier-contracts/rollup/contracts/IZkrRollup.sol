@@ -77,6 +77,9 @@ interface IZkrRollup {
         uint64 batchesPerEpoch;
         uint64 batchCapacity;
         bytes32 genesisRoot;
+        /// The data chain's digest epoch 1 continues from: zero for a rollup that starts at the L2's genesis, the
+        /// last sealed batch's data digest for one deployed mid-chain.
+        bytes32 genesisData;
         uint64 priorityExpiry;
         uint64 timelockDelay;
         /// This rollup's id on this chain: with block.chainid, the domain every L2 signature is made for.

@@ -191,6 +191,7 @@ contract ZkrRollup is IZkrRollup {
         _setTimelockDelay(p.timelockDelay);
         _checkDigest(p.genesisRoot);
         _epochs[0].newRoot = p.genesisRoot;
+        _epochs[0].dataHash = p.genesisData;
         // _epochs[0].dataHash stays zero: the data chain starts from zero (epoch 1's dataIn)
         if (genesisAccounts.length >= type(uint32).max) revert AccountIdsExhausted();
         nextAccountId = uint32(genesisAccounts.length);

@@ -149,6 +149,9 @@ pub struct RollupSetup {
     pub batch_capacity: u64,
     /// The packed L2 root epoch 1 starts from (`zkr_rollup::pack_digest`).
     pub genesis_root: B256,
+    /// The data-chain digest epoch 1 continues from (zero at the L2's genesis; `State::data_digest` after the last
+    /// batch before epoch 1 otherwise).
+    pub genesis_data: B256,
     /// The accounts of the genesis state, for exits (`zkr_rollup::calldata::genesis_accounts`).
     pub genesis_accounts: Vec<IZkrRollup::GenesisAccount>,
     /// Seconds before an unprocessed deposit puts the rollup into exit mode.
@@ -205,6 +208,7 @@ pub async fn deploy_contracts(
         batchesPerEpoch: setup.batches_per_epoch,
         batchCapacity: setup.batch_capacity,
         genesisRoot: setup.genesis_root,
+        genesisData: setup.genesis_data,
         priorityExpiry: setup.priority_expiry,
         timelockDelay: setup.timelock_delay,
         rollupId: setup.domain.rollup_id,

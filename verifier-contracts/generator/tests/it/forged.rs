@@ -41,8 +41,8 @@ fn a_wrap_claiming_another_statement_is_refused_by_both_verifiers() {
     f.wrap.data.verify(honest.clone()).expect("the forged path proves an honest witness");
     assert_eq!(accepted_on_l1(&honest), Some(true));
 
-    // public inputs: old root 0..4, new root 4..8, pubdata 8..12, deposits 12..16, withdrawals 16..20
-    for (what, at) in [("new root", 4), ("deposits commitment", 12), ("withdrawals commitment", 16)] {
+    // public inputs: old root 0..4, new root 4..8, data in 8..16, data out 16..24
+    for (what, at) in [("new root", 4), ("data in", 8), ("data out", 23)] {
         let claimed = f.epoch.public_inputs[at] + F::ONE;
         let forged = forged_wrap(&[(at, claimed)]);
         assert_eq!(forged.public_inputs[at], claimed, "the forged proof claims the other {what}");

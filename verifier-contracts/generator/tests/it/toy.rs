@@ -1,4 +1,4 @@
-//! A small circuit in the wrap configuration (20 public inputs, Poseidon and arithmetic gates):
+//! A small circuit in the wrap configuration (24 public inputs, Poseidon and arithmetic gates):
 //! a quick end-to-end check of the generated verifier, independent of the rollup circuits.
 
 use std::sync::OnceLock;
@@ -40,7 +40,7 @@ fn toy() -> &'static Toy {
         b.register_public_inputs(&x);
         b.register_public_input(acc);
         b.register_public_inputs(&e3.0);
-        for i in 0..9 {
+        for i in 0..13 {
             let t = b.add_const(x[2], F::from_canonical_u64(i));
             b.register_public_input(t);
         }

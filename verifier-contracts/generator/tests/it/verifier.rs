@@ -163,7 +163,7 @@ fn wrong_public_inputs_and_lengths_are_refused() {
     let f = fixture();
     let mut evm = verifier();
     let pis = proof_pis();
-    for i in 0..20 {
+    for i in 0..24 {
         let mut bad = pis;
         let v: u64 = bad[i].to();
         bad[i] = U256::from((v + 1) % P);

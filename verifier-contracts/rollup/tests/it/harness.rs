@@ -127,6 +127,7 @@ impl Fixture {
             batchesPerEpoch: batches_per_epoch as u64,
             batchCapacity: capacity as u64,
             genesisRoot: pack_digest(&state.root()),
+            genesisData: state.data_digest().into(),
             priorityExpiry: expiry,
             timelockDelay: delay,
             rollupId: state.domain().rollup_id,

@@ -19,6 +19,7 @@ pub fn devnet_setup(set: &zkr_settle::ContractSet, me: zkr_settle::Address, chai
         batches_per_epoch: 1 << set.epoch_height,
         batch_capacity: set.capacity as u64,
         genesis_root: Default::default(),
+        genesis_data: Default::default(),
         genesis_accounts: vec![],
         priority_expiry: 2 * 24 * 3600,
         timelock_delay: 3 * 24 * 3600,

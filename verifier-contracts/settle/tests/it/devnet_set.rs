@@ -62,8 +62,8 @@ async fn devnet_set_deploys_and_refuses_a_bogus_proof() {
     // verifyProof(bytes, uint256[24]) with a proof of the wrong length: false, not a revert
     let mut call = alloy_primitives::keccak256("verifyProof(bytes,uint256[24])")[..4].to_vec();
     let word = |x: usize| alloy_primitives::U256::from(x).to_be_bytes::<32>();
-    call.extend(word(32 * 21));
-    call.extend([0u8; 32 * 20]);
+    call.extend(word(32 * 25));
+    call.extend([0u8; 32 * 24]);
     call.extend(word(64));
     call.extend([7u8; 64]);
     let out = l1.call(d.verifier, call).await.expect("the call runs");

@@ -35,7 +35,7 @@ fn circuits() -> &'static Circuits {
     CIRCUITS.get_or_init(|| {
         let config = CircuitConfig::standard_recursion_config();
         let mut b = CircuitBuilder::<F, D>::new(config.clone());
-        let inputs = b.add_virtual_targets(16);
+        let inputs = b.add_virtual_targets(20);
         let h = b.hash_n_to_hash_no_pad::<PoseidonHash>(inputs.clone());
         b.register_public_inputs(&inputs);
         b.register_public_inputs(&h.elements);
