@@ -56,10 +56,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// L1 gas: deploying the verifier, Poseidon and rollup contracts, one verification, and settling one real
-    /// epoch of the devnet's circuits (commit, prove, execute) on the in-process EVM.
+    /// L1 gas: deploying the verifier, Poseidon and rollup contracts, one verification, settling one real
+    /// epoch of the devnet's circuits (commit, prove, execute) on the in-process EVM, and the L1 gas per transfer for
+    /// epochs of 8 transfers up to the largest whose commitEpoch fits the 2^24 cap.
     L1 {
-        /// Directory for l1.md, l1.svg and l1.json.
+        /// Directory for l1.md, l1.svg, l1-per-transfer.svg and l1.json.
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
