@@ -37,7 +37,7 @@ pub enum PublicInputsError {
 
 /// A 32-byte digest as eight 32-bit big-endian limbs (limb 0 the most significant), as the circuit exposes it.
 pub fn digest_to_limbs(d: &[u8; 32]) -> [F; 8] {
-    std::array::from_fn(|k| F::from_canonical_u32(u32::from_be_bytes(d[4 * k..4 * k + 4].try_into().expect("4"))))
+    zkr_keccak::native::digest_limbs(d).map(F::from_canonical_u32)
 }
 
 impl BatchPublicInputs {
