@@ -215,6 +215,81 @@ impl Evm {
         let r = self.evm.transact(tx).map_err(|e| EvmError::Rejected { from, reason: format!("{e:?}") })?;
         Ok(Self::outcome(r.result))
     }
+
+    /// As [`Evm::view`], counting the gas of every opcode executed (for benchmarks: slower than a view).
+    pub fn profile_view(&mut self, to: Address, calldata: Vec<u8>) -> Result<GasProfile, EvmError> {
+        use revm::InspectEvm;
+        let from = Self::account(NUM_ACCOUNTS - 1);
+        let tx = self.tx(from, TxKind::Call(to), calldata, U256::ZERO)?;
+        let mut evm = self.evm.ctx.clone().build_mainnet_with_inspector(OpcodeGas::default());
+        let r = evm.inspect_one_tx(tx).map_err(|e| EvmError::Rejected { from, reason: format!("{e:?}") })?;
+        let insp = &evm.inspector;
+        let by_opcode =
+            insp.counts.iter().enumerate().filter(|(_, c)| c.0 > 0).map(|(op, &(n, gas))| (op as u8, n, gas)).collect();
+        Ok(GasProfile {
+            outcome: Self::outcome(r),
+            by_opcode,
+            by_depth: insp.by_depth.clone(),
+            by_contract: insp.by_contract.clone(),
+        })
+    }
+}
+
+/// Where a call's gas went, opcode by opcode (execution only: the intrinsic and calldata costs are
+/// `gas_used` minus the sum of `by_opcode`, less the gas the calls forward, which is counted in the callee).
+#[derive(Clone, Debug)]
+pub struct GasProfile {
+    pub outcome: CallOutcome,
+    /// (executions, gas) per opcode, over every call depth; CALL-family opcodes count their own cost only.
+    pub by_opcode: Vec<(u8, u64, u64)>,
+    /// Execution gas per call depth (1: the called contract).
+    pub by_depth: Vec<u64>,
+    /// Execution gas per contract whose code ran, in order of first execution.
+    pub by_contract: Vec<(Address, u64)>,
+}
+
+#[derive(Default)]
+struct OpcodeGas {
+    counts: Vec<(u64, u64)>,
+    by_depth: Vec<u64>,
+    by_contract: Vec<(Address, u64)>,
+    /// (opcode, gas remaining before it, depth, contract) of the step in progress.
+    pending: Vec<(u8, u64, usize, Address)>,
+}
+
+impl<CTX: revm::context_interface::ContextTr, INTR: revm::interpreter::InterpreterTypes> revm::Inspector<CTX, INTR>
+    for OpcodeGas
+{
+    fn step(&mut self, interp: &mut revm::interpreter::Interpreter<INTR>, ctx: &mut CTX) {
+        use revm::context_interface::JournalTr;
+        use revm::interpreter::interpreter_types::{InputsTr, Jumps};
+        let code = interp.input.bytecode_address().copied().unwrap_or_else(|| interp.input.target_address());
+        self.pending.push((interp.bytecode.opcode(), interp.gas.remaining(), ctx.journal_ref().depth(), code));
+    }
+
+    fn step_end(&mut self, interp: &mut revm::interpreter::Interpreter<INTR>, _ctx: &mut CTX) {
+        let Some((op, before, depth, code)) = self.pending.pop() else { return };
+        // A call's step ends before its callee runs, with the forwarded gas still deducted; the callee's steps
+        // count that gas, so a call here counts nothing but one execution.
+        let gas = if matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa | 0xf0 | 0xf5) {
+            0
+        } else {
+            before.saturating_sub(interp.gas.remaining())
+        };
+        if self.counts.is_empty() {
+            self.counts = vec![(0, 0); 256];
+        }
+        self.counts[op as usize].0 += 1;
+        self.counts[op as usize].1 += gas;
+        if self.by_depth.len() <= depth {
+            self.by_depth.resize(depth + 1, 0);
+        }
+        self.by_depth[depth] += gas;
+        match self.by_contract.iter_mut().find(|(a, _)| *a == code) {
+            Some(c) => c.1 += gas,
+            None => self.by_contract.push((code, gas)),
+        }
+    }
 }
 
 /// Decodes `Error(string)` revert data; otherwise shows the raw bytes (a custom error's selector and arguments).

@@ -12,5 +12,5 @@ mod evm;
 mod solc;
 
 pub use alloy_primitives::{keccak256, Address, Bytes, Log, U256};
-pub use evm::{CallOutcome, Evm, EvmError, CHAIN_ID, TX_GAS_CAP};
+pub use evm::{CallOutcome, Evm, EvmError, GasProfile, CHAIN_ID, TX_GAS_CAP};
 pub use solc::{compile_solidity, compile_yul, solc_dir, Artifact, SolcError, SolcSettings};

@@ -30,6 +30,9 @@ use crate::encoding::{EncodingError, ProofLayout, ELEM_BYTES, EXT_BYTES, HASH_BY
 /// plonky2's `UNUSED_SELECTOR` (crate-private there): the selector value of rows without a gate of a group.
 const UNUSED_SELECTOR: u64 = u32::MAX as u64;
 const P: &str = "0xffffffff00000001";
+/// The low 64 bits of a word, and p - 1 (a 64-bit lane `v` is canonical iff `v <= p - 1`).
+const M64: &str = "0xffffffffffffffff";
+const PM1: &str = "0xffffffff00000000";
 /// Mask of the top 25 bytes of a word (a `KeccakHash<25>` digest as it lies in calldata/memory).
 const M25: &str = "0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000";
 /// Most Yul source text of gate constraints per part contract: keeps each compiled part under EIP-170's
@@ -505,8 +508,8 @@ impl<'a> Generator<'a> {
         // ---- openings into memory
         self.line("// openings (extension elements) into memory, canonical");
         self.line(format!(
-            "for {{ let i := 0 }} lt(i, {}) {{ i := add(i, 1) }} {{ mstore(add({open:#x}, shl(5, i)), zv_rd(add({openings_cd}, shl(3, i)))) }}",
-            2 * n_open
+            "for {{ let i := 0 }} lt(i, {}) {{ i := add(i, 1) }} {{ let e0, e1 := zv_rd2(add({openings_cd}, shl(4, i))) mstore(add({open:#x}, shl(6, i)), e0) mstore(add({open:#x}, add(shl(6, i), 32)), e1) }}",
+            n_open
         ));
 
         // ---- transcript
@@ -821,7 +824,7 @@ impl<'a> Generator<'a> {
                 writeln!(qb, "  {{ let i := mload({qidx:#x}) let ev := add(mload({qo:#x}), {})", self.l.step_evals[s]);
             let _ = writeln!(
                 qb,
-                "    let w := add(ev, shl(4, and(i, {}))) if iszero(and(eq(zv_rd(w), mload({old:#x})), eq(zv_rd(add(w, 8)), mload({:#x})))) {{ zv_fail() }}",
+                "    let e0, e1 := zv_rd2(add(ev, shl(4, and(i, {})))) if iszero(and(eq(e0, mload({old:#x})), eq(e1, mload({:#x})))) {{ zv_fail() }}",
                 n - 1,
                 old + 32
             );
@@ -840,7 +843,7 @@ impl<'a> Generator<'a> {
         // final polynomial
         let _ = writeln!(
             qb,
-            "  {{ let x := mload({qx:#x}) let r0 := 0 let r1 := 0 for {{ let k := {} }} k {{}} {{ k := sub(k, 1) let o := add({}, shl(4, k)) r0 := addmod(mulmod(r0, x, {P}), zv_rd(o), {P}) r1 := addmod(mulmod(r1, x, {P}), zv_rd(add(o, 8)), {P}) }} if iszero(and(eq(r0, mload({old:#x})), eq(r1, mload({:#x})))) {{ zv_fail() }} }}",
+            "  {{ let x := mload({qx:#x}) let r0 := 0 let r1 := 0 for {{ let k := {} }} k {{}} {{ k := sub(k, 1) let e0, e1 := zv_rd2(add({}, shl(4, k))) r0 := addmod(mulmod(r0, x, {P}), e0, {P}) r1 := addmod(mulmod(r1, x, {P}), e1, {P}) }} if iszero(and(eq(r0, mload({old:#x})), eq(r1, mload({:#x})))) {{ zv_fail() }} }}",
             self.l.final_poly_len,
             cd(self.l.final_poly),
             old + 32
@@ -856,10 +859,16 @@ impl<'a> Generator<'a> {
             lbm1 = self.l.lde_bits - 1,
             gen = F::MULTIPLICATIVE_GROUP_GENERATOR.to_canonical_u64()
         );
+        // one Horner step s := s·alpha + v (s, alpha in the extension, v in the base field); the leaf is read a word
+        // (four elements) at a time: one byte swap and one canonicity test per element instead of two calls
+        let horner_step = format!(
+            "{{ if gt(v, {PM1}) {{ zv_fail() }} let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), {P}) s1 := mod(t, {P}) }}"
+        );
         let _ = writeln!(
             self.funcs,
-            "function zv_horner_leaf(o, n, s0, s1) -> r0, r1 {{ let a0 := mload({fa:#x}) let a1 := mload({:#x}) let a17 := mload({fa7:#x}) for {{ let k := n }} k {{}} {{ k := sub(k, 1) let v := zv_rd(add(o, shl(3, k))) let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), {P}) s1 := mod(t, {P}) }} r0 := s0 r1 := s1 }}",
-            fa + 32
+            "function zv_horner_leaf(o, n, s0, s1) -> r0, r1 {{ let a0 := mload({fa:#x}) let a1 := mload({:#x}) let a17 := mload({fa7:#x}) for {{}} and(n, 3) {{}} {{ n := sub(n, 1) let v := zv_rd(add(o, shl(3, n))) {step} }} for {{}} n {{}} {{ n := sub(n, 4) let y := zv_bsw(calldataload(add(o, shl(3, n)))) let v := and(y, {M64}) {step} v := and(shr(64, y), {M64}) {step} v := and(shr(128, y), {M64}) {step} v := shr(192, y) {step} }} r0 := s0 r1 := s1 }}",
+            fa + 32,
+            step = horner_step,
         );
         // sum = alpha^nc * n0 / (x - zeta) + n1 / (x - g zeta), one inversion
         let _ = writeln!(
@@ -881,12 +890,12 @@ impl<'a> Generator<'a> {
   p0 := 1
   for {{ let i := 0 }} lt(i, n) {{ i := add(i, 1) }} {{
     let xi := mulmod(s, mload(add(tab, shl(5, i))), {P})
-    let o := add(ev, mload(add(tab, shl(5, add(shl(1, n), i)))))
-    mstore(add({num:#x}, shl(6, i)), mulmod(zv_rd(o), xi, {P}))
-    mstore(add({num:#x}, add(shl(6, i), 32)), mulmod(zv_rd(add(o, 8)), xi, {P}))
-    let d0 := gsub(mload(bp), xi)
+    let e0, e1 := zv_rd2(add(ev, mload(add(tab, shl(5, add(shl(1, n), i))))))
+    mstore(add({num:#x}, shl(6, i)), mulmod(e0, xi, {P}))
+    mstore(add({num:#x}, add(shl(6, i), 32)), mulmod(e1, xi, {P}))
+    let d0 := addmod(mload(bp), sub({P}, xi), {P})
     mstore(add({den:#x}, shl(6, i)), d0)
-    p0, p1 := emul(p0, p1, d0, mload(add(bp, 32)))
+    {m_pd}
     mstore(add({pre:#x}, shl(6, i)), p0) mstore(add({pre:#x}, add(shl(6, i), 32)), p1)
   }}
 }}
@@ -896,10 +905,10 @@ function zv_interp_bwd(p0, p1, n, tab) -> r0, r1 {{
   for {{ let i := n }} i {{}} {{
     i := sub(i, 1)
     let v0 := i0 let v1 := i1
-    if i {{ v0, v1 := emul(i0, i1, mload(add({pre:#x}, shl(6, sub(i, 1)))), mload(add({pre:#x}, add(shl(6, sub(i, 1)), 32)))) }}
-    i0, i1 := emul(i0, i1, mload(add({den:#x}, shl(6, i))), b1)
-    v0, v1 := emul(v0, v1, mload(add({num:#x}, shl(6, i))), mload(add({num:#x}, add(shl(6, i), 32))))
-    r0, r1 := eadd(r0, r1, v0, v1)
+    if i {{ {m_vpre} }}
+    {m_iden}
+    {m_vnum}
+    r0 := addmod(r0, v0, {P}) r1 := addmod(r1, v1, {P})
   }}
 }}
 function zv_interp_fin(r0, r1, n, tab) {{
@@ -912,7 +921,25 @@ function zv_interp_fin(r0, r1, n, tab) {{
   r0, r1 := emul(r0, r1, c0, c1)
   mstore({old:#x}, r0) mstore({:#x}, r1)
 }}",
-            old + 32
+            old + 32,
+            m_pd = emul_inline("p0", "p1", "p0", "p1", "d0", "mload(add(bp, 32))"),
+            m_vpre = emul_inline(
+                "v0",
+                "v1",
+                "i0",
+                "i1",
+                &format!("mload(add({pre:#x}, shl(6, sub(i, 1))))"),
+                &format!("mload(add({pre:#x}, add(shl(6, sub(i, 1)), 32)))")
+            ),
+            m_iden = emul_inline("i0", "i1", "i0", "i1", &format!("mload(add({den:#x}, shl(6, i)))"), "b1"),
+            m_vnum = emul_inline(
+                "v0",
+                "v1",
+                "v0",
+                "v1",
+                &format!("mload(add({num:#x}, shl(6, i)))"),
+                &format!("mload(add({num:#x}, add(shl(6, i), 32)))")
+            ),
         );
         let _ = writeln!(
             self.funcs,
@@ -927,9 +954,7 @@ function zv_interp_fin(r0, r1, n, tab) {{
     fn helper_functions(&mut self) {
         let f = &mut self.funcs;
         f.push_str(&zkr_yul::field::yul_functions());
-        let m8 = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
-        let m16 = "0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff";
-        let m32 = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+        let (m8, m16, m32) = (M8, M16, M32);
         let _ = writeln!(f, "function zv_fail() {{ mstore(0, 0) return(0, 32) }}");
         // byte-reverse each 64-bit lane of a word (little-endian <-> big-endian for 4 elements at once)
         let _ = writeln!(
@@ -939,7 +964,12 @@ function zv_interp_fin(r0, r1, n, tab) {{
         // one canonical field element, 8 little-endian bytes of calldata
         let _ = writeln!(
             f,
-            "function zv_rd(o) -> v {{ v := shr(192, zv_bsw(calldataload(o))) if iszero(lt(v, {P})) {{ zv_fail() }} }}"
+            "function zv_rd(o) -> v {{ v := shr(192, zv_bsw(calldataload(o))) if gt(v, {PM1}) {{ zv_fail() }} }}"
+        );
+        // one canonical extension element (two base elements), 16 little-endian bytes of calldata
+        let _ = writeln!(
+            f,
+            "function zv_rd2(o) -> v0, v1 {{ let y := zv_bsw(calldataload(o)) v0 := shr(192, y) v1 := and(shr(128, y), {M64}) if or(gt(v0, {PM1}), gt(v1, {PM1})) {{ zv_fail() }} }}"
         );
         // BytesHash<25>::to_vec: 7-byte little-endian chunks
         let top7 = "0xffffffffffffff00000000000000000000000000000000000000000000000000";
@@ -960,6 +990,19 @@ function zv_interp_fin(r0, r1, n, tab) {{
             2 * HASH_BYTES
         );
     }
+}
+
+const M8: &str = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
+const M16: &str = "0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff";
+const M32: &str = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+
+/// Yul block setting `(d0, d1) := (a0 + a1·X)(b0 + b1·X)` in the quadratic extension without a function call (calls
+/// cost more than the arithmetic in the verifier's hot loops). The destination may be an operand: the product is
+/// computed before either destination is written. Operands are evaluated twice, so they must be side-effect free.
+fn emul_inline(d0: &str, d1: &str, a0: &str, a1: &str, b0: &str, b1: &str) -> String {
+    format!(
+        "{{ let t := mod(add(mul({a0}, {b1}), mul({a1}, {b0})), {P}) {d0} := mod(add(mul({a0}, {b0}), mul(7, mul({a1}, {b1}))), {P}) {d1} := t }}"
+    )
 }
 
 /// Yul expression for plonky2's `hash_or_noop` of a leaf of `len` bytes at calldata `o`:

@@ -4131,7 +4131,8 @@ contract ZkrVerifier is IZkrVerifier {
             function einv(a0, a1) -> c0, c1 { let n := ginv(addmod(mulmod(a0, a0, 0xffffffff00000001), sub(0xffffffff00000001, mulmod(7, mulmod(a1, a1, 0xffffffff00000001), 0xffffffff00000001)), 0xffffffff00000001)) c0 := mulmod(a0, n, 0xffffffff00000001) c1 := mulmod(sub(0xffffffff00000001, a1), n, 0xffffffff00000001) }
             function zv_fail() { mstore(0, 0) return(0, 32) }
             function zv_bsw(x) -> y { y := or(and(shr(8, x), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff), shl(8, and(x, 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff))) y := or(and(shr(16, y), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff), shl(16, and(y, 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff))) y := or(and(shr(32, y), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff), shl(32, and(y, 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff))) }
-            function zv_rd(o) -> v { v := shr(192, zv_bsw(calldataload(o))) if iszero(lt(v, 0xffffffff00000001)) { zv_fail() } }
+            function zv_rd(o) -> v { v := shr(192, zv_bsw(calldataload(o))) if gt(v, 0xffffffff00000000) { zv_fail() } }
+            function zv_rd2(o) -> v0, v1 { let y := zv_bsw(calldataload(o)) v0 := shr(192, y) v1 := and(shr(128, y), 0xffffffffffffffff) if or(gt(v0, 0xffffffff00000000), gt(v1, 0xffffffff00000000)) { zv_fail() } }
             function zv_helems(o) -> e0, e1, e2, e3 { let w := calldataload(o) e0 := shr(192, zv_bsw(and(w, 0xffffffffffffff00000000000000000000000000000000000000000000000000))) e1 := shr(192, zv_bsw(and(shl(56, w), 0xffffffffffffff00000000000000000000000000000000000000000000000000))) e2 := shr(192, zv_bsw(and(shl(112, w), 0xffffffffffffff00000000000000000000000000000000000000000000000000))) e3 := shr(192, zv_bsw(and(shl(168, w), 0xffffffff00000000000000000000000000000000000000000000000000000000))) }
             function zv_perm() { for { let i := 0 } lt(i, 3) { i := add(i, 1) } { let p := add(0x100, shl(7, i)) mstore(add(0x280, shl(5, i)), zv_bsw(or(or(shl(192, mload(p)), shl(128, mload(add(p, 32)))), or(shl(64, mload(add(p, 64))), mload(add(p, 96)))))) } let h := keccak256(0x280, 96) let n := 0 for {} lt(n, 12) {} { let s := zv_bsw(h) for { let j := 0 } lt(j, 4) { j := add(j, 1) } { let v := and(shr(sub(192, shl(6, j)), s), 0xffffffffffffffff) if and(lt(v, 0xffffffff00000001), lt(n, 12)) { mstore(add(0x100, shl(5, n)), v) n := add(n, 1) } } mstore(0x280, h) h := keccak256(0x280, 32) } }
             function zv_merkle(h, sib, depth, idx) -> root { for { let i := 0 } lt(i, depth) { i := add(i, 1) } { let s := and(calldataload(add(sib, mul(25, i))), 0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000) switch and(shr(i, idx), 1) case 0 { mstore(0, h) mstore(25, s) } default { mstore(0, s) mstore(25, h) } h := and(keccak256(0, 50), 0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000) } root := h }
@@ -4157,17 +4158,17 @@ contract ZkrVerifier is IZkrVerifier {
               u0, u1 := esub(u0, u1, mload(0x5e80), mload(0x5ea0))
               zv_combine(s0, s1, u0, u1)
               { let i := mload(0x5f60) let ev := add(mload(0x5f40), 3548)
-                let w := add(ev, shl(4, and(i, 15))) if iszero(and(eq(zv_rd(w), mload(0x5fc0)), eq(zv_rd(add(w, 8)), mload(0x5fe0)))) { zv_fail() }
+                let e0, e1 := zv_rd2(add(ev, shl(4, and(i, 15)))) if iszero(and(eq(e0, mload(0x5fc0)), eq(e1, mload(0x5fe0)))) { zv_fail() }
                 let ci := shr(4, i) if iszero(eq(zv_merkle(zv_leaf(ev, 256), add(mload(0x5f40), 3804), 11, ci), and(calldataload(add(6164, mul(25, shr(11, ci)))), 0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000))) { zv_fail() }
                 let p0, p1 := zv_interp_fwd(ev, and(i, 15), 16, 0x64c0) p0, p1 := zv_interp_bwd(p0, p1, 16, 0x64c0) zv_interp_fin(p0, p1, 16, 0x64c0) mstore(0x5f60, ci) }
               { let i := mload(0x5f60) let ev := add(mload(0x5f40), 4079)
-                let w := add(ev, shl(4, and(i, 15))) if iszero(and(eq(zv_rd(w), mload(0x5fc0)), eq(zv_rd(add(w, 8)), mload(0x5fe0)))) { zv_fail() }
+                let e0, e1 := zv_rd2(add(ev, shl(4, and(i, 15)))) if iszero(and(eq(e0, mload(0x5fc0)), eq(e1, mload(0x5fe0)))) { zv_fail() }
                 let ci := shr(4, i) if iszero(eq(zv_merkle(zv_leaf(ev, 256), add(mload(0x5f40), 4335), 7, ci), and(calldataload(add(6564, mul(25, shr(7, ci)))), 0xffffffffffffffffffffffffffffffffffffffffffffffffff00000000000000))) { zv_fail() }
                 let p0, p1 := zv_interp_fwd(ev, and(i, 15), 16, 0x6b40) p0, p1 := zv_interp_bwd(p0, p1, 16, 0x6b40) zv_interp_fin(p0, p1, 16, 0x6b40) mstore(0x5f60, ci) }
-              { let x := mload(0x5f80) let r0 := 0 let r1 := 0 for { let k := 16 } k {} { k := sub(k, 1) let o := add(6964, shl(4, k)) r0 := addmod(mulmod(r0, x, 0xffffffff00000001), zv_rd(o), 0xffffffff00000001) r1 := addmod(mulmod(r1, x, 0xffffffff00000001), zv_rd(add(o, 8)), 0xffffffff00000001) } if iszero(and(eq(r0, mload(0x5fc0)), eq(r1, mload(0x5fe0)))) { zv_fail() } }
+              { let x := mload(0x5f80) let r0 := 0 let r1 := 0 for { let k := 16 } k {} { k := sub(k, 1) let e0, e1 := zv_rd2(add(6964, shl(4, k))) r0 := addmod(mulmod(r0, x, 0xffffffff00000001), e0, 0xffffffff00000001) r1 := addmod(mulmod(r1, x, 0xffffffff00000001), e1, 0xffffffff00000001) } if iszero(and(eq(r0, mload(0x5fc0)), eq(r1, mload(0x5fe0)))) { zv_fail() } }
             }
             function zv_subgroup_x(idx) -> x { x := 0xc65c18b67785d900 for { let k := 0 } lt(k, 19) { k := add(k, 1) } { if and(shr(sub(18, k), idx), 1) { x := mulmod(x, mload(add(0x5a60, shl(5, k))), 0xffffffff00000001) } } }
-            function zv_horner_leaf(o, n, s0, s1) -> r0, r1 { let a0 := mload(0x800) let a1 := mload(0x820) let a17 := mload(0x6000) for { let k := n } k {} { k := sub(k, 1) let v := zv_rd(add(o, shl(3, k))) let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), 0xffffffff00000001) s1 := mod(t, 0xffffffff00000001) } r0 := s0 r1 := s1 }
+            function zv_horner_leaf(o, n, s0, s1) -> r0, r1 { let a0 := mload(0x800) let a1 := mload(0x820) let a17 := mload(0x6000) for {} and(n, 3) {} { n := sub(n, 1) let v := zv_rd(add(o, shl(3, n))) { if gt(v, 0xffffffff00000000) { zv_fail() } let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), 0xffffffff00000001) s1 := mod(t, 0xffffffff00000001) } } for {} n {} { n := sub(n, 4) let y := zv_bsw(calldataload(add(o, shl(3, n)))) let v := and(y, 0xffffffffffffffff) { if gt(v, 0xffffffff00000000) { zv_fail() } let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), 0xffffffff00000001) s1 := mod(t, 0xffffffff00000001) } v := and(shr(64, y), 0xffffffffffffffff) { if gt(v, 0xffffffff00000000) { zv_fail() } let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), 0xffffffff00000001) s1 := mod(t, 0xffffffff00000001) } v := and(shr(128, y), 0xffffffffffffffff) { if gt(v, 0xffffffff00000000) { zv_fail() } let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), 0xffffffff00000001) s1 := mod(t, 0xffffffff00000001) } v := shr(192, y) { if gt(v, 0xffffffff00000000) { zv_fail() } let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), 0xffffffff00000001) s1 := mod(t, 0xffffffff00000001) } } r0 := s0 r1 := s1 }
             function zv_combine(n0, n1, m0, m1) { let x := mload(0x5f80) let d0 := gsub(x, mload(0x7c0)) let d1 := sub(0xffffffff00000001, mload(0x7e0)) d1 := mod(d1, 0xffffffff00000001) let e0 := gsub(x, mload(0x5f00)) let e1 := mod(sub(0xffffffff00000001, mload(0x5f20)), 0xffffffff00000001) let i0, i1 := emul(d0, d1, e0, e1) i0, i1 := einv(i0, i1) n0, n1 := emul(n0, n1, mload(0x5ec0), mload(0x5ee0)) n0, n1 := emul(n0, n1, e0, e1) m0, m1 := emul(m0, m1, d0, d1) n0, n1 := eadd(n0, n1, m0, m1) n0, n1 := emul(n0, n1, i0, i1) mstore(0x5fc0, n0) mstore(0x5fe0, n1) }
             function zv_interp_fwd(ev, within, n, tab) -> p0, p1 {
               let s := mulmod(mload(0x5f80), mload(add(tab, shl(5, add(n, within)))), 0xffffffff00000001)
@@ -4175,12 +4176,12 @@ contract ZkrVerifier is IZkrVerifier {
               p0 := 1
               for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 let xi := mulmod(s, mload(add(tab, shl(5, i))), 0xffffffff00000001)
-                let o := add(ev, mload(add(tab, shl(5, add(shl(1, n), i)))))
-                mstore(add(0x7e20, shl(6, i)), mulmod(zv_rd(o), xi, 0xffffffff00000001))
-                mstore(add(0x7e20, add(shl(6, i), 32)), mulmod(zv_rd(add(o, 8)), xi, 0xffffffff00000001))
-                let d0 := gsub(mload(bp), xi)
+                let e0, e1 := zv_rd2(add(ev, mload(add(tab, shl(5, add(shl(1, n), i))))))
+                mstore(add(0x7e20, shl(6, i)), mulmod(e0, xi, 0xffffffff00000001))
+                mstore(add(0x7e20, add(shl(6, i), 32)), mulmod(e1, xi, 0xffffffff00000001))
+                let d0 := addmod(mload(bp), sub(0xffffffff00000001, xi), 0xffffffff00000001)
                 mstore(add(0x7620, shl(6, i)), d0)
-                p0, p1 := emul(p0, p1, d0, mload(add(bp, 32)))
+                { let t := mod(add(mul(p0, mload(add(bp, 32))), mul(p1, d0)), 0xffffffff00000001) p0 := mod(add(mul(p0, d0), mul(7, mul(p1, mload(add(bp, 32))))), 0xffffffff00000001) p1 := t }
                 mstore(add(0x7a20, shl(6, i)), p0) mstore(add(0x7a20, add(shl(6, i), 32)), p1)
               }
             }
@@ -4190,10 +4191,10 @@ contract ZkrVerifier is IZkrVerifier {
               for { let i := n } i {} {
                 i := sub(i, 1)
                 let v0 := i0 let v1 := i1
-                if i { v0, v1 := emul(i0, i1, mload(add(0x7a20, shl(6, sub(i, 1)))), mload(add(0x7a20, add(shl(6, sub(i, 1)), 32)))) }
-                i0, i1 := emul(i0, i1, mload(add(0x7620, shl(6, i))), b1)
-                v0, v1 := emul(v0, v1, mload(add(0x7e20, shl(6, i))), mload(add(0x7e20, add(shl(6, i), 32))))
-                r0, r1 := eadd(r0, r1, v0, v1)
+                if i { { let t := mod(add(mul(i0, mload(add(0x7a20, add(shl(6, sub(i, 1)), 32)))), mul(i1, mload(add(0x7a20, shl(6, sub(i, 1)))))), 0xffffffff00000001) v0 := mod(add(mul(i0, mload(add(0x7a20, shl(6, sub(i, 1))))), mul(7, mul(i1, mload(add(0x7a20, add(shl(6, sub(i, 1)), 32)))))), 0xffffffff00000001) v1 := t } }
+                { let t := mod(add(mul(i0, b1), mul(i1, mload(add(0x7620, shl(6, i))))), 0xffffffff00000001) i0 := mod(add(mul(i0, mload(add(0x7620, shl(6, i)))), mul(7, mul(i1, b1))), 0xffffffff00000001) i1 := t }
+                { let t := mod(add(mul(v0, mload(add(0x7e20, add(shl(6, i), 32)))), mul(v1, mload(add(0x7e20, shl(6, i))))), 0xffffffff00000001) v0 := mod(add(mul(v0, mload(add(0x7e20, shl(6, i)))), mul(7, mul(v1, mload(add(0x7e20, add(shl(6, i), 32)))))), 0xffffffff00000001) v1 := t }
+                r0 := addmod(r0, v0, 0xffffffff00000001) r1 := addmod(r1, v1, 0xffffffff00000001)
               }
             }
             function zv_interp_fin(r0, r1, n, tab) {
@@ -4424,7 +4425,7 @@ contract ZkrVerifier is IZkrVerifier {
             for { let i := 0 } lt(i, 24) { i := add(i, 1) } { let v := calldataload(add(36, shl(5, i))) if iszero(lt(v, 0xffffffff00000001)) { zv_fail() } mstore(add(0xae0, shl(5, i)), v) }
             if iszero(staticcall(gas(), mload(0x300), 0, 0xde0, 0xa60, 0x80)) { revert(0, 0) } if iszero(eq(returndatasize(), 0x80)) { revert(0, 0) }
             // openings (extension elements) into memory, canonical
-            for { let i := 0 } lt(i, 516) { i := add(i, 1) } { mstore(add(0xde0, shl(5, i)), zv_rd(add(2036, shl(3, i)))) }
+            for { let i := 0 } lt(i, 258) { i := add(i, 1) } { let e0, e1 := zv_rd2(add(2036, shl(4, i))) mstore(add(0xde0, shl(6, i)), e0) mstore(add(0xde0, add(shl(6, i), 32)), e1) }
             // Fiat-Shamir transcript (plonky2 Challenger over KeccakHash<25>)
             mstore(0x100, 0x7)
             mstore(0x120, 0x4)

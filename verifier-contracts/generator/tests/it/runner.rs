@@ -54,4 +54,8 @@ impl Runner {
         let out = self.evm.view(self.target, data).expect("the EVM runs the call");
         Outcome { success: out.success, output: out.output, gas_used: out.gas_used }
     }
+
+    pub fn profile(&mut self, data: Vec<u8>) -> zkr_evm::GasProfile {
+        self.evm.profile_view(self.target, data).expect("the EVM runs the call")
+    }
 }

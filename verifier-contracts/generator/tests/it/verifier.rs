@@ -37,6 +37,27 @@ fn accepts_the_real_proof_and_reports_gas() {
     assert!(out.gas_used < 1 << 24, "one verification must fit in a transaction (2^24 gas)");
 }
 
+/// Where verifyProof's gas goes, by opcode and by call depth (part contracts run at depth 1).
+#[test]
+fn gas_profile_accounts_for_the_verification() {
+    let f = fixture();
+    let mut evm = verifier();
+    let data = calldata(&f.encoded, proof_pis());
+    let prof = evm.profile(data);
+    assert!(prof.outcome.success);
+    let exec: u64 = prof.by_depth.iter().sum();
+    assert!(exec < prof.outcome.gas_used, "execution gas is part of the transaction's");
+    let mut ops = prof.by_opcode.clone();
+    ops.sort_by_key(|o| std::cmp::Reverse(o.2));
+    eprintln!("verifyProof {} gas; execution {exec}; by depth {:?}", prof.outcome.gas_used, prof.by_depth);
+    for (k, (addr, gas)) in prof.by_contract.iter().enumerate() {
+        eprintln!("  contract {k} ({addr}): {gas} gas");
+    }
+    for (op, n, gas) in ops.iter().take(25) {
+        eprintln!("  op {op:#04x}: {n} executions, {gas} gas");
+    }
+}
+
 #[test]
 fn encoding_round_trips_and_is_canonical() {
     let f = fixture();
