@@ -20,6 +20,7 @@ use zkr_circuits::config::Digest;
 use zkr_circuits::state::State;
 use zkr_circuits::tx::{SignedTx, Tx};
 
+use crate::ages::{Ages, STAGES};
 use crate::error::{tx_error_label, SequencerError, SubmitError};
 use crate::metrics::Metrics;
 use crate::store::{self, BatchRow, PriorityRow, TxRow, Write, TX_EXECUTED, TX_PENDING, TX_REJECTED};
@@ -148,6 +149,8 @@ enum Rec {
 struct Waiting {
     hash: TxHash,
     tx: SignedTx,
+    /// Unix milliseconds.
+    received_ms: i64,
 }
 
 /// A sealed batch not yet applied to the proven state.
@@ -207,6 +210,8 @@ pub(crate) struct Core {
     l1_cursor: Option<L1Cursor>,
     /// The L1 execute transaction of finalized batches, where the finality record named it.
     execute_txs: HashMap<u64, [u8; 32]>,
+    /// What the age gauges are computed from.
+    ages: Ages,
 }
 
 fn replay_err(msg: impl Into<String>) -> SequencerError {
@@ -259,6 +264,7 @@ impl Core {
             open_priority_expiry: None,
             l1_cursor: store::load_l1_cursor(conn).await?.map(|(block, hash)| L1Cursor { block, hash }),
             execute_txs: HashMap::new(),
+            ages: Ages::default(),
         };
         for row in store::load_priority(conn).await? {
             if row.priority_id != core.next_priority {
@@ -294,7 +300,9 @@ impl Core {
                     let (account, nonce) = sender_nonce(&tx.tx)
                         .ok_or_else(|| replay_err(format!("pending tx {} is a deposit", row.hash)))?;
                     core.txs.insert(row.hash, Rec::Pending);
-                    core.mempool.entry(account).or_default().insert(nonce, Waiting { hash: row.hash, tx });
+                    core.ages.mempool_add(row.received_ms);
+                    let received_ms = row.received_ms;
+                    core.mempool.entry(account).or_default().insert(nonce, Waiting { hash: row.hash, tx, received_ms });
                     core.mempool_len += 1;
                 }
                 TX_REJECTED => {
@@ -307,7 +315,7 @@ impl Core {
         // The proven prefix: batches 0.. that are all proven.
         let proven_prefix = batches.iter().take_while(|b| b.progress.proven).count() as u64;
         let mut fx = Effects::default();
-        for BatchRow { number, capacity, tx_count, new_root, handed_off, progress, execute_tx } in batches {
+        for BatchRow { number, capacity, tx_count, new_root, handed_off, progress, execute_tx, sealed_ms } in batches {
             if let Some(h) = execute_tx {
                 core.execute_txs.insert(number, h);
             }
@@ -318,6 +326,8 @@ impl Core {
                 )));
             }
             let txs = by_batch.remove(&number).unwrap_or_default();
+            let oldest = txs.iter().map(|(r, _)| r.received_ms).min();
+            core.ages.restore_batch(number, oldest, progress.normalized(), sealed_ms);
             if txs.len() != tx_count || capacity == 0 || tx_count > capacity {
                 return Err(replay_err(format!(
                     "batch {number} should hold {tx_count} of {capacity} slots, the log has {} transactions",
@@ -390,6 +400,7 @@ impl Core {
                     .push(&mut core.state, &tx)
                     .map_err(|e| replay_err(format!("tx {} of the open batch no longer applies: {e}", row.hash)))?;
                 core.open_txs.push(row.hash);
+                core.ages.executed(row.received_ms);
                 core.note_open_priority(&row.hash);
             }
             core.seal_if_full(&mut fx);
@@ -415,6 +426,15 @@ impl Core {
     fn sync_gauges(&self) {
         self.metrics.mempool.set(self.mempool_len as i64);
         self.metrics.open_batch.set(self.open_txs.len() as i64);
+        let now = now_ms();
+        let age = |since: Option<i64>| since.map_or(0.0, |t| now.saturating_sub(t).max(0) as f64 / 1e3);
+        let (mempool, open) = self.ages.oldest_waiting();
+        self.metrics.oldest_waiting.with_label_values(&["mempool"]).set(age(mempool));
+        self.metrics.oldest_waiting.with_label_values(&["open_batch"]).set(age(open));
+        for (i, stage) in STAGES.iter().enumerate() {
+            self.metrics.finality_lag.with_label_values(&[stage]).set(age(self.ages.not_reached_since(i)));
+        }
+        self.metrics.last_sealed.set(self.ages.last_sealed_ms().map_or(0.0, |ms| ms as f64 / 1e3));
     }
 
     fn status_of(&self, hash: &TxHash) -> Option<TxStatus> {
@@ -482,7 +502,8 @@ impl Core {
             self.priority.insert(hash, row.clone());
             fx.writes.push(Write::Priority(row));
             // after the priority row: the status it announces names the L1 transaction
-            let (batch, exec) = self.executed(hash, fx);
+            let received_ms = now_ms();
+            let (batch, exec) = self.executed(hash, received_ms, fx);
             fx.writes.push(Write::InsertTx {
                 hash,
                 account,
@@ -491,7 +512,7 @@ impl Core {
                 status: TX_EXECUTED,
                 exec_seq: Some(exec),
                 batch: Some(batch),
-                received_ms: now_ms(),
+                received_ms,
             });
             self.note_open_priority(&hash);
             info!(priority_id = id, %hash, batch, kind = %stx.tx.kind(), "priority operation from L1 sequenced");
@@ -525,8 +546,9 @@ impl Core {
         AccountView { id, account: s.account(id).copied(), root: s.root(), proof: s.proof(id), batches }
     }
 
-    /// Records a transaction just executed into the open batch: `(batch, exec_seq)`.
-    fn executed(&mut self, hash: TxHash, fx: &mut Effects) -> (u64, i64) {
+    /// Records a transaction (received at `received_ms`) just executed into the open batch: `(batch, exec_seq)`.
+    fn executed(&mut self, hash: TxHash, received_ms: i64, fx: &mut Effects) -> (u64, i64) {
+        self.ages.executed(received_ms);
         let batch = self.open_number;
         let exec = self.next_exec;
         self.next_exec += 1;
@@ -584,7 +606,7 @@ impl Core {
             if resubmission {
                 fx.writes.push(Write::DeleteRejected { hash });
             }
-            let (batch, exec) = self.executed(hash, fx);
+            let (batch, exec) = self.executed(hash, received_ms, fx);
             fx.writes.push(Write::InsertTx {
                 hash,
                 account: from,
@@ -644,7 +666,8 @@ impl Core {
             received_ms,
         });
         self.txs.insert(hash, Rec::Pending);
-        self.mempool.entry(from).or_default().insert(nonce, Waiting { hash, tx: stx });
+        self.mempool.entry(from).or_default().insert(nonce, Waiting { hash, tx: stx, received_ms });
+        self.ages.mempool_add(received_ms);
         self.mempool_len += 1;
         fx.updates.push(StatusUpdate { hash, status: TxStatus::received() });
         debug!(%hash, account = from, nonce, expected = sender.nonce, "transaction waits for its nonce");
@@ -661,9 +684,10 @@ impl Core {
                 self.mempool.remove(&account);
             }
             self.mempool_len -= 1;
+            self.ages.mempool_remove(w.received_ms);
             match self.open.push(&mut self.state, &w.tx) {
                 Ok(()) => {
-                    let (batch, exec_seq) = self.executed(w.hash, fx);
+                    let (batch, exec_seq) = self.executed(w.hash, w.received_ms, fx);
                     fx.writes.push(Write::Execute { hash: w.hash, exec_seq, batch, executed_ms: now_ms() });
                     self.seal_if_full(fx);
                 }
@@ -691,13 +715,15 @@ impl Core {
         let new_root = digest_to_bytes(&pi.new_root);
         let hashes = std::mem::take(&mut self.open_txs);
         self.open_priority_expiry = None;
+        let sealed_ms = now_ms();
+        self.ages.sealed(number, sealed_ms);
         fx.writes.push(Write::InsertBatch {
             number,
             capacity,
             tx_count: hashes.len(),
             old_root: digest_to_bytes(&pi.old_root),
             new_root,
-            sealed_ms: now_ms(),
+            sealed_ms,
         });
         if let Some(first) = self.open_first.take() {
             fx.seal_latencies.push(first.elapsed());
@@ -780,6 +806,7 @@ impl Core {
             return Ok(());
         }
         self.progress[number as usize] = merged;
+        self.ages.progress(number, merged);
         let execute_tx = finality.and_then(|f| f.execute_tx).filter(|_| merged.finalized);
         if let Some(h) = execute_tx {
             self.execute_txs.insert(number, h);
@@ -917,6 +944,9 @@ impl Core {
         cancel: CancellationToken,
     ) {
         self.finish(&mut conn, initial).await;
+        // the age gauges grow with the clock: refreshed every second when no command comes
+        let mut gauges = tokio::time::interval(Duration::from_secs(1));
+        gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let due = self.seal_due();
             let mut fx = Effects::default();
@@ -939,6 +969,10 @@ impl Core {
                     if !self.open_txs.is_empty() {
                         self.seal(&mut fx);
                     }
+                }
+                _ = gauges.tick() => {
+                    self.sync_gauges();
+                    continue;
                 }
             }
             self.finish(&mut conn, fx).await;

@@ -26,6 +26,8 @@
 //! - **Background work** starts in [`Sequencer::open`] and stops with
 //!   [`Sequencer::shutdown`] (or [`Sequencer::shutdown_token`], or when the last handle drops).
 
+mod ages;
+pub mod client;
 pub mod config;
 pub mod error;
 mod executor;

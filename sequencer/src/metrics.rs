@@ -12,8 +12,12 @@
 //! | `zkr_sequencer_batches_sealed_total` | counter | sealed batches (restored from the store at open) |
 //! | `zkr_sequencer_batches_handed_off_total` | counter | batches the sink accepted (restored from the store at open) |
 //! | `zkr_sequencer_proven_batches` | gauge | length of the proven prefix of batches |
+//! | `zkr_sequencer_finality_refused_total` | counter | finality records whose roots are not this chain's |
+//! | `zkr_sequencer_last_batch_sealed_timestamp_seconds` | gauge | when the last batch was sealed (unix seconds; 0: none yet) |
+//! | `zkr_sequencer_oldest_waiting_tx_age_seconds{queue}` | gauge | `queue="mempool"`: the oldest transaction waiting for a nonce gap; `queue="open_batch"`: the oldest one in the open batch (0: none) |
+//! | `zkr_finality_lag_seconds{stage}` | gauge | age of the oldest sequenced transaction not yet `proven`, `aggregated`, `finalized` (0: none) |
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Metrics {
@@ -28,6 +32,9 @@ pub(crate) struct Metrics {
     pub handed_off: IntCounter,
     pub proven: IntGauge,
     pub finality_refused: IntCounter,
+    pub last_sealed: Gauge,
+    pub oldest_waiting: GaugeVec,
+    pub finality_lag: GaugeVec,
 }
 
 impl Metrics {
@@ -62,6 +69,25 @@ impl Metrics {
                 "zkr_sequencer_finality_refused_total",
                 "Batches whose reported finality named roots other than this sequencer's (another chain's record)",
             )?,
+            last_sealed: Gauge::new(
+                "zkr_sequencer_last_batch_sealed_timestamp_seconds",
+                "When the last batch was sealed, unix seconds (0 before the first)",
+            )?,
+            oldest_waiting: GaugeVec::new(
+                Opts::new(
+                    "zkr_sequencer_oldest_waiting_tx_age_seconds",
+                    "Age of the oldest transaction waiting in the mempool (for a nonce gap) or in the open batch (0: none)",
+                ),
+                &["queue"],
+            )?,
+            finality_lag: GaugeVec::new(
+                Opts::new(
+                    "zkr_finality_lag_seconds",
+                    "Age of the oldest sequenced transaction that has not reached the stage (proven, aggregated, \
+                     finalized on L1); 0 when none waits",
+                ),
+                &["stage"],
+            )?,
         };
         registry.register(Box::new(m.received.clone()))?;
         registry.register(Box::new(m.accepted.clone()))?;
@@ -74,6 +100,9 @@ impl Metrics {
         registry.register(Box::new(m.handed_off.clone()))?;
         registry.register(Box::new(m.proven.clone()))?;
         registry.register(Box::new(m.finality_refused.clone()))?;
+        registry.register(Box::new(m.last_sealed.clone()))?;
+        registry.register(Box::new(m.oldest_waiting.clone()))?;
+        registry.register(Box::new(m.finality_lag.clone()))?;
         Ok(m)
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct TxRow {
     pub batch: Option<u64>,
     pub reason: Option<String>,
     pub executed_ms: Option<i64>,
+    /// Unix milliseconds.
+    pub received_ms: i64,
 }
 
 /// One row of `batches`.
@@ -38,6 +40,8 @@ pub(crate) struct BatchRow {
     pub handed_off: bool,
     pub progress: BatchProgress,
     pub execute_tx: Option<[u8; 32]>,
+    /// Unix milliseconds.
+    pub sealed_ms: i64,
 }
 
 /// One row of `priority_ops`.
@@ -215,7 +219,7 @@ pub(crate) async fn load_l1_cursor(conn: &mut SqliteConnection) -> Result<Option
 /// ones in acknowledgement order.
 pub(crate) async fn load_txs(conn: &mut SqliteConnection) -> Result<Vec<TxRow>, SequencerError> {
     let rows = sqlx::query(
-        "SELECT hash, bytes, status, exec_seq, batch, reason, executed_ms FROM txs \
+        "SELECT hash, bytes, status, exec_seq, batch, reason, executed_ms, received_ms FROM txs \
          ORDER BY exec_seq IS NULL, exec_seq, seq",
     )
     .fetch_all(&mut *conn)
@@ -230,6 +234,7 @@ pub(crate) async fn load_txs(conn: &mut SqliteConnection) -> Result<Vec<TxRow>, 
                 batch: r.try_get::<Option<i64>, _>("batch")?.map(|b| u64_of(b, "batch")).transpose()?,
                 reason: r.try_get("reason")?,
                 executed_ms: r.try_get("executed_ms")?,
+                received_ms: r.try_get("received_ms")?,
             })
         })
         .collect()
@@ -237,8 +242,8 @@ pub(crate) async fn load_txs(conn: &mut SqliteConnection) -> Result<Vec<TxRow>, 
 
 pub(crate) async fn load_batches(conn: &mut SqliteConnection) -> Result<Vec<BatchRow>, SequencerError> {
     let rows = sqlx::query(
-        "SELECT number, capacity, tx_count, new_root, handed_off, proven, aggregated, finalized, execute_tx \
-         FROM batches ORDER BY number",
+        "SELECT number, capacity, tx_count, new_root, handed_off, proven, aggregated, finalized, execute_tx, \
+         sealed_ms FROM batches ORDER BY number",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -260,6 +265,7 @@ pub(crate) async fn load_batches(conn: &mut SqliteConnection) -> Result<Vec<Batc
                     .try_get::<Option<Vec<u8>>, _>("execute_tx")?
                     .map(|b| b.try_into().map_err(|_| SequencerError::Replay("corrupt execute_tx in store".into())))
                     .transpose()?,
+                sealed_ms: r.try_get("sealed_ms")?,
             })
         })
         .collect()

@@ -444,15 +444,20 @@ impl Fleet {
         names.iter().map(|n| format!("==== {n}.log\n{}", tail(&self.log(n), 60))).collect::<Vec<_>>().join("\n")
     }
 
-    /// `name` of the coordinator's /metrics with these labels.
+    /// `name` of the coordinator's /metrics with these labels (none: also a metric without labels).
     fn metric(&self, name: &str, labels: &[&str]) -> Option<f64> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
-        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
-        let mut body = String::new();
-        s.read_to_string(&mut body).ok()?;
+        let body = self.coordinator_http("/metrics")?;
         body.lines()
-            .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|lab| l.contains(lab)))
+            .filter(|l| {
+                (l.starts_with(&format!("{name}{{")) || (labels.is_empty() && l.starts_with(&format!("{name} "))))
+                    && labels.iter().all(|lab| l.contains(lab))
+            })
             .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// What the coordinator's metrics listener answers to `GET path`: the status line and the body.
+    fn coordinator_http(&self, path: &str) -> Option<String> {
+        http_get(self.metrics_port, path)
     }
 }
 
@@ -466,6 +471,20 @@ impl Drop for Fleet {
             eprintln!("{}", self.all_logs());
         }
     }
+}
+
+/// What a metrics listener on `port` answers to `GET path`: the whole answer, head and body.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+/// The value of the series `series` (name and labels, exactly as exported) in a `/metrics` answer.
+fn series_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 fn tail(s: &str, lines: usize) -> String {
@@ -615,6 +634,25 @@ async fn coordinator_settles_verified_epochs_on_l1() {
     assert_eq!((wrap.state, wrap.picked_by.as_deref()), (JobState::Done, Some("worker-s")), "{wrap:#?}");
     let root = f.queue.find(JobKind::Aggregate, 0, 1, 1).await.unwrap().unwrap();
     assert_eq!(wrap.deps, vec![root.id], "the wrap waits for the epoch's root");
+    // what the coordinator's metrics say about it
+    let m = |name: &str, labels: &[&str]| f.metric(name, labels).unwrap_or(0.0);
+    assert!(m("zkr_settlement_attempts_total", &["step=\"commit\""]) >= 1.0);
+    assert!(m("zkr_settlement_attempts_total", &["step=\"execute\""]) >= 1.0);
+    assert_eq!(m("zkr_settlement_errors_total", &["step=\"prove\"", "reason=\"reverted\""]), 0.0);
+    assert!(m("zkr_l1_gas_used_total", &["step=\"prove\""]) > 4e6, "proveEpoch runs the verifier (~5 M gas)");
+    assert!(m("zkr_l1_gas_used_total", &["step=\"deploy\""]) > 1e7, "the deployment's gas is counted");
+    assert!(m("zkr_epoch_l2_to_l1_seconds_count", &[]) >= 1.0, "the epoch's seal to finality is observed");
+    assert!(m("zkr_proofs_total", &["kind=\"wrap\"", "backend=\"cpu\""]) >= 1.0, "the worker's wrap is counted");
+    assert!(m("zkr_up", &["role=\"coordinator\""]) == 1.0);
+    let ready = f.coordinator_http("/readyz").unwrap_or_default();
+    assert!(ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"), "{ready}");
+    // the rollup watch reads the operator's balance within its period
+    let t3 = Instant::now();
+    while m("zkr_l1_operator_balance_ether", &[]) <= 0.0 {
+        assert!(t3.elapsed() < Duration::from_secs(60), "no operator balance in the coordinator's metrics");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(m("zkr_rollup_exit_mode", &[]), 0.0);
     let (coordinator, worker) = (f.log("coordinator"), f.log("worker-s"));
     assert!(worker.contains("kind=Wrap") && worker.contains("wrap proof done"), "the worker wraps:\n{worker}");
     assert!(
@@ -858,10 +896,12 @@ async fn fleet_sequencer_takes_deposits_from_l1_and_resumes() {
     };
     let (a, l1_tx) = deposit(0, 1234).await;
     let port = free_port();
+    let metrics_port = free_port();
     let bridge = [
         ("ZKR_SEQUENCER_BRIDGE__RPC_URL", node.url().to_string()),
         ("ZKR_SEQUENCER_BRIDGE__DEPLOYMENT", record.display().to_string()),
         ("ZKR_SEQUENCER_BRIDGE__POLL_MS", "100".to_string()),
+        ("ZKR_SEQUENCER_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}")),
     ];
     f.start_sequencer_with("seq", "seq", 10_000, port, &bridge);
     let url = format!("http://127.0.0.1:{port}");
@@ -885,6 +925,28 @@ async fn fleet_sequencer_takes_deposits_from_l1_and_resumes() {
     let hash = zkr_sequencer::TxHash::of(&dep.id()).0.to_vec();
     let st = c.get_tx_status(GetTxStatusRequest { tx_hash: hash }).await.unwrap().into_inner();
     assert_eq!(st.l1_tx, l1_tx.to_vec(), "the status names the L1 transaction");
+    // the sequencer reads the rollup: nothing settles here, so the deposit stays unexecuted on L1, its expiry
+    // (zkr l1 deploy's default: 3 days after it was queued) ahead
+    let t = Instant::now();
+    let metrics = loop {
+        let m = http_get(metrics_port, "/metrics").unwrap_or_default();
+        if series_value(&m, "zkr_bridge_priority_queue_length") == Some(1.0) {
+            break m;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "the rollup's queue is not in the metrics:\n{m}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let left = series_value(&metrics, "zkr_bridge_oldest_priority_op_expiry_seconds").expect("the expiry");
+    let age = series_value(&metrics, "zkr_bridge_oldest_priority_op_age_seconds").expect("the age");
+    // hardhat's block times may run ahead of this clock by a few seconds (a block per transaction): an hour's slack
+    let window = 3.0 * 86400.0;
+    assert!((window - 3600.0..=window + 3600.0).contains(&(left + age)), "age {age} + left {left} is the expiry");
+    assert!((0.0..3600.0).contains(&age), "queued moments ago: {age}");
+    assert_eq!(series_value(&metrics, "zkr_rollup_paused"), Some(0.0));
+    assert_eq!(series_value(&metrics, "zkr_up{role=\"sequencer\"}"), Some(1.0));
+    assert!(!metrics.contains("zkr_l1_operator_balance_ether"), "the sequencer holds no L1 key");
+    let ready = http_get(metrics_port, "/readyz").unwrap_or_default();
+    assert!(ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"), "{ready}");
 
     f.sigterm("seq");
     f.wait_exit("seq", Duration::from_secs(30)).await;

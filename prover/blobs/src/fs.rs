@@ -155,6 +155,18 @@ impl BlobStore for FsBlobStore {
         self.blocking(key, move |s| Ok(FsBlobStore::exists(s, &k))).await
     }
 
+    async fn check(&self) -> Result<(), BlobError> {
+        self.blocking("", |s| {
+            fs::read_dir(&s.root).map(|_| ()).map_err(|source| BlobError::Io {
+                key: String::new(),
+                path: s.root.clone(),
+                op: "listing the store directory",
+                source,
+            })
+        })
+        .await
+    }
+
     fn describe(&self) -> String {
         format!("file://{}", self.root.display())
     }

@@ -50,6 +50,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Whether a blob is stored under `key`.
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
 
+    /// Whether the store answers: its directory is there and readable, its bucket lists (readiness probes).
+    async fn check(&self) -> Result<(), BlobError>;
+
     /// Where the blobs live, for logs (`file:///…`, `s3://bucket/prefix at http://…`).
     fn describe(&self) -> String;
 }

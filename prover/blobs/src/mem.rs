@@ -53,6 +53,10 @@ impl BlobStore for MemBlobStore {
         Ok(self.map().contains_key(key))
     }
 
+    async fn check(&self) -> Result<(), BlobError> {
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         "memory".into()
     }

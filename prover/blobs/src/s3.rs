@@ -203,6 +203,10 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn check(&self) -> Result<(), BlobError> {
+        S3BlobStore::check(self).await
+    }
+
     fn describe(&self) -> String {
         self.config.describe()
     }

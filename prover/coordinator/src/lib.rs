@@ -10,5 +10,6 @@
 pub mod control;
 pub mod epochs;
 pub mod hub;
+mod metered;
 pub mod service;
 pub mod settlement;

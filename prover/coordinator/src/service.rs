@@ -166,6 +166,9 @@ impl Coordinator for CoordinatorService {
                     .with_label_values(&[zkr_worker::metrics::kind_label(job.kind), &job.level.to_string(), backend])
                     .observe(r.prove_seconds);
             }
+            if done == zkr_worker::source::Submitted::Accepted {
+                m.proof_accepted(job.kind, backend, r.prove_seconds);
+            }
         }
         Ok(Response::new(proto::SubmitResponse { accepted: done == zkr_worker::source::Submitted::Accepted }))
     }

@@ -24,6 +24,7 @@ use zkr_blobs::BlobStore;
 use zkr_circuits::artifact::digest_from_hex;
 use zkr_circuits::batch::Batch;
 use zkr_circuits::state::State;
+use zkr_circuits::tx::Tx;
 use zkr_queue::{JobKind, JobState, NewJob, Queue};
 use zkr_rollup::{calldata::genesis_accounts, pack_digest, EpochData, IZkrRollup};
 use zkr_sequencer::types::{digest_to_bytes, root_hex};
@@ -35,7 +36,10 @@ use zkr_settle::{
 
 use crate::epochs::{EpochPlan, EpochProof, QueueProgress};
 use crate::hub::Hub;
+use crate::metered::MeteredL1;
+use zkr_settle::{L1Error, SettleError};
 use zkr_worker::exec::Circuits;
+use zkr_worker::metrics::ProverMetrics;
 use zkr_worker::source::trace_key;
 
 /// Where the devnet settles.
@@ -291,6 +295,8 @@ pub struct EpochSettler {
     config: SettlerConfig,
     deployed: Option<Deployed>,
     pub finalized: Finalized,
+    /// Settlement attempts and errors, gas (through the metered L1), bridge operations, finality delay.
+    metrics: Option<Arc<ProverMetrics>>,
 }
 
 impl std::fmt::Debug for EpochSettler {
@@ -326,6 +332,11 @@ impl EpochSettler {
                 };
                 (Arc::new(l1), Some(Records { deployment, offset }), config)
             }
+        };
+        // every transaction sent from here counts its gas
+        let l1: Arc<dyn L1> = match &hub.metrics {
+            Some(m) => Arc::new(MeteredL1 { inner: l1, metrics: m.clone() }),
+            None => l1,
         };
         let deployed = match &records {
             Some(r) if r.deployment.exists() => {
@@ -379,6 +390,7 @@ impl EpochSettler {
             config,
             deployed,
             finalized: Finalized::default(),
+            metrics: hub.metrics.clone(),
         }))
     }
 
@@ -570,8 +582,26 @@ impl EpochSettler {
 
     /// Has the epoch's proof wrapped and runs commit → prove → execute, from the step the rollup's counters say it needs;
     /// marks the epoch finalized. `None` when nothing was sent: the epoch was executed already (in an earlier run)
-    /// or comes before the rollup's genesis.
+    /// or comes before the rollup's genesis. Counts the attempt of each step and a failure with its step and reason.
     pub async fn settle(&mut self, ep: &EpochProof) -> Result<Option<SettledEpoch>> {
+        let mut at = Attempt::default();
+        let settled = self.settle_steps(ep, &mut at).await;
+        if let (Some(m), Err(e)) = (&self.metrics, &settled) {
+            let step = match at.step {
+                Some(s) => s,
+                None => {
+                    // failed before a step was known (deploying, reading the counters): the epoch's first step
+                    m.settlement_attempt("commit");
+                    Stage::Commit
+                }
+            };
+            let reason = if at.wrapping { "wrap" } else { failure_reason(e) };
+            m.settlement_failed(&step.to_string(), reason);
+        }
+        settled
+    }
+
+    async fn settle_steps(&mut self, ep: &EpochProof, at: &mut Attempt) -> Result<Option<SettledEpoch>> {
         if self.deployed.is_none() {
             self.deploy(ep).await?;
         }
@@ -609,10 +639,20 @@ impl EpochSettler {
         if data.statement != ep.public {
             bail!("epoch {}: the batches' statement differs from the epoch proof's public inputs", ep.epoch);
         }
+        let metrics = self.metrics.clone();
+        let attempt = |step: Stage| {
+            if let Some(m) = &metrics {
+                m.settlement_attempt(&step.to_string());
+            }
+        };
+        at.step = Some(stage);
+        attempt(stage);
         let t = Instant::now();
         let epoch = ep.epoch;
         // execute takes no proof
+        at.wrapping = true;
         let proof = if stage <= Stage::Prove { self.wrapped(ep).await? } else { Vec::new() };
+        at.wrapping = false;
         let wrap_seconds = t.elapsed().as_secs_f64();
         let sub = EpochSubmission {
             epoch: l1_epoch,
@@ -627,14 +667,34 @@ impl EpochSettler {
         let settled = d
             .settler
             .settle_from(&sub, stage, |ev| match ev {
-                SettleEvent::Committed { tx_hash, .. } => tracing::info!(epoch, %tx_hash, "committed on L1"),
-                SettleEvent::Proven { tx_hash, .. } => tracing::info!(epoch, %tx_hash, "proven on L1"),
+                SettleEvent::Committed { tx_hash, .. } => {
+                    tracing::info!(epoch, %tx_hash, "committed on L1");
+                    at.step = Some(Stage::Prove);
+                    attempt(Stage::Prove);
+                }
+                SettleEvent::Proven { tx_hash, .. } => {
+                    tracing::info!(epoch, %tx_hash, "proven on L1");
+                    at.step = Some(Stage::Execute);
+                    attempt(Stage::Execute);
+                }
                 SettleEvent::Executed { tx_hash, .. } => tracing::info!(epoch, %tx_hash, "executed on L1"),
                 SettleEvent::Finalized { l1_block, .. } => tracing::info!(epoch, l1_block, "finalized on L1"),
             })
             .await
             .with_context(|| format!("settling epoch {epoch} on L1"))?;
         self.finalized.record(ep, Some(settled.execute.tx_hash.0)).await?;
+        if let Some(m) = &self.metrics {
+            let deposits = batches
+                .iter()
+                .flat_map(|b| &b.slots)
+                .filter(|s| matches!(s.tx.as_ref().map(|t| &t.tx), Some(Tx::Deposit(_))))
+                .count() as u64;
+            // the epoch was sealed when its last batch was handed to the queue
+            let sealed_ms =
+                self.queue.find(JobKind::ProveBatch, end, end, 0).await.ok().flatten().map(|j| j.created_at);
+            let delay = sealed_ms.map(|t| now_ms().saturating_sub(t).max(0) as f64 / 1e3);
+            m.epoch_finalized(delay, deposits, data.withdrawals.len() as u64);
+        }
         Ok(Some(SettledEpoch {
             epoch: ep.epoch,
             l1_epoch,
@@ -645,6 +705,45 @@ impl EpochSettler {
             gas_execute: settled.execute.gas_used,
         }))
     }
+}
+
+/// Where a settlement attempt got to: the step it was at (none before the rollup's counters are read), and whether
+/// it was waiting for the epoch's wrap proof.
+#[derive(Debug, Default)]
+struct Attempt {
+    step: Option<Stage>,
+    wrapping: bool,
+}
+
+/// The `reason` label of a failed attempt (see [`zkr_worker::metrics::SETTLEMENT_REASONS`]).
+fn failure_reason(e: &anyhow::Error) -> &'static str {
+    for cause in e.chain() {
+        if let Some(s) = cause.downcast_ref::<SettleError>() {
+            return match s {
+                SettleError::Send { source, .. } | SettleError::Confirmations { source, .. } => l1_reason(source),
+                SettleError::Dropped { .. } => "reorged",
+                SettleError::ConfirmationTimeout { .. } => "timeout",
+                SettleError::Build { .. } => "other",
+            };
+        }
+        if let Some(l) = cause.downcast_ref::<L1Error>() {
+            return l1_reason(l);
+        }
+    }
+    "other"
+}
+
+fn l1_reason(e: &L1Error) -> &'static str {
+    match e {
+        L1Error::Reverted { .. } | L1Error::Evm { .. } => "reverted",
+        L1Error::Unreachable { .. } | L1Error::Rpc { .. } => "rpc",
+        L1Error::ReceiptTimeout { .. } => "timeout",
+        _ => "other",
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// What the settlement task reports, in order.
@@ -742,6 +841,27 @@ fn mode_url(mode: &L1Mode) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_are_labelled_with_a_fixed_reason() {
+        let reverted = L1Error::Reverted { tx_hash: None, to: None, data: Default::default(), reason: "x".into() };
+        let send = |source| SettleError::Send { epoch: 1, stage: Stage::Prove, reason: "r".into(), source };
+        let e = anyhow::Error::new(send(reverted)).context("settling epoch 1 on L1");
+        assert_eq!(failure_reason(&e), "reverted");
+        let unreachable = L1Error::Unreachable { url: "http://l1".into(), reason: "refused".into() };
+        assert_eq!(failure_reason(&anyhow::Error::new(send(unreachable))), "rpc");
+        let dropped = SettleError::Dropped { epoch: 1, tx_hash: Default::default() };
+        assert_eq!(failure_reason(&anyhow::Error::new(dropped)), "reorged");
+        let late =
+            SettleError::ConfirmationTimeout { epoch: 1, tx_hash: Default::default(), got: 1, wanted: 3, waited_s: 9 };
+        assert_eq!(failure_reason(&anyhow::Error::new(late)), "timeout");
+        let read = anyhow::Error::new(L1Error::Rpc { method: "eth_call", reason: "x".into() }).context("reading");
+        assert_eq!(failure_reason(&read), "rpc");
+        assert_eq!(failure_reason(&anyhow::anyhow!("the batches' statement differs")), "other");
+        for r in ["reverted", "rpc", "reorged", "timeout", "other"] {
+            assert!(zkr_worker::metrics::SETTLEMENT_REASONS.contains(&r));
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {

@@ -18,12 +18,14 @@ use zkr_sequencer::{Sequencer, SequencerConfig};
 
 use crate::bridge::{spawn_bridge, BridgeConfig};
 pub use crate::demo::DemoDeposit;
+use crate::health::{BlobStoreCheck, DatabaseCheck, L1Check, SequencerCheck};
 use crate::node::{LocalNode, LocalNodeConfig};
 use crate::parts;
+use crate::rollup_watch::{spawn_rollup_watch, RollupAddress, WATCH_EVERY};
 use zkr_coordinator::epochs::EpochProof;
 use zkr_coordinator::settlement::{EpochSettler, L1Mode, SettleOutcome, SettledEpoch};
 use zkr_worker::backend::BackendChoice;
-use zkr_worker::metrics::serve_metrics;
+use zkr_worker::metrics::{register_up, serve_metrics, Readiness};
 use zkr_worker::worker::WorkerStats;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -57,6 +59,8 @@ pub struct DevnetConfig {
     pub l1: L1Mode,
     /// The bridge's L1 → L2 side: deposits and forced exits taken from the rollup's priority queue.
     pub bridge: BridgeConfig,
+    /// `zkr_workers_wanted` is the number of workers that clears the backlog within this many seconds.
+    pub target_lag_s: u64,
 }
 
 impl Default for DevnetConfig {
@@ -77,6 +81,7 @@ impl Default for DevnetConfig {
             lease_ms: 30_000,
             l1: L1Mode::InProcess,
             bridge: BridgeConfig::default(),
+            target_lag_s: 60,
         }
     }
 }
@@ -149,6 +154,8 @@ pub async fn run(
     )
     .await?;
     let (queue, seq, plan) = (node.queue.clone(), node.seq.clone(), node.plan);
+    node.metrics.set_target_lag(cfg.target_lag_s);
+    register_up(&node.registry, "devnet")?;
     let mut settler = EpochSettler::start(&cfg.l1, &node.hub(), plan, seq.config().genesis.state(), &cfg.data_dir)
         .await
         .context("preparing L1 settlement")?;
@@ -194,12 +201,28 @@ pub async fn run(
         }
     }
 
+    // the rollup is known once deployed (above, or at the first epoch it settles)
+    let rollup = RollupAddress::new(settler.as_ref().and_then(|s| s.deployment()).map(|d| d.rollup));
+    let ready = Readiness::default();
+    ready.add(DatabaseCheck(queue.clone()));
+    ready.add(BlobStoreCheck(node.blobs.clone()));
+    ready.add(SequencerCheck(seq.clone()));
+    if let Some(s) = &settler {
+        let l1 = s.l1();
+        let what = match &cfg.l1 {
+            L1Mode::Rpc { url, .. } => url.clone(),
+            _ => "in process".to_string(),
+        };
+        ready.add(L1Check { l1: l1.clone(), what });
+        let operator = l1.sender();
+        spawn_rollup_watch(l1, rollup.clone(), Some(operator), &node.registry, WATCH_EVERY, shutdown.clone())?;
+    }
     let grpc_addr = match cfg.grpc_listen {
         Some(addr) => Some(node.serve_wallet_api(addr, &shutdown).await?),
         None => None,
     };
     if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(node.registry.clone(), addr, shutdown.clone()).await?;
+        let a = serve_metrics(node.registry.clone(), ready.clone(), addr, shutdown.clone()).await?;
         tracing::info!(%a, "metrics at http://{a}/metrics");
     }
 
@@ -277,7 +300,10 @@ pub async fn run(
         report.epochs.extend(round.verified);
         for o in round.settlement {
             match o {
-                SettleOutcome::Deployed(d) => report.deployment = Some(d),
+                SettleOutcome::Deployed(d) => {
+                    rollup.set(d.rollup);
+                    report.deployment = Some(d)
+                }
                 SettleOutcome::Settled { settled, .. } => {
                     last_error = None;
                     report.settled.extend(settled);

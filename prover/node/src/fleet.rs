@@ -16,13 +16,15 @@ use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{GenesisConfig, SequencerConfig};
 
 use crate::bridge::{spawn_bridge, BridgeConfig};
+use crate::health::{BlobStoreCheck, CoordinatorCheck, DatabaseCheck, L1Check, SequencerCheck};
 use crate::parts::{self, SequencerWiring};
+use crate::rollup_watch::{spawn_rollup_watch, RollupAddress, WATCH_EVERY};
 use zkr_coordinator::epochs::EpochPlan;
 use zkr_coordinator::hub::Hub;
 use zkr_coordinator::service::CoordinatorService;
 use zkr_coordinator::settlement::{EpochSettler, Finalized, L1Mode, SettleOutcome, SettledEpoch};
 use zkr_worker::backend::BackendChoice;
-use zkr_worker::metrics::{serve_metrics, ProverMetrics};
+use zkr_worker::metrics::{register_up, serve_metrics, ProverMetrics, Readiness};
 use zkr_worker::source::RemoteSource;
 use zkr_worker::worker::{run_worker, WorkerConfig, WorkerStats};
 
@@ -104,6 +106,8 @@ pub struct CoordinatorConfig {
     /// Allows `l1.mode = "in_process"`: a chain that lives and dies with this process, so a restart starts a new
     /// rollup and strands what the old one had not settled. For tests and demos only.
     pub throwaway_l1: bool,
+    /// `zkr_workers_wanted` is the number of workers that clears the backlog within this many seconds.
+    pub target_lag_s: u64,
 }
 
 impl Default for CoordinatorConfig {
@@ -122,6 +126,7 @@ impl Default for CoordinatorConfig {
             genesis: GenesisConfig::default(),
             data_dir: PathBuf::from("./zkr-data"),
             throwaway_l1: false,
+            target_lag_s: 60,
         }
     }
 }
@@ -138,6 +143,8 @@ pub struct WorkerNodeConfig {
     /// Defaults to `<hostname>-<pid>`.
     pub id: Option<String>,
     pub poll_ms: u64,
+    /// `/metrics`, `/healthz` and `/readyz` (the coordinator answers); off by default (workers share machines).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for WorkerNodeConfig {
@@ -149,6 +156,7 @@ impl Default for WorkerNodeConfig {
             backend: BackendChoice::Auto,
             id: None,
             poll_ms: 500,
+            metrics_listen: None,
         }
     }
 }
@@ -267,6 +275,17 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     let plan = EpochPlan { height: cfg.epoch_height };
     let registry = prometheus::Registry::new();
     anyhow::ensure!(cfg.writer_lease_ms >= 1_000, "writer_lease_ms must be at least 1000, got {}", cfg.writer_lease_ms);
+    register_up(&registry, "sequencer")?;
+    // served from here on: /healthz answers while the sequencer replays its log, /readyz says what it waits for
+    let ready = Readiness::starting("taking the writer lease and replaying the log");
+    ready.add(DatabaseCheck(queue.clone()));
+    ready.add(BlobStoreCheck(blobs.clone()));
+    if let Some(addr) = cfg.metrics_listen {
+        let a = serve_metrics(registry.clone(), ready.clone(), addr, shutdown.clone())
+            .await
+            .with_context(|| format!("binding metrics to {addr}"))?;
+        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
+    }
     // One sequencer per queue: the writer lease, held under this data dir's identity (locked, so that a second
     // process on the same data dir cannot take the lease from the first), with its token on every hand-off.
     let identity = WriterIdentity::open(&cfg.sequencer.data_dir)?;
@@ -297,12 +316,7 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     let wiring =
         SequencerWiring { queue: queue.clone(), blobs, plan, wake: None, fence: Some(fence.clone()), finalized };
     let seq = parts::sequencer(&cfg.sequencer, wiring, &registry).await?;
-    if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry.clone(), addr, shutdown.clone())
-            .await
-            .with_context(|| format!("binding metrics to {addr}"))?;
-        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
-    }
+    ready.add(SequencerCheck(seq.clone()));
     let listener = tokio::net::TcpListener::bind(cfg.sequencer.listen)
         .await
         .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
@@ -330,11 +344,16 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
                 poll_ms: cfg.bridge.poll_ms.unwrap_or(defaults.poll_ms),
             };
             tracing::info!(rollup = %d.rollup, url, "bridge: following the rollup's priority queue");
-            Some(spawn_bridge(seq.clone(), Arc::new(l1), d.rollup, d.deploy_block, bc, &registry, shutdown.clone())?)
+            let l1: Arc<dyn zkr_settle::L1> = Arc::new(l1);
+            ready.add(L1Check { l1: l1.clone(), what: url.clone() });
+            let rollup = RollupAddress::new(Some(d.rollup));
+            spawn_rollup_watch(l1.clone(), rollup, None, &registry, WATCH_EVERY, shutdown.clone())?;
+            Some(spawn_bridge(seq.clone(), l1, d.rollup, d.deploy_block, bc, &registry, shutdown.clone())?)
         }
         (None, None) => None,
         _ => anyhow::bail!("[bridge] needs both rpc_url and deployment"),
     };
+    ready.started();
     let (stop, lost, s) = (shutdown.clone(), fenced.clone(), seq.clone());
     zkr_sequencer::serve_with_listener(seq.clone(), listener, async move {
         tokio::select! {
@@ -450,18 +469,24 @@ pub async fn run_coordinator(
     .await
     .context("opening the job queue")?;
     let blobs = cfg.blobs.open().await.context("opening the blob store")?;
-    let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
-    emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
-    let circuits = parts::circuits(capacity, epoch_height, None).await?;
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(ProverMetrics::register(&registry)?);
     metrics.set_worker_window(cfg.lease_ms);
+    metrics.set_target_lag(cfg.target_lag_s);
+    register_up(&registry, "coordinator")?;
+    // served while the circuits are built: /healthz answers, /readyz says what it waits for
+    let ready = Readiness::starting("building the circuits");
+    ready.add(DatabaseCheck(queue.clone()));
+    ready.add(BlobStoreCheck(blobs.clone()));
     if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry.clone(), addr, shutdown.clone())
+        let a = serve_metrics(registry.clone(), ready.clone(), addr, shutdown.clone())
             .await
             .with_context(|| format!("binding metrics to {addr}"))?;
         emit(events, NodeEvent::Listening { what: "metrics", addr: a });
     }
+    let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
+    emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
+    let circuits = parts::circuits(capacity, epoch_height, None).await?;
     let hub = Hub {
         queue: queue.clone(),
         blobs: blobs.clone(),
@@ -479,12 +504,22 @@ pub async fn run_coordinator(
         tokio::spawn(zkr_coordinator::service::serve_on(service, listener, async move { stop.cancelled().await }));
 
     let plan = EpochPlan { height: cfg.epoch_height };
+    ready.set_starting("preparing L1 settlement");
     let settler = EpochSettler::start(&cfg.l1, &hub, plan, cfg.genesis.state(), &cfg.data_dir)
         .await
         .context("preparing L1 settlement")?;
+    // the rollup is known once deployed (here, or at the first epoch it settles)
+    let rollup = RollupAddress::new(settler.as_ref().and_then(|s| s.deployment()).map(|d| d.rollup));
+    if let Some(s) = &settler {
+        let l1 = s.l1();
+        ready.add(L1Check { l1: l1.clone(), what: l1_name(&cfg.l1) });
+        let operator = l1.sender();
+        spawn_rollup_watch(l1, rollup.clone(), Some(operator), &registry, WATCH_EVERY, shutdown.clone())?;
+    }
     let finalized = Finalized::shared(blobs.clone());
     let (mut control, _earlier) =
         parts::epoch_control(queue, blobs, circuits, plan, metrics, settler, finalized).await?;
+    ready.started();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -504,7 +539,10 @@ pub async fn run_coordinator(
         }
         for o in round.settlement {
             match o {
-                SettleOutcome::Deployed(d) => emit(events, NodeEvent::Deployed(d)),
+                SettleOutcome::Deployed(d) => {
+                    rollup.set(d.rollup);
+                    emit(events, NodeEvent::Deployed(d))
+                }
                 SettleOutcome::Settled { settled: Some(s), .. } => emit(events, NodeEvent::EpochFinalized(s)),
                 SettleOutcome::Settled { settled: None, .. } => {}
                 SettleOutcome::Failed { epoch, attempt, error, retry_in } => {
@@ -516,6 +554,15 @@ pub async fn run_coordinator(
     }
     server.await??;
     Ok(())
+}
+
+/// Where settlement goes, for readiness reasons.
+fn l1_name(mode: &L1Mode) -> String {
+    match mode {
+        L1Mode::Rpc { url, .. } => url.clone(),
+        L1Mode::InProcess => "in process".into(),
+        L1Mode::Off => "off".into(),
+    }
 }
 
 /// `zkr worker --coordinator URL`: proves jobs leased from a remote coordinator.
@@ -533,6 +580,15 @@ pub async fn run_remote_worker(
         format!("{host}-{}", std::process::id())
     });
     let source = RemoteSource::new(&cfg.coordinator, token, backend.kind.name(), cfg.batch_capacity, cfg.epoch_height)?;
+    let ready = Readiness::starting("waiting for the coordinator");
+    if let Some(addr) = cfg.metrics_listen {
+        let registry = prometheus::Registry::new();
+        register_up(&registry, "worker")?;
+        let a = serve_metrics(registry, ready.clone(), addr, shutdown.clone())
+            .await
+            .with_context(|| format!("binding metrics to {addr}"))?;
+        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
+    }
     // The handshake comes before the circuits are built: a refused worker stops in milliseconds, and one started
     // before its coordinator waits for it.
     let mut wait = Duration::from_millis(500);
@@ -561,8 +617,11 @@ pub async fn run_remote_worker(
         }
     }
     let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
+    ready.set_starting("building the circuits");
     emit(events, NodeEvent::BuildingCircuits { who: format!("worker {id}"), capacity, epoch_height });
     let circuits = parts::circuits(capacity, epoch_height, None).await?;
+    ready.add(CoordinatorCheck { source: source.clone(), url: cfg.coordinator.clone(), worker: id.clone() });
+    ready.started();
     emit(events, NodeEvent::WorkerReady { id: id.clone(), backend: backend.kind.to_string() });
     let stats = run_worker(
         Arc::new(source),

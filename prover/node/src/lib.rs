@@ -10,5 +10,7 @@ pub mod bridge;
 mod demo;
 pub mod devnet;
 pub mod fleet;
+pub mod health;
 pub mod node;
 pub mod parts;
+pub mod rollup_watch;

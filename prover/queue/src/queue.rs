@@ -32,6 +32,8 @@ const IN_CHUNK: usize = 500;
 pub struct Queue {
     backend: Backend,
     cfg: QueueConfig,
+    /// The URL connected to, password redacted (for operators' messages).
+    url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -259,12 +261,25 @@ impl Queue {
             return Err(QueueError::UnsupportedUrl { url: shown });
         };
         info!(url = %shown, lease_ms = cfg.lease_ms, max_attempts = cfg.max_attempts, "job queue connected");
-        Ok(Queue { backend, cfg })
+        Ok(Queue { backend, cfg, url: shown })
     }
 
     /// The settings this handle uses.
     pub fn config(&self) -> &QueueConfig {
         &self.cfg
+    }
+
+    /// The database's URL, password redacted.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether the database answers a query (`SELECT 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        dispatch!(self, |pool, pg| {
+            sqlx::query("SELECT 1").execute(pool).await.map_err(db("asking the database for SELECT 1"))?;
+        });
+        Ok(())
     }
 
     /// Closes the connection pool (waits for connections in use to come back).

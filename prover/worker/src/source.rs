@@ -176,6 +176,14 @@ impl RemoteSource {
         Ok(r)
     }
 
+    /// Whether the coordinator answers this worker, token checked, for readiness probes: a heartbeat for no job
+    /// (id 0), which the coordinator checks like any call and answers "not held".
+    pub async fn ping(&self, worker: &str) -> Result<(), SourceError> {
+        let mut c = self.client.clone();
+        c.heartbeat(self.req(proto::HeartbeatRequest { job_id: 0, worker_id: worker.to_string() })).await?;
+        Ok(())
+    }
+
     fn req<T>(&self, msg: T) -> tonic::Request<T> {
         let mut r = tonic::Request::new(msg);
         r.metadata_mut().insert("authorization", self.token.clone());

@@ -236,6 +236,9 @@ async fn save(
     match (result.is_ok(), outcome) {
         (true, Ok(Submitted::Accepted)) => {
             stats.accepted += 1;
+            if let (Some(m), Ok(out)) = (metrics, &result) {
+                m.proof_accepted(job.kind, backend.name(), out.seconds);
+            }
             tracing::info!(job = job.id, save_ms = t.elapsed().as_millis() as u64, "proof accepted");
         }
         (true, Ok(Submitted::AlreadyDone)) => {

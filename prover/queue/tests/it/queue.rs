@@ -42,7 +42,23 @@ backend_tests!(
     one_writer_at_a_time_and_fenced_writes,
     wrap_job_waits_for_the_epoch_root,
     upgrade_to_wrap_jobs_keeps_every_row,
+    ping_answers_and_the_url_hides_the_password,
 );
+
+async fn ping_answers_and_the_url_hides_the_password(url: String) {
+    let q = Queue::connect(&url, QueueConfig::default()).await.unwrap();
+    q.ping().await.expect("the database answers");
+    assert!(!q.url().is_empty() && url.starts_with(q.url().split(':').next().unwrap()), "{}", q.url());
+    // the same database named with a password: shown without it
+    if let Some(rest) = url.strip_prefix("postgres://postgres@") {
+        let with_password = format!("postgres://postgres:s3cret@{rest}");
+        if let Ok(q2) = Queue::connect(&with_password, QueueConfig::default()).await {
+            assert!(!q2.url().contains("s3cret"), "{}", q2.url());
+        }
+    }
+    q.close().await;
+    assert!(q.ping().await.is_err(), "a closed pool does not answer");
+}
 
 fn prove(batch: u64) -> NewJob {
     NewJob {
