@@ -123,7 +123,9 @@ pub enum Command {
     /// The L2 state from L1 data alone: rebuild it, prove an account, send its exit.
     #[command(subcommand)]
     State(crate::state::StateCommand),
-    /// A user's own actions: leave a rollup in exit mode without the operator.
+    /// A user's own actions: keys, accounts, transfers and withdrawals through a sequencer's wallet API, deposits
+    /// and forced exits on L1, following a transaction's status, and leaving a rollup in exit mode without the
+    /// operator.
     #[command(subcommand)]
     Wallet(crate::wallet::WalletCommand),
 }
@@ -243,25 +245,15 @@ pub fn run(cli: Cli) -> Result<()> {
 fn keygen(out: Option<&Path>) -> Result<()> {
     let sk = SecretKey::random(&mut rand::rngs::OsRng);
     let pk = hex::encode(sk.public_key().to_bytes());
-    let sk_hex = hex::encode(sk.to_bytes());
     match out {
         Some(path) => {
-            write_secret(path, &sk_hex).with_context(|| format!("writing the secret key to {}", path.display()))?;
+            crate::wallet::write_secret_key(path, &sk)
+                .with_context(|| format!("writing the secret key to {}", path.display()))?;
             println!("{}", json!({ "public_key": pk, "secret_key_file": path.display().to_string() }));
         }
-        None => println!("{}", json!({ "public_key": pk, "secret_key": sk_hex })),
+        None => println!("{}", json!({ "public_key": pk, "secret_key": hex::encode(sk.to_bytes()) })),
     }
     Ok(())
-}
-
-fn write_secret(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
-    writeln!(f, "{contents}")
 }
 
 /// A spinner with elapsed time for a blocking phase; hidden when stderr is not a terminal.

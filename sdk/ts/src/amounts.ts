@@ -1,5 +1,5 @@
-// Amounts and fees. zkr works in base units only (u64 values at most 2^62 − 1); it defines no display unit, so
-// the formatting helpers take the number of decimals as a parameter. The spend checks mirror the Rust
+// Amounts and fees. zkr works in base units (u64 values at most 2^62 − 1); one unit is 1 gwei on L1 (9 decimals
+// of ETH). The formatting helpers take the number of decimals as a parameter. The spend checks mirror the Rust
 // state transition (circuits/src/state.rs) and the sequencer's fee check (sequencer/src/executor.rs), with the
 // same messages, so a wallet can refuse a doomed transaction before it signs.
 

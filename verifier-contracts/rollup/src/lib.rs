@@ -24,6 +24,7 @@ pub mod abi;
 pub mod calldata;
 pub mod rebuild;
 pub mod sources;
+pub mod units;
 
 pub use abi::IZkrRollup;
 pub use calldata::{

@@ -16,6 +16,7 @@
 //! - [`rebuild_over_rpc`]: the escape hatch's state, rebuilt from a rollup's logs and commit calldata alone.
 //! - [`PriorityWatcher`]: the bridge's L1 → L2 side, the rollup's priority operations once confirmed, with reorgs
 //!   deeper than the confirmations reported.
+//! - [`wallet`]: a user's own L1 calls (deposits, forced-exit requests) and the key an account is bound to.
 //! - `hardhat::HardhatNode` (feature `test-utils`): a local hardhat node for tests.
 
 mod chain;
@@ -29,6 +30,7 @@ mod rebuild;
 mod rollup;
 mod rpc;
 mod settler;
+pub mod wallet;
 mod watch;
 
 pub use alloy::signers::local::PrivateKeySigner;

@@ -4,4 +4,5 @@ mod backends;
 mod common;
 mod devnet_set;
 mod settler;
+mod wallet;
 mod watch;
