@@ -267,6 +267,23 @@ fn ensure_height(h: u32) -> Result<()> {
 }
 
 /// `zkr sequencer`: wallet API + batcher, handing batches to the shared queue.
+/// Serves /metrics, /healthz and /readyz on `addr` when one is configured, and reports the bound address.
+async fn listen_metrics(
+    registry: &prometheus::Registry,
+    ready: &Readiness,
+    addr: Option<SocketAddr>,
+    shutdown: &CancellationToken,
+    events: Events<'_>,
+) -> Result<()> {
+    if let Some(addr) = addr {
+        let a = serve_metrics(registry.clone(), ready.clone(), addr, shutdown.clone())
+            .await
+            .with_context(|| format!("binding metrics to {addr}"))?;
+        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
+    }
+    Ok(())
+}
+
 pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken, events: Events<'_>) -> Result<()> {
     ensure_height(cfg.epoch_height)?;
     require_queue(&cfg.database_url, "ZKR_SEQUENCER_DATABASE_URL")?;
@@ -280,12 +297,7 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
     let ready = Readiness::starting("taking the writer lease and replaying the log");
     ready.add(DatabaseCheck(queue.clone()));
     ready.add(BlobStoreCheck(blobs.clone()));
-    if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry.clone(), ready.clone(), addr, shutdown.clone())
-            .await
-            .with_context(|| format!("binding metrics to {addr}"))?;
-        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
-    }
+    listen_metrics(&registry, &ready, cfg.metrics_listen, &shutdown, events).await?;
     // One sequencer per queue: the writer lease, held under this data dir's identity (locked, so that a second
     // process on the same data dir cannot take the lease from the first), with its token on every hand-off.
     let identity = WriterIdentity::open(&cfg.sequencer.data_dir)?;
@@ -478,12 +490,7 @@ pub async fn run_coordinator(
     let ready = Readiness::starting("building the circuits");
     ready.add(DatabaseCheck(queue.clone()));
     ready.add(BlobStoreCheck(blobs.clone()));
-    if let Some(addr) = cfg.metrics_listen {
-        let a = serve_metrics(registry.clone(), ready.clone(), addr, shutdown.clone())
-            .await
-            .with_context(|| format!("binding metrics to {addr}"))?;
-        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
-    }
+    listen_metrics(&registry, &ready, cfg.metrics_listen, &shutdown, events).await?;
     let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
     let circuits = parts::circuits(capacity, epoch_height, None).await?;
@@ -581,13 +588,10 @@ pub async fn run_remote_worker(
     });
     let source = RemoteSource::new(&cfg.coordinator, token, backend.kind.name(), cfg.batch_capacity, cfg.epoch_height)?;
     let ready = Readiness::starting("waiting for the coordinator");
-    if let Some(addr) = cfg.metrics_listen {
+    if cfg.metrics_listen.is_some() {
         let registry = prometheus::Registry::new();
         register_up(&registry, "worker")?;
-        let a = serve_metrics(registry, ready.clone(), addr, shutdown.clone())
-            .await
-            .with_context(|| format!("binding metrics to {addr}"))?;
-        emit(events, NodeEvent::Listening { what: "metrics", addr: a });
+        listen_metrics(&registry, &ready, cfg.metrics_listen, &shutdown, events).await?;
     }
     // The handshake comes before the circuits are built: a refused worker stops in milliseconds, and one started
     // before its coordinator waits for it.

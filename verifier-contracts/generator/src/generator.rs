@@ -954,7 +954,9 @@ function zv_interp_fin(r0, r1, n, tab) {{
     fn helper_functions(&mut self) {
         let f = &mut self.funcs;
         f.push_str(&zkr_yul::field::yul_functions());
-        let (m8, m16, m32) = (M8, M16, M32);
+        let m8 = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
+        let m16 = "0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff";
+        let m32 = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
         let _ = writeln!(f, "function zv_fail() {{ mstore(0, 0) return(0, 32) }}");
         // byte-reverse each 64-bit lane of a word (little-endian <-> big-endian for 4 elements at once)
         let _ = writeln!(
@@ -991,10 +993,6 @@ function zv_interp_fin(r0, r1, n, tab) {{
         );
     }
 }
-
-const M8: &str = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
-const M16: &str = "0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff";
-const M32: &str = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
 
 /// Yul block setting `(d0, d1) := (a0 + a1·X)(b0 + b1·X)` in the quadratic extension without a function call (calls
 /// cost more than the arithmetic in the verifier's hot loops). The destination may be an operand: the product is
