@@ -20,6 +20,14 @@ pub struct SequencerConfig {
     pub data_dir: PathBuf,
     /// Address of the wallet gRPC API.
     pub listen: SocketAddr,
+    /// Address of the wallet API's HTTP/JSON gateway (for browsers; `crate::http`); unset: no gateway. The devnet
+    /// serves it on 127.0.0.1:50080.
+    pub http_listen: Option<SocketAddr>,
+    /// Origins whose pages may call the HTTP gateway (CORS), e.g. `["https://wallet.example"]`; `"*"`: any origin
+    /// (the API uses no cookies or other credentials, so any page could only do what any client can).
+    pub http_cors_origins: Vec<String>,
+    /// HTTP connections served at once; further ones wait in the listen backlog until one closes.
+    pub http_max_connections: usize,
     /// Transaction slots per batch (the batch circuit's capacity).
     pub batch_capacity: usize,
     /// A non-empty open batch is sealed this long after its first transaction executed.
@@ -53,6 +61,9 @@ impl Default for SequencerConfig {
         Self {
             data_dir: PathBuf::from("./zkr-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            http_listen: None,
+            http_cors_origins: vec!["*".to_string()],
+            http_max_connections: 1024,
             batch_capacity: 4,
             max_wait_ms: 2000,
             mempool_window: 16,
@@ -86,6 +97,12 @@ impl SequencerConfig {
         }
         if self.max_status_streams == 0 || self.max_status_streams_per_client == 0 {
             return Err("max_status_streams and max_status_streams_per_client must be positive".into());
+        }
+        if self.http_max_connections == 0 {
+            return Err("http_max_connections must be positive".into());
+        }
+        if let Some(o) = self.http_cors_origins.iter().find(|o| *o != "*" && !o.contains("://")) {
+            return Err(format!("http_cors_origins: {o:?} is not an origin (scheme://host[:port]) or \"*\""));
         }
         if self.progress_poll_ms == 0 || self.handoff_retry_ms == 0 {
             return Err("progress_poll_ms and handoff_retry_ms must be positive".into());
@@ -159,5 +176,14 @@ mod tests {
         assert!(serde_json::from_str::<SequencerConfig>(r#"{"batch_capacty": 2}"#).is_err());
         assert!(SequencerConfig { batch_capacity: 0, ..Default::default() }.validate().is_err());
         assert!(SequencerConfig::default().validate().is_ok());
+        assert!(SequencerConfig { http_max_connections: 0, ..Default::default() }.validate().is_err());
+        let origins = |o: &[&str]| SequencerConfig {
+            http_cors_origins: o.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(origins(&["https://wallet.example", "http://127.0.0.1:8000"]).validate().is_ok());
+        assert!(origins(&["wallet.example"]).validate().is_err());
+        let c: SequencerConfig = serde_json::from_str(r#"{"http_listen": "0.0.0.0:50080"}"#).unwrap();
+        assert_eq!(c.http_listen, Some(SocketAddr::from(([0, 0, 0, 0], 50080))));
     }
 }

@@ -166,14 +166,23 @@ pub struct WalletApi {
 /// The wallet service with the configured request size limit (`max_request_bytes`) and status
 /// stream limits.
 pub fn wallet_service(seq: Sequencer, stop: CancellationToken) -> WalletServer<WalletApi> {
-    let cfg = seq.config();
-    let limit = cfg.max_request_bytes;
-    let streams = Arc::new(StreamSlots {
-        max_total: cfg.max_status_streams,
-        max_per_client: cfg.max_status_streams_per_client,
-        open: Mutex::new((0, HashMap::new())),
-    });
-    WalletServer::new(WalletApi { seq, stop, streams }).max_decoding_message_size(limit)
+    let limit = seq.config().max_request_bytes;
+    WalletServer::new(WalletApi::new(seq, stop)).max_decoding_message_size(limit)
+}
+
+impl WalletApi {
+    /// The service over `seq`, with its own status stream limits (`max_status_streams`, and
+    /// `max_status_streams_per_client` by the client address in the request's `TcpConnectInfo`); `stop` ends its open
+    /// status streams. The gRPC server ([`wallet_service`]) and the HTTP gateway (`crate::http`) each build one.
+    pub fn new(seq: Sequencer, stop: CancellationToken) -> Self {
+        let cfg = seq.config();
+        let streams = Arc::new(StreamSlots {
+            max_total: cfg.max_status_streams,
+            max_per_client: cfg.max_status_streams_per_client,
+            open: Mutex::new((0, HashMap::new())),
+        });
+        WalletApi { seq, stop, streams }
+    }
 }
 
 /// Serves the wallet API on `addr` until `shutdown` completes (or the sequencer shuts down).

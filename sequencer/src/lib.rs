@@ -1,4 +1,5 @@
-//! The zkr sequencer: mempool, executor, batcher, durable store and the wallet gRPC API.
+//! The zkr sequencer: mempool, executor, batcher, durable store and the wallet API (gRPC, and HTTP/JSON through a
+//! gateway over the same service, `http.rs`).
 //!
 //! ```text
 //! wallet ──gRPC (grpc.rs)──▶ Sequencer handle ──cmd channel──▶ executor task (executor.rs)
@@ -32,6 +33,7 @@ pub mod config;
 pub mod error;
 mod executor;
 pub mod grpc;
+pub mod http;
 mod metrics;
 mod sequencer;
 mod store;
@@ -40,7 +42,8 @@ pub mod types;
 pub use config::{GenesisConfig, SequencerConfig};
 pub use error::{HookError, SequencerError, SubmitError};
 pub use executor::Info;
-pub use grpc::{proto, serve, serve_with_listener, wallet_service};
+pub use grpc::{proto, serve, serve_with_listener, wallet_service, WalletApi};
+pub use http::{serve_http, serve_http_with_listener};
 pub use sequencer::Sequencer;
 pub use types::{
     AccountView, BatchProgress, Finality, L1Cursor, PriorityOp, StatusUpdate, Submitted, TxHash, TxStage, TxStatus,

@@ -115,11 +115,16 @@ pub enum Command {
     /// L1 contracts: generate the Solidity verifier from the wrap circuit.
     #[command(subcommand)]
     Contracts(crate::contracts::ContractsCommand),
-    /// L1 chain operations: deploy the contracts over JSON-RPC.
+    /// L1 chain operations: deploy the contracts over JSON-RPC; a deployed rollup's status, the guardian's pause,
+    /// the governor's timelock and the operator's revert of unexecuted epochs.
     #[command(subcommand)]
     L1(crate::l1::L1Command),
     /// The job queue, for operators: list jobs, show one, requeue a dead one.
     Queue(crate::queue::QueueArgs),
+    /// One screen about a running node or fleet: heights per stage, finality lag, the job queue, workers seen and
+    /// wanted, the priority queue, pause and exit mode, read from the roles' /metrics and optionally from L1. Exits
+    /// non-zero when a source does not answer.
+    Status(crate::status::StatusArgs),
     /// The L2 state from L1 data alone: rebuild it, prove an account, send its exit.
     #[command(subcommand)]
     State(crate::state::StateCommand),
@@ -159,9 +164,12 @@ pub struct DevnetArgs {
     /// Keep running after the first epoch (until Ctrl-C).
     #[arg(long)]
     pub forever: bool,
-    /// Wallet gRPC address, or "off".
+    /// Wallet gRPC address, or "off" (the HTTP gateway is then off too, unless --http names an address).
     #[arg(long)]
     pub grpc: Option<String>,
+    /// Wallet HTTP/JSON gateway address (default 127.0.0.1:50080), or "off".
+    #[arg(long)]
+    pub http: Option<String>,
     /// Prometheus /metrics address.
     #[arg(long)]
     pub metrics: Option<std::net::SocketAddr>,
@@ -203,6 +211,13 @@ impl DevnetArgs {
         if let Some(g) = args.grpc {
             cfg.grpc_listen =
                 if g == "off" { None } else { Some(g.parse().with_context(|| format!("--grpc {g}: not an address"))?) };
+            if cfg.grpc_listen.is_none() && args.http.is_none() {
+                cfg.http_listen = None; // no wallet API at all
+            }
+        }
+        if let Some(h) = args.http {
+            cfg.http_listen =
+                if h == "off" { None } else { Some(h.parse().with_context(|| format!("--http {h}: not an address"))?) };
         }
         if args.metrics.is_some() {
             cfg.metrics_listen = args.metrics;
@@ -237,6 +252,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Contracts(cmd) => crate::contracts::run(cmd),
         Command::L1(cmd) => crate::l1::run(cmd),
         Command::Queue(args) => crate::queue::run(args),
+        Command::Status(args) => crate::status::run(args),
         Command::State(cmd) => crate::state::run(cmd),
         Command::Wallet(cmd) => crate::wallet::run(cmd),
     }

@@ -8,6 +8,7 @@ mod l1;
 mod node;
 mod queue;
 mod state;
+mod status;
 mod wallet;
 
 use std::io::IsTerminal;

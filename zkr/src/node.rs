@@ -59,6 +59,14 @@ pub fn devnet(cfg: DevnetConfig) -> Result<()> {
         1u64 << cfg.epoch_height,
         cfg.workers
     );
+    let api: Vec<String> =
+        [cfg.grpc_listen.map(|a| format!("gRPC {a}")), cfg.http_listen.map(|a| format!("HTTP http://{a}/v1/info"))]
+            .into_iter()
+            .flatten()
+            .collect();
+    if !api.is_empty() {
+        eprintln!("wallet API: {} (served once the circuits are built)", api.join(", "));
+    }
     let rt = runtime()?;
     rt.block_on(async move {
         let shutdown = shutdown_on_signals();
@@ -89,6 +97,9 @@ pub fn devnet(cfg: DevnetConfig) -> Result<()> {
         let report = report?;
         if let Some(a) = report.grpc_addr {
             eprintln!("wallet API was at {a}");
+        }
+        if let Some(a) = report.http_addr {
+            eprintln!("wallet HTTP API was at http://{a}");
         }
         for d in &report.deposits {
             println!(

@@ -52,6 +52,8 @@ pub struct DevnetConfig {
     pub stop_after_epochs: Option<u64>,
     /// Wallet gRPC API; `None` to run without it.
     pub grpc_listen: Option<SocketAddr>,
+    /// The wallet API's HTTP/JSON gateway (for browsers); `None` to run without it.
+    pub http_listen: Option<SocketAddr>,
     /// Prometheus `/metrics`; `None` to run without it.
     pub metrics_listen: Option<SocketAddr>,
     pub lease_ms: u64,
@@ -77,6 +79,7 @@ impl Default for DevnetConfig {
             epoch_timeout_ms: 10_000,
             stop_after_epochs: Some(1),
             grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 50051))),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 50080))),
             metrics_listen: None,
             lease_ms: 30_000,
             l1: L1Mode::InProcess,
@@ -126,6 +129,8 @@ pub struct DevnetReport {
     pub status: DevnetStatus,
     pub workers: Vec<WorkerStats>,
     pub grpc_addr: Option<SocketAddr>,
+    /// Where the wallet API's HTTP gateway was served.
+    pub http_addr: Option<SocketAddr>,
     /// The demo's deposits on L1 and how long each took to reach the L2.
     pub deposits: Vec<DemoDeposit>,
 }
@@ -221,6 +226,10 @@ pub async fn run(
         Some(addr) => Some(node.serve_wallet_api(addr, &shutdown).await?),
         None => None,
     };
+    let http_addr = match cfg.http_listen {
+        Some(addr) => Some(node.serve_wallet_http(addr, &shutdown).await?),
+        None => None,
+    };
     if let Some(addr) = cfg.metrics_listen {
         let a = serve_metrics(node.registry.clone(), ready.clone(), addr, shutdown.clone()).await?;
         tracing::info!(%a, "metrics at http://{a}/metrics");
@@ -280,6 +289,7 @@ pub async fn run(
     let earlier = earlier_epochs.len() as u64;
     let target = cfg.stop_after_epochs.map(|n| earlier + n);
     report.grpc_addr = grpc_addr;
+    report.http_addr = http_addr;
     // Close an epoch that has begun but stalls (no load): pad it with empty batches.
     let closer_stop = shutdown.child_token();
     parts::spawn_epoch_closer(seq.clone(), plan, Duration::from_millis(cfg.epoch_timeout_ms), closer_stop.clone());

@@ -333,6 +333,18 @@ pub async fn run_sequencer(cfg: SequencerNodeConfig, shutdown: CancellationToken
         .await
         .with_context(|| format!("binding the wallet API to {}", cfg.sequencer.listen))?;
     emit(events, NodeEvent::Listening { what: "wallet API (gRPC)", addr: listener.local_addr()? });
+    if let Some(addr) = cfg.sequencer.http_listen {
+        let http = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the wallet HTTP API to {addr}"))?;
+        emit(events, NodeEvent::Listening { what: "wallet API (HTTP)", addr: http.local_addr()? });
+        let (seq, stop) = (seq.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = zkr_sequencer::serve_http_with_listener(seq, http, stop.cancelled_owned()).await {
+                tracing::error!(error = %e, "wallet HTTP API stopped");
+            }
+        });
+    }
     parts::spawn_epoch_closer(seq.clone(), plan, Duration::from_millis(cfg.epoch_timeout_ms), shutdown.clone());
     let _bridge = match (&cfg.bridge.rpc_url, &cfg.bridge.deployment) {
         (Some(url), Some(record)) => {

@@ -159,6 +159,24 @@ impl LocalNode {
         Ok(bound)
     }
 
+    /// Serves the wallet API's HTTP/JSON gateway on `addr` (port 0: any free port) until `stop` is cancelled; returns
+    /// the address.
+    pub async fn serve_wallet_http(&self, addr: SocketAddr, stop: &CancellationToken) -> Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the wallet HTTP API to {addr}"))?;
+        let bound = listener.local_addr()?;
+        let (seq, stop) = (self.seq.clone(), stop.clone());
+        tokio::spawn(async move {
+            if let Err(e) =
+                zkr_sequencer::serve_http_with_listener(seq, listener, async move { stop.cancelled().await }).await
+            {
+                tracing::error!(error = %e, "wallet HTTP API stopped");
+            }
+        });
+        Ok(bound)
+    }
+
     /// Stops the sequencer (its open batch stays in its store for the next run).
     pub async fn shutdown(&self) {
         self.seq.shutdown().await;

@@ -47,3 +47,6 @@ export {
 } from "./merkle.js";
 export * from "./amounts.js";
 export { toHex, fromHex, bytesEqual, concatBytes } from "./bytes.js";
+export { keccak256 } from "./keccak.js";
+export * from "./api.js";
+export * from "./l1.js";

@@ -27,6 +27,7 @@ use zkr_sequencer::{
 };
 
 mod crash;
+mod http_gateway;
 
 // ---------------------------------------------------------------- fixtures
 

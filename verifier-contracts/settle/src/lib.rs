@@ -17,8 +17,11 @@
 //! - [`PriorityWatcher`]: the bridge's L1 → L2 side, the rollup's priority operations once confirmed, with reorgs
 //!   deeper than the confirmations reported.
 //! - [`wallet`]: a user's own L1 calls (deposits, forced-exit requests) and the key an account is bound to.
+//! - [`admin`]: the rollup's administration for operators: its status as the contract reports it, the timelock's
+//!   pending operations, and the guardian's, governor's and operator's calls, decoded before they are sent.
 //! - `hardhat::HardhatNode` (feature `test-utils`): a local hardhat node for tests.
 
+pub mod admin;
 mod chain;
 mod contract_set;
 mod deploy;
