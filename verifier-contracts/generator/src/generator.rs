@@ -71,6 +71,9 @@ pub enum DebugStop {
     Challenges,
     /// After the vanishing check: returns the challenge area (the check passed if it returns).
     Vanishing,
+    /// As `Challenges`, with every sponge permutation taken through the rejection-sampling path (which an honest
+    /// transcript reaches with probability about 2^-30 per permutation), so that tests can compare it with plonky2.
+    ChallengesSlowSponge,
 }
 
 /// Word indices of the challenges in the debug output of [`DebugStop::Challenges`].
@@ -206,8 +209,16 @@ impl Mem {
 }
 
 /// Fixed memory addresses used by the helper functions.
-const CH: u64 = 0x100; // 12 challenger state words
-const KB: u64 = 0x280; // 96-byte Keccak buffer
+/// The challenger's 12-element state as plonky2's Keccak permutation hashes it: 96 bytes, lane `i` (8 bytes,
+/// little-endian) at `KB + 8i`. Observations are written there as bytes, so calldata runs are copied in directly.
+/// Masked writes of a lane read and write 32 bytes, so up to `KB + 0x78` is reserved.
+const KB: u64 = 0x280;
+/// Mask of the top `8k` bytes of a word (lanes `0..k` of a 32-byte window).
+fn lane_mask(k: usize) -> String {
+    let mut w = [0u8; 32];
+    w[..8 * k].fill(0xff);
+    format!("0x{}", hex(&w))
+}
 const PART_SLOTS: u64 = 0x300; // addresses of the part contracts
 /// Most part contracts a verifier may have.
 const MAX_PARTS: usize = 32;
@@ -272,15 +283,72 @@ impl<'a> Generator<'a> {
 
     // ---- transcript -------------------------------------------------------------------------
 
-    fn observe(&mut self, expr: &str) {
-        let slot = CH + 32 * self.sponge.inputs as u64;
-        self.line(format!("mstore({slot:#x}, {expr})"));
+    /// Emits the permutation when the rate (8 lanes) is full.
+    fn absorbed(&mut self, n: usize) {
         self.sponge.outputs = 0;
-        self.sponge.inputs += 1;
+        self.sponge.inputs += n;
+        debug_assert!(self.sponge.inputs <= 8);
         if self.sponge.inputs == 8 {
             self.line("zv_perm()");
             self.sponge.inputs = 0;
             self.sponge.outputs = 8;
+        }
+    }
+
+    /// Observes one canonical element given as a Yul expression of its value.
+    fn observe(&mut self, expr: &str) {
+        let a = KB + 8 * self.sponge.inputs as u64;
+        self.line(format!("zv_put({a:#x}, shl(192, zv_bsw({expr})), {})", lane_mask(1)));
+        self.absorbed(1);
+    }
+
+    /// Observes a constant element (its little-endian bytes are known now).
+    fn observe_const(&mut self, v: u64) {
+        let a = KB + 8 * self.sponge.inputs as u64;
+        let mut w = [0u8; 32];
+        w[..8].copy_from_slice(&v.to_le_bytes());
+        self.line(format!("zv_put({a:#x}, 0x{}, {})", hex(&w), lane_mask(1)));
+        self.absorbed(1);
+    }
+
+    /// Observes up to four lanes held at the top of the word in Yul variable `x` (little-endian bytes per lane),
+    /// splitting at the rate boundary.
+    fn observe_lanes(&mut self, x: &str, n: usize) {
+        let first = n.min(8 - self.sponge.inputs);
+        let a = KB + 8 * self.sponge.inputs as u64;
+        self.line(format!("zv_put({a:#x}, {x}, {})", lane_mask(first)));
+        self.absorbed(first);
+        if first < n {
+            self.line(format!("zv_put({KB:#x}, shl({}, {x}), {})", 64 * first, lane_mask(n - first)));
+            self.absorbed(n - first);
+        }
+    }
+
+    /// Observes `n` consecutive elements of calldata (8 little-endian bytes each, already checked canonical): the
+    /// bytes are the state's bytes, so they are copied in, a rate's worth per permutation.
+    fn observe_calldata_run(&mut self, off: usize, n: usize) {
+        let mut off = off;
+        let mut left = n;
+        if self.sponge.inputs > 0 && left > 0 {
+            let k = left.min(8 - self.sponge.inputs);
+            self.line(format!("calldatacopy({:#x}, {off}, {})", KB + 8 * self.sponge.inputs as u64, 8 * k));
+            self.absorbed(k);
+            off += 8 * k;
+            left -= k;
+        }
+        let full = left / 8;
+        if full > 0 {
+            self.line(format!(
+                "for {{ let j := 0 }} lt(j, {full}) {{ j := add(j, 1) }} {{ calldatacopy({KB:#x}, add({off}, shl(6, j)), 64) zv_perm() }}"
+            ));
+            self.sponge.inputs = 0;
+            self.sponge.outputs = 8;
+            off += 64 * full;
+            left -= 8 * full;
+        }
+        if left > 0 {
+            self.line(format!("calldatacopy({KB:#x}, {off}, {})", 8 * left));
+            self.absorbed(left);
         }
     }
 
@@ -292,18 +360,18 @@ impl<'a> Generator<'a> {
             self.sponge.outputs = 8;
         }
         self.sponge.outputs -= 1;
-        let slot = CH + 32 * self.sponge.outputs as u64;
-        self.line(format!("mstore({dst:#x}, mload({slot:#x}))"));
+        let a = KB + 8 * self.sponge.outputs as u64;
+        self.line(format!("mstore({dst:#x}, shr(192, zv_bsw(mload({a:#x}))))"));
     }
 
+    /// Observes a Merkle cap: each 25-byte digest is 4 elements (`BytesHash::to_vec`: 7-byte little-endian chunks),
+    /// whose state bytes are the digest's bytes with a zero byte after each chunk.
     fn observe_cap_calldata(&mut self, off: usize) {
         for i in 0..self.l.cap_len {
             let o = cd(off + i * HASH_BYTES);
-            self.line(format!("{{ let e0, e1, e2, e3 := zv_helems({o}) mstore({:#x}, e0) mstore({:#x}, e1) mstore({:#x}, e2) mstore({:#x}, e3) }}", 0x00, 0x20, 0x40, 0x60));
-            // the 4 elements are parked at 0x00..0x80 and observed one by one
-            for k in 0..4 {
-                self.observe(&format!("mload({:#x})", 32 * k));
-            }
+            self.line(format!("{{ let x := zv_hlanes(calldataload({o}))"));
+            self.observe_lanes("x", 4);
+            self.line("}");
         }
     }
 
@@ -420,26 +488,14 @@ impl<'a> Generator<'a> {
         let nc = self.l.num_challenges;
         let nsteps = self.l.arity_bits.len();
         let nq = self.l.num_queries;
-        // memory regions
-        let chal = self.mem.words(self.ch.words);
+        // memory regions: first those the gate parts read (the openings, the public-inputs hash in the challenge area,
+        // the accumulators, the gate output and scratch), so that each part call copies only them
         let pi = self.mem.words(NUM_PUBLIC_INPUTS);
-        let pih = chal + 32 * self.ch.pi_hash as u64;
         let n_open = self.l.num_openings_zeta + nc;
         let open = self.mem.words(2 * n_open);
-        let kis = self.mem.words(self.l.num_routed_wires);
-        let capc = self.mem.words(self.l.cap_len);
-        let omt = self.mem.words(self.l.lde_bits);
+        let chal = self.mem.words(self.ch.words);
+        let pih = chal + 32 * self.ch.pi_hash as u64;
         let misc = self.mem.words(64);
-        // per FRI step: g^i, coset-start factors, bit-reversed eval offsets (n words each), beta, beta^arity
-        let mut step_tables = vec![];
-        for &a in &self.l.arity_bits {
-            step_tables.push(self.mem.words(3 * (1usize << a) + 4));
-        }
-        let max_leaf = (self.l.oracle_polys.iter().max().copied().unwrap_or(0) * ELEM_BYTES)
-            .max(self.l.arity_bits.iter().map(|a| (1usize << a) * EXT_BYTES).max().unwrap_or(0));
-        let leafbuf = self.mem.words(max_leaf.div_ceil(32) + 1);
-        let max_arity = self.l.arity_bits.iter().map(|a| 1usize << a).max().unwrap_or(1);
-        let interp = self.mem.words(4 * max_arity);
         let n_terms = nc + nc * (self.l.num_partial_products + 1) + self.common.num_gate_constraints;
         let terms = self.mem.words(2 * n_terms);
         let acc = terms + 64 * (nc + nc * (self.l.num_partial_products + 1)) as u64;
@@ -450,8 +506,7 @@ impl<'a> Generator<'a> {
         // misc slots
         let m = |i: u64| misc + 32 * i;
         let (zn, zh, l0, bz, beta_s, gamma_s, filt) = (m(0), m(2), m(4), m(6), m(8), m(9), m(10));
-        let (ro0, ro1, an, gz, qo, qidx, qx, old, fa7) =
-            (m(12), m(14), m(16), m(18), m(20), m(21), m(22), m(24), m(26));
+        let (ro0, ro1, an, gz, qo, qidx, qx, old) = (m(12), m(14), m(16), m(18), m(20), m(21), m(22), m(24));
 
         let openings_cd = cd(self.l.openings);
         let c = |i: usize| open + 64 * i as u64; // extension opening i
@@ -462,6 +517,80 @@ impl<'a> Generator<'a> {
         let pps = zs + nc;
         let quot = pps + nc * self.l.num_partial_products;
         let zs_next = self.l.num_openings_zeta;
+
+        // gate constraints, filtered, accumulated into the constraint terms
+        let num_selectors = self.common.selectors_info.num_selectors();
+        let layout = GateLayout {
+            wires: c(wires),
+            constants: c(consts + num_selectors + self.common.num_lookup_selectors),
+            public_inputs_hash: pih,
+            out: gout,
+            scratch,
+        };
+        let mut max_scratch = 0u64;
+        let selectors = Selectors::of(self.common)?;
+        // each gate's constraints as fragments of at most the part budget, the last one followed by the filter and
+        // the accumulation (so the filter needs to survive no call)
+        let mut units: Vec<String> = Vec::new();
+        for (gi, gate) in self.common.gates.iter().enumerate() {
+            let g = gate_constraints(gate, &layout).map_err(|source| GenError::Gate {
+                index: gi,
+                id: gate.0.id(),
+                source,
+            })?;
+            max_scratch = max_scratch.max(g.scratch_bytes);
+            let si = selectors.selector_indices[gi];
+            let group = selectors.groups[si].clone();
+            let mut factors: Vec<u64> = group.filter(|&k| k != gi).map(|k| k as u64).collect();
+            if num_selectors > 1 {
+                factors.push(UNUSED_SELECTOR);
+            }
+            let mut tail = String::new();
+            if g.num_constraints > 0 {
+                let _ = write!(
+                    tail,
+                    "{{ let s0 := mload({:#x}) let s1 := sub({P}, mload({:#x})) let f0 := 1 let f1 := 0",
+                    c(consts + si),
+                    c(consts + si) + 32
+                );
+                for k in factors {
+                    let _ = write!(tail, " f0, f1 := emul(f0, f1, gsub({k:#x}, s0), mod(s1, {P}))");
+                }
+                let _ = writeln!(tail, " mstore({filt:#x}, f0) mstore({:#x}, f1) }}", filt + 32);
+                let _ = writeln!(tail, "zv_acc({}, {acc:#x}, {gout:#x}, {filt:#x})", g.num_constraints);
+            }
+            let mut frags = split_statements(&g.code, GATE_PART_SOURCE_BUDGET)
+                .map_err(|reason| GenError::GateSplit { index: gi, id: gate.0.id(), reason })?;
+            let label = format!("// gate {gi}: {}\n", gate.0.id().replace('\n', " "));
+            if frags.is_empty() {
+                frags.push(String::new());
+            }
+            if let Some(first) = frags.first_mut() {
+                first.insert_str(0, &label);
+            }
+            if let Some(last) = frags.last_mut() {
+                last.push_str(&tail);
+            }
+            units.extend(frags);
+        }
+        self.mem.next = scratch + max_scratch;
+        let scratch_end = self.mem.next;
+        // the regions only this contract uses
+        let n_polys: usize = self.l.oracle_polys.iter().sum();
+        let apow = self.mem.words(2 * n_polys);
+        let kis = self.mem.words(self.l.num_routed_wires);
+        let capc = self.mem.words(self.l.cap_len);
+        let omt = self.mem.words(self.l.lde_bits);
+        // per FRI step: the coset-start factors g^-rev(i) (n words), then beta^(2^j) for j < arity bits (extension)
+        let mut step_tables = vec![];
+        for &a in &self.l.arity_bits {
+            step_tables.push(self.mem.words((1usize << a) + 2 * a));
+        }
+        let max_leaf = (self.l.oracle_polys.iter().max().copied().unwrap_or(0) * ELEM_BYTES)
+            .max(self.l.arity_bits.iter().map(|a| (1usize << a) * EXT_BYTES).max().unwrap_or(0));
+        let leafbuf = self.mem.words(max_leaf.div_ceil(32) + 1);
+        let max_arity = self.l.arity_bits.iter().map(|a| 1usize << a).max().unwrap_or(1);
+        let fold = self.mem.words(max_arity);
 
         // ---- tables
         self.line("// constant tables");
@@ -481,13 +610,10 @@ impl<'a> Generator<'a> {
         for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
             let n = 1usize << a;
             let g = F::primitive_root_of_unity(a);
-            let tab = step_tables[s];
-            let (gt, tt, rt) = (tab, tab + 32 * n as u64, tab + 64 * n as u64);
+            let tt = step_tables[s];
             for i in 0..n {
-                self.line(format!("mstore({:#x}, {:#x})", gt + 32 * i as u64, g.exp_u64(i as u64).to_canonical_u64()));
                 let e = (n - reverse_bits(i, a)) % n;
                 self.line(format!("mstore({:#x}, {:#x})", tt + 32 * i as u64, g.exp_u64(e as u64).to_canonical_u64()));
-                self.line(format!("mstore({:#x}, {})", rt + 32 * i as u64, EXT_BYTES * reverse_bits(i, a)));
             }
         }
 
@@ -525,7 +651,7 @@ impl<'a> Generator<'a> {
         let digest: Vec<F> = self.vo.circuit_digest.to_vec();
         consts_obs.extend(digest.iter().map(|x| x.to_canonical_u64()));
         for v in consts_obs {
-            self.observe(&format!("{v:#x}"));
+            self.observe_const(v);
         }
         for k in 0..4 {
             self.observe(&format!("mload({:#x})", pih + 32 * k));
@@ -545,16 +671,8 @@ impl<'a> Generator<'a> {
         self.observe_cap_calldata(self.l.quotient_cap);
         self.challenge_to(cw(self.ch.zeta));
         self.challenge_to(cw(self.ch.zeta + 1));
-        // openings: 2·n_open words from memory, through a runtime loop from a known buffer position
-        let k0 = self.sponge.inputs;
-        let total = 2 * n_open;
-        self.line(format!(
-            "{{ let k := {k0} for {{ let i := 0 }} lt(i, {total}) {{ i := add(i, 1) }} {{ mstore(add({CH:#x}, shl(5, k)), mload(add({open:#x}, shl(5, i)))) k := add(k, 1) if eq(k, 8) {{ zv_perm() k := 0 }} }} }}"
-        ));
-        if total > 0 {
-            self.sponge.inputs = (k0 + total) % 8;
-            self.sponge.outputs = if self.sponge.inputs == 0 { 8 } else { 0 };
-        }
+        // openings: 2·n_open elements, contiguous in calldata (checked canonical when read into memory)
+        self.observe_calldata_run(openings_cd, 2 * n_open);
         self.challenge_to(cw(self.ch.fri_alpha));
         self.challenge_to(cw(self.ch.fri_alpha + 1));
         for s in 0..nsteps {
@@ -562,11 +680,15 @@ impl<'a> Generator<'a> {
             self.challenge_to(cw(self.ch.fri_betas + 2 * s));
             self.challenge_to(cw(self.ch.fri_betas + 2 * s + 1));
         }
-        for i in 0..2 * self.l.final_poly_len {
-            let o = cd(self.l.final_poly + i * ELEM_BYTES);
-            self.observe(&format!("zv_rd({o})"));
-        }
-        self.observe(&format!("zv_rd({})", cd(self.l.pow_witness)));
+        // the final polynomial and the PoW witness: canonical, then observed as calldata bytes
+        self.line(format!(
+            "for {{ let i := 0 }} lt(i, {}) {{ i := add(i, 1) }} {{ pop(zv_rd(add({}, shl(3, i)))) }} pop(zv_rd({}))",
+            2 * self.l.final_poly_len,
+            cd(self.l.final_poly),
+            cd(self.l.pow_witness)
+        ));
+        self.observe_calldata_run(cd(self.l.final_poly), 2 * self.l.final_poly_len);
+        self.observe_calldata_run(cd(self.l.pow_witness), 1);
         self.challenge_to(cw(self.ch.pow_response));
         for q in 0..nq {
             self.challenge_to(cw(self.ch.query_indices + q));
@@ -576,7 +698,7 @@ impl<'a> Generator<'a> {
             let a = cw(self.ch.query_indices + q);
             self.line(format!("mstore({a:#x}, and(mload({a:#x}), {lde_mask:#x}))"));
         }
-        if self.stop == Some(DebugStop::Challenges) {
+        if matches!(self.stop, Some(DebugStop::Challenges | DebugStop::ChallengesSlowSponge)) {
             self.line(format!("return({chal:#x}, {})", 32 * self.ch.words));
         }
         // PoW: the response must have pow_bits leading zeros (as a 64-bit word)
@@ -643,64 +765,8 @@ impl<'a> Generator<'a> {
             c(sigmas)
         );
 
-        // gate constraints, filtered, accumulated into the constraint terms
-        let num_selectors = self.common.selectors_info.num_selectors();
-        let layout = GateLayout {
-            wires: c(wires),
-            constants: c(consts + num_selectors + self.common.num_lookup_selectors),
-            public_inputs_hash: pih,
-            out: gout,
-            scratch,
-        };
-        let mut max_scratch = 0u64;
-        let selectors = Selectors::of(self.common)?;
-        // each gate's constraints as fragments of at most the part budget, the last one followed by the filter and
-        // the accumulation (so the filter needs to survive no call)
-        let mut units: Vec<String> = Vec::new();
-        for (gi, gate) in self.common.gates.iter().enumerate() {
-            let g = gate_constraints(gate, &layout).map_err(|source| GenError::Gate {
-                index: gi,
-                id: gate.0.id(),
-                source,
-            })?;
-            max_scratch = max_scratch.max(g.scratch_bytes);
-            let si = selectors.selector_indices[gi];
-            let group = selectors.groups[si].clone();
-            let mut factors: Vec<u64> = group.filter(|&k| k != gi).map(|k| k as u64).collect();
-            if num_selectors > 1 {
-                factors.push(UNUSED_SELECTOR);
-            }
-            let mut tail = String::new();
-            if g.num_constraints > 0 {
-                let _ = write!(
-                    tail,
-                    "{{ let s0 := mload({:#x}) let s1 := sub({P}, mload({:#x})) let f0 := 1 let f1 := 0",
-                    c(consts + si),
-                    c(consts + si) + 32
-                );
-                for k in factors {
-                    let _ = write!(tail, " f0, f1 := emul(f0, f1, gsub({k:#x}, s0), mod(s1, {P}))");
-                }
-                let _ = writeln!(tail, " mstore({filt:#x}, f0) mstore({:#x}, f1) }}", filt + 32);
-                let _ = writeln!(tail, "zv_acc({}, {acc:#x}, {gout:#x}, {filt:#x})", g.num_constraints);
-            }
-            let mut frags = split_statements(&g.code, GATE_PART_SOURCE_BUDGET)
-                .map_err(|reason| GenError::GateSplit { index: gi, id: gate.0.id(), reason })?;
-            let label = format!("// gate {gi}: {}\n", gate.0.id().replace('\n', " "));
-            if frags.is_empty() {
-                frags.push(String::new());
-            }
-            if let Some(first) = frags.first_mut() {
-                first.insert_str(0, &label);
-            }
-            if let Some(last) = frags.last_mut() {
-                last.push_str(&tail);
-            }
-            units.extend(frags);
-        }
         // units go to part contracts, packed greedily in order up to the budget; a part returns the accumulators,
         // the gate output area and the scratch area (contiguous), so a gate may span parts
-        let scratch_end = scratch + max_scratch;
         let ret_len = scratch_end - acc;
         let gate_funcs = format!("{}{}\n", zkr_yul::field::yul_functions(), acc_function());
         let mut shard = String::new();
@@ -713,7 +779,6 @@ impl<'a> Generator<'a> {
         if !shard.is_empty() {
             self.offload(gate_funcs, shard, scratch_end, acc, ret_len);
         }
-        self.mem.next = scratch + max_scratch;
         // alpha reductions and the quotient check
         let _ = writeln!(
             self.funcs,
@@ -759,20 +824,22 @@ impl<'a> Generator<'a> {
         ));
         let g_n = F::primitive_root_of_unity(self.l.degree_bits).to_canonical_u64();
         self.line(format!(
-            "mstore({gz:#x}, mulmod(mload({zeta:#x}), {g_n:#x}, {P})) mstore({:#x}, mulmod(mload({:#x}), {g_n:#x}, {P})) mstore({fa7:#x}, mulmod(7, mload({:#x}), {P}))",
+            "mstore({gz:#x}, mulmod(mload({zeta:#x}), {g_n:#x}, {P})) mstore({:#x}, mulmod(mload({:#x}), {g_n:#x}, {P}))",
             gz + 32,
-            zeta + 32,
-            fa + 32
+            zeta + 32
+        ));
+        // the FRI alpha's powers, one per polynomial of the initial oracles (the reduced openings become dot products)
+        self.line(format!(
+            "{{ let r0 := 1 let r1 := 0 let a0 := mload({fa:#x}) let a1 := mload({:#x}) for {{ let i := 0 }} lt(i, {n_polys}) {{ i := add(i, 1) }} {{ mstore(add({apow:#x}, shl(6, i)), r0) mstore(add({apow:#x}, add(shl(6, i), 32)), r1) {} }} }}",
+            fa + 32,
+            emul_inline("r0", "r1", "r0", "r1", "a0", "a1")
         ));
         for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
             let b = cw(self.ch.fri_betas + 2 * s);
-            let bp = step_tables[s] + 96 * (1u64 << a);
+            let bp = step_tables[s] + 32 * (1u64 << a);
             self.line(format!(
-                "{{ let b0 := mload({b:#x}) let b1 := mload({:#x}) mstore({bp:#x}, b0) mstore({:#x}, b1) for {{ let i := 0 }} lt(i, {a}) {{ i := add(i, 1) }} {{ b0, b1 := esquare(b0, b1) }} mstore({:#x}, b0) mstore({:#x}, b1) }}",
-                b + 32,
-                bp + 32,
-                bp + 64,
-                bp + 96
+                "{{ let b0 := mload({b:#x}) let b1 := mload({:#x}) for {{ let j := 0 }} lt(j, {a}) {{ j := add(j, 1) }} {{ mstore(add({bp:#x}, shl(6, j)), b0) mstore(add({bp:#x}, add(shl(6, j), 32)), b1) b0, b1 := esquare(b0, b1) }} }}",
+                b + 32
             ));
         }
 
@@ -803,21 +870,29 @@ impl<'a> Generator<'a> {
         let _ = writeln!(qb, "  mstore({qx:#x}, zv_subgroup_x(idx))");
         // combined reduced openings
         let _ = writeln!(qb, "  let s0 := 0 let s1 := 0");
-        for o in (0..4).rev() {
+        let mut offset = 0usize;
+        for o in 0..4 {
             let _ = writeln!(
                 qb,
-                "  s0, s1 := zv_horner_leaf(add(base, {}), {}, s0, s1)",
-                self.l.oracle_leaf[o], self.l.oracle_polys[o]
+                "  s0, s1 := zv_dot_leaf(add(base, {}), {}, {:#x}, s0, s1)",
+                self.l.oracle_leaf[o],
+                self.l.oracle_polys[o],
+                apow + 64 * offset as u64
             );
+            offset += self.l.oracle_polys[o];
         }
+        let _ = writeln!(qb, "  s0 := mod(s0, {P}) s1 := mod(s1, {P})");
         let _ = writeln!(qb, "  s0, s1 := esub(s0, s1, mload({ro0:#x}), mload({:#x}))", ro0 + 32);
-        let _ = writeln!(qb, "  let u0, u1 := zv_horner_leaf(add(base, {}), {nc}, 0, 0)", self.l.oracle_leaf[2]);
+        let _ = writeln!(
+            qb,
+            "  let u0, u1 := zv_dot_leaf(add(base, {}), {nc}, {apow:#x}, 0, 0) u0 := mod(u0, {P}) u1 := mod(u1, {P})",
+            self.l.oracle_leaf[2]
+        );
         let _ = writeln!(qb, "  u0, u1 := esub(u0, u1, mload({ro1:#x}), mload({:#x}))", ro1 + 32);
         let _ = writeln!(qb, "  zv_combine(s0, s1, u0, u1)");
         // folding steps
         for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
             let n = 1usize << a;
-            let tab = step_tables[s];
             let sdepth = self.l.step_depth[s];
             let cap_off = cd(self.l.commit_caps + s * self.l.cap_len * HASH_BYTES);
             let _ =
@@ -836,8 +911,9 @@ impl<'a> Generator<'a> {
             );
             let _ = writeln!(
                 qb,
-                "    let p0, p1 := zv_interp_fwd(ev, and(i, {}), {n}, {tab:#x}) p0, p1 := zv_interp_bwd(p0, p1, {n}, {tab:#x}) zv_interp_fin(p0, p1, {n}, {tab:#x}) mstore({qidx:#x}, ci) }}",
-                n - 1
+                "    let p0, p1 := zv_fold{s}(ev, and(i, {})) mstore({old:#x}, p0) mstore({:#x}, p1) mstore({qidx:#x}, ci) }}",
+                n - 1,
+                old + 32
             );
         }
         // final polynomial
@@ -859,16 +935,31 @@ impl<'a> Generator<'a> {
             lbm1 = self.l.lde_bits - 1,
             gen = F::MULTIPLICATIVE_GROUP_GENERATOR.to_canonical_u64()
         );
-        // one Horner step s := s·alpha + v (s, alpha in the extension, v in the base field); the leaf is read a word
-        // (four elements) at a time: one byte swap and one canonicity test per element instead of two calls
-        let horner_step = format!(
-            "{{ if gt(v, {PM1}) {{ zv_fail() }} let t := add(mul(s0, a1), mul(s1, a0)) s0 := mod(add(add(mul(s0, a0), mul(s1, a17)), v), {P}) s1 := mod(t, {P}) }}"
+        // s += sum_k v_k·alpha^(offset+k) over a leaf's n base elements, with the powers read from the table `pw`; the
+        // sums are left unreduced (each product is below 2^128). Elements are read a word (four) at a time: one byte
+        // swap per word, and one test per word that no element has its high half all ones (the only way to be >= p;
+        // such a word gets the exact per-element test).
+        let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+        let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
+        let term = |v: &str, k: u64| {
+            format!(
+                "s0 := add(s0, mul({v}, mload(add(pp, {})))) s1 := add(s1, mul({v}, mload(add(pp, {}))))",
+                64 * k,
+                64 * k + 32
+            )
+        };
+        let _ = writeln!(
+            self.funcs,
+            "function zv_dot_leaf(o, n, pw, s0, s1) -> r0, r1 {{ let nw := shr(2, n) for {{ let k := 0 }} lt(k, nw) {{ k := add(k, 1) }} {{ let raw := calldataload(add(o, shl(5, k))) let y := zv_bsw(raw) if iszero(eq(and(add(and(not(raw), {hi}), {hi}), {carry}), {carry})) {{ zv_chk4(y) }} let pp := add(pw, shl(8, k)) {} {} {} {} }} for {{ let k := shl(2, nw) }} lt(k, n) {{ k := add(k, 1) }} {{ let v := zv_rd(add(o, shl(3, k))) let pp := add(pw, shl(6, k)) {} }} r0 := s0 r1 := s1 }}",
+            term("shr(192, y)", 0),
+            term(&format!("and(shr(128, y), {M64})"), 1),
+            term(&format!("and(shr(64, y), {M64})"), 2),
+            term(&format!("and(y, {M64})"), 3),
+            term("v", 0)
         );
         let _ = writeln!(
             self.funcs,
-            "function zv_horner_leaf(o, n, s0, s1) -> r0, r1 {{ let a0 := mload({fa:#x}) let a1 := mload({:#x}) let a17 := mload({fa7:#x}) for {{}} and(n, 3) {{}} {{ n := sub(n, 1) let v := zv_rd(add(o, shl(3, n))) {step} }} for {{}} n {{}} {{ n := sub(n, 4) let y := zv_bsw(calldataload(add(o, shl(3, n)))) let v := and(y, {M64}) {step} v := and(shr(64, y), {M64}) {step} v := and(shr(128, y), {M64}) {step} v := shr(192, y) {step} }} r0 := s0 r1 := s1 }}",
-            fa + 32,
-            step = horner_step,
+            "function zv_chk4(y) {{ if or(or(gt(shr(192, y), {PM1}), gt(and(shr(128, y), {M64}), {PM1})), or(gt(and(shr(64, y), {M64}), {PM1}), gt(and(y, {M64}), {PM1}))) {{ zv_fail() }} }}"
         );
         // sum = alpha^nc * n0 / (x - zeta) + n1 / (x - g zeta), one inversion
         let _ = writeln!(
@@ -879,68 +970,15 @@ impl<'a> Generator<'a> {
             an + 32,
             old + 32
         );
-        // coset interpolation at beta: P(beta) = (beta^A - s^A) / (A s^A) * sum_i e_i x_i / (beta - x_i),
-        // x_i = s g^i, e_i = evals[rev(i)]; the denominators are inverted together (one einv)
-        let (den, pre, num) = (interp, interp + 64 * max_arity as u64, interp + 128 * max_arity as u64);
-        let _ = writeln!(
-            self.funcs,
-            "function zv_interp_fwd(ev, within, n, tab) -> p0, p1 {{
-  let s := mulmod(mload({qx:#x}), mload(add(tab, shl(5, add(n, within)))), {P})
-  let bp := add(tab, mul(96, n))
-  p0 := 1
-  for {{ let i := 0 }} lt(i, n) {{ i := add(i, 1) }} {{
-    let xi := mulmod(s, mload(add(tab, shl(5, i))), {P})
-    let e0, e1 := zv_rd2(add(ev, mload(add(tab, shl(5, add(shl(1, n), i))))))
-    mstore(add({num:#x}, shl(6, i)), mulmod(e0, xi, {P}))
-    mstore(add({num:#x}, add(shl(6, i), 32)), mulmod(e1, xi, {P}))
-    let d0 := addmod(mload(bp), sub({P}, xi), {P})
-    mstore(add({den:#x}, shl(6, i)), d0)
-    {m_pd}
-    mstore(add({pre:#x}, shl(6, i)), p0) mstore(add({pre:#x}, add(shl(6, i), 32)), p1)
-  }}
-}}
-function zv_interp_bwd(p0, p1, n, tab) -> r0, r1 {{
-  let b1 := mload(add(tab, add(mul(96, n), 32)))
-  let i0, i1 := einv(p0, p1)
-  for {{ let i := n }} i {{}} {{
-    i := sub(i, 1)
-    let v0 := i0 let v1 := i1
-    if i {{ {m_vpre} }}
-    {m_iden}
-    {m_vnum}
-    r0 := addmod(r0, v0, {P}) r1 := addmod(r1, v1, {P})
-  }}
-}}
-function zv_interp_fin(r0, r1, n, tab) {{
-  let xa := mload({qx:#x})
-  for {{ let k := n }} gt(k, 1) {{ k := shr(1, k) }} {{ xa := mulmod(xa, xa, {P}) }}
-  mstore({qx:#x}, xa)
-  let bap := add(tab, add(mul(96, n), 64))
-  let c0, c1 := esub(mload(bap), mload(add(bap, 32)), xa, 0)
-  c0, c1 := escalar(c0, c1, ginv(mulmod(n, xa, {P})))
-  r0, r1 := emul(r0, r1, c0, c1)
-  mstore({old:#x}, r0) mstore({:#x}, r1)
-}}",
-            old + 32,
-            m_pd = emul_inline("p0", "p1", "p0", "p1", "d0", "mload(add(bp, 32))"),
-            m_vpre = emul_inline(
-                "v0",
-                "v1",
-                "i0",
-                "i1",
-                &format!("mload(add({pre:#x}, shl(6, sub(i, 1))))"),
-                &format!("mload(add({pre:#x}, add(shl(6, sub(i, 1)), 32)))")
-            ),
-            m_iden = emul_inline("i0", "i1", "i0", "i1", &format!("mload(add({den:#x}, shl(6, i)))"), "b1"),
-            m_vnum = emul_inline(
-                "v0",
-                "v1",
-                "v0",
-                "v1",
-                &format!("mload(add({num:#x}, shl(6, i)))"),
-                &format!("mload(add({num:#x}, add(shl(6, i), 32)))")
-            ),
-        );
+        // coset interpolation at beta, by folding: the n evaluations of a polynomial P (degree < n) on the coset s<g>
+        // are paired x, -x (adjacent in plonky2's bit-reversed order) into the n/2 values of
+        // Q(x^2) = (P(x) + P(-x))/2 + beta (P(x) - P(-x))/(2x), where Q(beta^2) = P(beta); repeated with beta^2, beta^4,
+        // ... down to one value. The halvings are left out and made up at the end (times n^-1). Straight-line code;
+        // one inversion (of s) per step.
+        for (s, &a) in self.l.arity_bits.clone().iter().enumerate() {
+            let fs = self.fold_function(s, a, qx, step_tables[s], fold);
+            self.funcs.push_str(&fs);
+        }
         let _ = writeln!(
             self.funcs,
             "function zv_leaf(o, len) -> h {{ calldatacopy({leafbuf:#x}, o, len) h := and(keccak256({leafbuf:#x}, len), {M25}) }}"
@@ -951,7 +989,77 @@ function zv_interp_fin(r0, r1, n, tab) {{
         Ok(std::mem::take(&mut self.code))
     }
 
+    /// `zv_fold{s}(ev, within) -> r0, r1`: P(beta) for FRI step `s` (arity 2^a) from the n evaluations at calldata
+    /// `ev` (bit-reversed coset order, two extension elements per word) of the query at position `within`; `qx` holds
+    /// the query's point x, which becomes x^n. See the comment where it is called.
+    fn fold_function(&self, s: usize, a: usize, qx: u64, tab: u64, buf: u64) -> String {
+        let n = 1usize << a;
+        let bp = tab + 32 * n as u64;
+        let g = F::primitive_root_of_unity(a);
+        let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+        let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
+        let mut f = String::new();
+        let _ = writeln!(f, "function zv_fold{s}(ev, within) -> r0, r1 {{");
+        // s = x g^-rev(within), si = 1/s
+        let _ = writeln!(
+            f,
+            "  let x := mload({qx:#x}) let si := ginv(mulmod(x, mload(add({tab:#x}, shl(5, within))), {P}))"
+        );
+        for l in 0..a {
+            let pairs = n >> (l + 1);
+            let bits = a - l - 1;
+            let _ = writeln!(
+                f,
+                "  {{ let b0 := mload({:#x}) let b1 := mload({:#x})",
+                bp + 64 * l as u64,
+                bp + 64 * l as u64 + 32
+            );
+            for p in 0..pairs {
+                // x at this pair: s^(2^l) g^(2^l rev(p)); its inverse si^(2^l) g^-(2^l rev(p))
+                let e = ((n - ((1usize << l) * reverse_bits(p, bits)) % n) % n) as u64;
+                let ginv_c = g.exp_u64(e).to_canonical_u64();
+                if l == 0 {
+                    let _ = writeln!(
+                        f,
+                        "    {{ let raw := calldataload(add(ev, {})) let y := zv_bsw(raw) if iszero(eq(and(add(and(not(raw), {hi}), {hi}), {carry}), {carry})) {{ zv_chk4(y) }} let a0 := shr(192, y) let a1 := and(shr(128, y), {M64}) let c0 := and(shr(64, y), {M64}) let c1 := and(y, {M64})",
+                        32 * p
+                    );
+                } else {
+                    let (o0, o1) = (buf + 128 * p as u64, buf + 128 * p as u64 + 64);
+                    let _ = writeln!(
+                        f,
+                        "    {{ let a0 := mload({o0:#x}) let a1 := mload({:#x}) let c0 := mload({o1:#x}) let c1 := mload({:#x})",
+                        o0 + 32,
+                        o1 + 32
+                    );
+                }
+                let c = if ginv_c == 1 { "si".to_string() } else { format!("mulmod(si, {ginv_c:#x}, {P})") };
+                let _ = writeln!(
+                    f,
+                    "      let c := {c} let d0 := mulmod(add(a0, sub({P}, c0)), c, {P}) let d1 := mulmod(add(a1, sub({P}, c1)), c, {P}) {} mstore({:#x}, addmod(add(a0, c0), d0, {P})) mstore({:#x}, addmod(add(a1, c1), d1, {P})) }}",
+                    emul_inline("d0", "d1", "d0", "d1", "b0", "b1"),
+                    buf + 64 * p as u64,
+                    buf + 64 * p as u64 + 32
+                );
+            }
+            let _ = writeln!(f, "  }} si := mulmod(si, si, {P})");
+        }
+        let n_inv = F::from_canonical_u64(n as u64).inverse().to_canonical_u64();
+        let _ = writeln!(
+            f,
+            "  r0 := mulmod(mload({buf:#x}), {n_inv:#x}, {P}) r1 := mulmod(mload({:#x}), {n_inv:#x}, {P})",
+            buf + 32
+        );
+        let mut sq = String::new();
+        for _ in 0..a {
+            let _ = write!(sq, " x := mulmod(x, x, {P})");
+        }
+        let _ = writeln!(f, " {sq} mstore({qx:#x}, x)\n}}");
+        f
+    }
+
     fn helper_functions(&mut self) {
+        let slow_sponge = self.stop == Some(DebugStop::ChallengesSlowSponge);
         let f = &mut self.funcs;
         f.push_str(&zkr_yul::field::yul_functions());
         let m8 = "0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
@@ -973,17 +1081,40 @@ function zv_interp_fin(r0, r1, n, tab) {{
             f,
             "function zv_rd2(o) -> v0, v1 {{ let y := zv_bsw(calldataload(o)) v0 := shr(192, y) v1 := and(shr(128, y), {M64}) if or(gt(v0, {PM1}), gt(v1, {PM1})) {{ zv_fail() }} }}"
         );
-        // BytesHash<25>::to_vec: 7-byte little-endian chunks
-        let top7 = "0xffffffffffffff00000000000000000000000000000000000000000000000000";
-        let top4 = "0xffffffff00000000000000000000000000000000000000000000000000000000";
+        // a 25-byte digest (top of `w`) as the state bytes of its 4 elements (BytesHash<25>::to_vec: 7-byte
+        // little-endian chunks): bytes 0-6, 7-13, 14-20 and 21-24, each chunk padded to 8 bytes with zeros
+        let l0 = "0xffffffffffffff00000000000000000000000000000000000000000000000000";
+        let l1 = "0x0000000000000000ffffffffffffff0000000000000000000000000000000000";
+        let l2 = "0x00000000000000000000000000000000ffffffffffffff000000000000000000";
+        let l3 = "0x000000000000000000000000000000000000000000000000ffffffff00000000";
         let _ = writeln!(
             f,
-            "function zv_helems(o) -> e0, e1, e2, e3 {{ let w := calldataload(o) e0 := shr(192, zv_bsw(and(w, {top7}))) e1 := shr(192, zv_bsw(and(shl(56, w), {top7}))) e2 := shr(192, zv_bsw(and(shl(112, w), {top7}))) e3 := shr(192, zv_bsw(and(shl(168, w), {top4}))) }}"
+            "function zv_hlanes(w) -> x {{ x := or(or(and(w, {l0}), and(shr(8, w), {l1})), or(and(shr(16, w), {l2}), and(shr(24, w), {l3}))) }}"
         );
-        // KeccakPermutation: state bytes = 12 LE u64; output = H(s) || H(H(s)) || ... with rejection of words >= p
+        // writes the lanes of `x` selected by `mask` at `a`, keeping the other bytes of the window
+        let _ = writeln!(f, "function zv_put(a, x, mask) {{ mstore(a, or(and(mload(a), not(mask)), and(x, mask))) }}");
+        // plonky2's KeccakPermutation on the 96 state bytes: the new state is the little-endian u64 stream of
+        // H(s) || H(H(s)) || ... with words >= p skipped. The common case (no word of the first three hashes is >= p)
+        // writes the three hashes as they are; a word >= p has its high half all ones (in little-endian, bytes 4-7
+        // of its lane), and any such lane sends the permutation to the exact, word-by-word path.
+        let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+        let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
+        let fast = if slow_sponge { "0" } else { "and(zv_nohigh(h1), and(zv_nohigh(h2), zv_nohigh(h3)))" };
         let _ = writeln!(
             f,
-            "function zv_perm() {{ for {{ let i := 0 }} lt(i, 3) {{ i := add(i, 1) }} {{ let p := add({CH:#x}, shl(7, i)) mstore(add({KB:#x}, shl(5, i)), zv_bsw(or(or(shl(192, mload(p)), shl(128, mload(add(p, 32)))), or(shl(64, mload(add(p, 64))), mload(add(p, 96)))))) }} let h := keccak256({KB:#x}, 96) let n := 0 for {{}} lt(n, 12) {{}} {{ let s := zv_bsw(h) for {{ let j := 0 }} lt(j, 4) {{ j := add(j, 1) }} {{ let v := and(shr(sub(192, shl(6, j)), s), 0xffffffffffffffff) if and(lt(v, {P}), lt(n, 12)) {{ mstore(add({CH:#x}, shl(5, n)), v) n := add(n, 1) }} }} mstore({KB:#x}, h) h := keccak256({KB:#x}, 32) }} }}"
+            "function zv_nohigh(h) -> ok {{ ok := eq(and(add(and(not(h), {hi}), {hi}), {carry}), {carry}) }}"
+        );
+        let _ = writeln!(
+            f,
+            "function zv_perm() {{ let h1 := keccak256({KB:#x}, 96) mstore({KB:#x}, h1) let h2 := keccak256({KB:#x}, 32) mstore({:#x}, h2) let h3 := keccak256({:#x}, 32) mstore({:#x}, h3) if iszero({fast}) {{ zv_perm_slow(h1) }} }}",
+            KB + 32,
+            KB + 32,
+            KB + 64
+        );
+        let _ = writeln!(
+            f,
+            "function zv_perm_slow(h) {{ let n := 0 for {{}} lt(n, 12) {{}} {{ for {{ let j := 0 }} and(lt(j, 4), lt(n, 12)) {{ j := add(j, 1) }} {{ let raw := and(shr(sub(192, shl(6, j)), h), {M64}) if lt(shr(192, zv_bsw(shl(192, raw))), {P}) {{ zv_put(add({KB:#x}, shl(3, n)), shl(192, raw), {}) n := add(n, 1) }} }} mstore(0, h) h := keccak256(0, 32) }} }}",
+            lane_mask(1)
         );
         // Merkle path from a leaf digest to the cap: siblings are 25-byte digests in calldata
         let _ = writeln!(

@@ -56,6 +56,28 @@ fn gas_profile_accounts_for_the_verification() {
     for (op, n, gas) in ops.iter().take(25) {
         eprintln!("  op {op:#04x}: {n} executions, {gas} gas");
     }
+    // the same up to the end of the transcript and of the vanishing check (FRI is the rest)
+    for stop in [DebugStop::Challenges, DebugStop::Vanishing] {
+        let p = debug_verifier(stop).profile(calldata(&f.encoded, proof_pis()));
+        assert!(p.outcome.success);
+        eprintln!("up to the end of {stop:?}: execution by depth {:?}", p.by_depth);
+        if stop == DebugStop::Vanishing {
+            // what FRI alone executes, by opcode
+            let mut fri: Vec<(u8, i64, i64)> = prof
+                .by_opcode
+                .iter()
+                .map(|&(op, n, g)| {
+                    let (n0, g0) =
+                        p.by_opcode.iter().find(|o| o.0 == op).map(|o| (o.1 as i64, o.2 as i64)).unwrap_or((0, 0));
+                    (op, n as i64 - n0, g as i64 - g0)
+                })
+                .collect();
+            fri.sort_by_key(|o| std::cmp::Reverse(o.2));
+            for (op, n, gas) in fri.iter().take(20) {
+                eprintln!("  FRI op {op:#04x}: {n} executions, {gas} gas");
+            }
+        }
+    }
 }
 
 #[test]
@@ -127,6 +149,13 @@ fn contract_challenges_equal_plonky2s() {
     assert_eq!(w[cl.pow_response], c(fc.fri_pow_response), "PoW response");
     let idx: Vec<u64> = fc.fri_query_indices.iter().map(|&i| i as u64).collect();
     assert_eq!(&w[cl.query_indices..cl.query_indices + layout.num_queries], idx.as_slice(), "query indices");
+
+    // the sponge's exact path (rejection sampling word by word, which an honest transcript almost never needs)
+    // derives the same challenges
+    let mut slow = debug_verifier(DebugStop::ChallengesSlowSponge);
+    let (_, slow_out) = call(&mut slow, calldata(&f.encoded, proof_pis()));
+    assert!(slow_out.success);
+    assert_eq!(slow_out.output, out.output, "the slow sponge path must derive the same challenges");
 
     // a non-canonical opening is refused while decoding, before any challenge is derived
     let mut bad = f.encoded.clone();
