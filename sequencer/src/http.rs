@@ -233,6 +233,11 @@ enum Op {
     Read,
 }
 
+/// What the service answered, or its refusal as the gateway answers it on a route of kind `op`.
+fn answer<T>(r: Result<tonic::Response<T>, Status>, op: Op) -> Result<T, ApiError> {
+    r.map(tonic::Response::into_inner).map_err(|s| ApiError::from_status(&s, op))
+}
+
 fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
@@ -373,12 +378,8 @@ impl Gateway {
                 allowed(&method, Method::POST)?;
                 let body = self.read_body(req).await?;
                 let tx = submitted_bytes(&body)?;
-                let r = self
-                    .api
-                    .submit_tx(tonic::Request::new(proto::SubmitTxRequest { tx }))
-                    .await
-                    .map_err(|s| ApiError::from_status(&s, Op::Submit))?
-                    .into_inner();
+                let request = tonic::Request::new(proto::SubmitTxRequest { tx });
+                let r = answer(self.api.submit_tx(request).await, Op::Submit)?;
                 let v = json!({
                     "hash": hex0x(&r.tx_hash),
                     "status": r.status.as_ref().map(status_json).unwrap_or(Value::Null),
@@ -388,12 +389,8 @@ impl Gateway {
             ["v1", "tx", hash] => {
                 allowed(&method, Method::GET)?;
                 let tx_hash = parse_hex("the transaction hash", hash)?;
-                let s = self
-                    .api
-                    .get_tx_status(tonic::Request::new(proto::GetTxStatusRequest { tx_hash }))
-                    .await
-                    .map_err(|s| ApiError::from_status(&s, Op::Read))?
-                    .into_inner();
+                let request = tonic::Request::new(proto::GetTxStatusRequest { tx_hash });
+                let s = answer(self.api.get_tx_status(request).await, Op::Read)?;
                 Ok(json_response(StatusCode::OK, &status_json(&s)))
             }
             ["v1", "tx", hash, "events"] => {
@@ -406,12 +403,8 @@ impl Gateway {
                 let account: u32 =
                     id.parse().map_err(|_| ApiError::malformed(format!("account id must be a u32, got {id:?}")))?;
                 let proven = query_flag(query.as_deref(), "proven")?;
-                let a = self
-                    .api
-                    .get_account(tonic::Request::new(proto::GetAccountRequest { account, proven }))
-                    .await
-                    .map_err(|s| ApiError::from_status(&s, Op::Read))?
-                    .into_inner();
+                let request = tonic::Request::new(proto::GetAccountRequest { account, proven });
+                let a = answer(self.api.get_account(request).await, Op::Read)?;
                 let v = json!({
                     "account": account,
                     "proven": proven,
@@ -427,12 +420,7 @@ impl Gateway {
             }
             ["v1", "info"] => {
                 allowed(&method, Method::GET)?;
-                let i = self
-                    .api
-                    .get_info(tonic::Request::new(proto::GetInfoRequest {}))
-                    .await
-                    .map_err(|s| ApiError::from_status(&s, Op::Read))?
-                    .into_inner();
+                let i = answer(self.api.get_info(tonic::Request::new(proto::GetInfoRequest {})).await, Op::Read)?;
                 let v = json!({
                     "chain_id": i.chain_id.to_string(),
                     "rollup_id": i.rollup_id.to_string(),
@@ -485,13 +473,7 @@ impl Gateway {
         let mut request = tonic::Request::new(proto::StreamStatusRequest { tx_hashes: vec![tx_hash] });
         // the service counts open streams per client address, as for gRPC clients
         request.extensions_mut().insert(TcpConnectInfo { local_addr: local, remote_addr: Some(peer) });
-        let mut updates = self
-            .api
-            .stream_status(request)
-            .await
-            .map_err(|s| ApiError::from_status(&s, Op::Read))?
-            .into_inner()
-            .into_inner();
+        let mut updates = answer(self.api.stream_status(request).await, Op::Read)?.into_inner();
         let (out, rx) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(16);
         tokio::spawn(async move {
             let event =

@@ -72,7 +72,7 @@ pub enum BenchCommand {
     Wrap {
         /// Parameter sets as rate_bits:queries:pow_bits:cap_height (at least 100 conjectured bits each).
         #[arg(long, value_delimiter = ',', default_values_t = vec![
-            "7:12:20:4".to_string(), "8:11:16:4".to_string(), "8:10:24:4".to_string(), "9:9:23:3".to_string(),
+            "7:12:20:4".to_string(), "8:11:16:4".to_string(), "9:9:23:3".to_string(), "10:8:20:3".to_string(),
             "10:8:24:3".to_string()
         ])]
         params: Vec<String>,

@@ -145,29 +145,9 @@ pub enum GovernanceCommand {
     Schedule(ScheduleCommand),
     /// Execute a scheduled operation once it is ready (any key): its data and salt are read from the rollup's
     /// OperationScheduled logs.
-    Execute {
-        #[command(flatten)]
-        rollup: RollupArgs,
-        #[command(flatten)]
-        send: SendArgs,
-        #[command(flatten)]
-        logs: LogArgs,
-        /// The operation's id (printed by `schedule` and `list`).
-        #[arg(long)]
-        id: B256,
-    },
+    Execute(OperationArgs),
     /// Cancel a scheduled operation (the governor's key, or the guardian's for anything but setGuardian).
-    Cancel {
-        #[command(flatten)]
-        rollup: RollupArgs,
-        #[command(flatten)]
-        send: SendArgs,
-        #[command(flatten)]
-        logs: LogArgs,
-        /// The operation's id.
-        #[arg(long)]
-        id: B256,
-    },
+    Cancel(OperationArgs),
     /// List the scheduled operations: OperationScheduled logs minus OperationExecuted and OperationCancelled, each
     /// with its ready time and decoded call. Needs no key.
     List {
@@ -176,6 +156,20 @@ pub enum GovernanceCommand {
         #[command(flatten)]
         logs: LogArgs,
     },
+}
+
+/// A scheduled operation to execute or cancel, and how.
+#[derive(Debug, clap::Args)]
+pub struct OperationArgs {
+    #[command(flatten)]
+    pub rollup: RollupArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// The operation's id (printed by `schedule` and `list`).
+    #[arg(long)]
+    pub id: B256,
 }
 
 /// The timelocked setters of IZkrRollup.sol, one subcommand each.
@@ -463,14 +457,14 @@ async fn governance(cmd: GovernanceCommand) -> Result<()> {
                 .with_context(|| format!("preparing the schedule of {call}"))?;
             submit(&l1, &plan, &opts.send, opts.rollup.json).await
         }
-        GovernanceCommand::Execute { rollup, send, logs, id } => {
+        GovernanceCommand::Execute(OperationArgs { rollup, send, logs, id }) => {
             let l1 = signer(&rollup, &send).await?;
             let plan = admin::plan_execute(&l1, rollup.rollup, id, logs.from_block)
                 .await
                 .with_context(|| format!("preparing the execution of operation {id}"))?;
             submit(&l1, &plan, &send, rollup.json).await
         }
-        GovernanceCommand::Cancel { rollup, send, logs, id } => {
+        GovernanceCommand::Cancel(OperationArgs { rollup, send, logs, id }) => {
             let l1 = signer(&rollup, &send).await?;
             let plan = admin::plan_cancel(&l1, rollup.rollup, id, logs.from_block)
                 .await

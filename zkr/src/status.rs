@@ -13,6 +13,9 @@ use zkr_settle::{Address, PrivateKeySigner, RpcL1};
 
 /// How long one scrape may take.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest metrics answer read: a role's page is tens of kilobytes; anything past this is refused, not held in
+/// memory.
+const MAX_ANSWER_BYTES: u64 = 16 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -106,8 +109,8 @@ fn parse_line(line: &str) -> Result<Sample> {
     Ok(Sample { name, labels, value })
 }
 
-/// `GET` over plain HTTP/1.0 with a timeout: the body of a 200 answer.
-fn http_get(url: &str) -> Result<String> {
+/// `GET` over plain HTTP/1.0 with a timeout: the body of a 200 answer of at most `limit` bytes.
+fn http_get(url: &str, limit: u64) -> Result<String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     if rest.contains("://") {
         bail!("only http:// metrics URLs are supported");
@@ -127,7 +130,10 @@ fn http_get(url: &str) -> Result<String> {
     s.set_write_timeout(Some(SCRAPE_TIMEOUT)).context("setting a timeout")?;
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").as_bytes()).context("sending")?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).context("reading the answer")?;
+    s.take(limit.saturating_add(1)).read_to_end(&mut raw).context("reading the answer")?;
+    if raw.len() as u64 > limit {
+        bail!("the answer is larger than {limit} bytes");
+    }
     let text = String::from_utf8(raw).context("the answer is not UTF-8")?;
     let (head, body) = text.split_once("\r\n\r\n").context("no HTTP answer")?;
     let status = head.lines().next().unwrap_or_default();
@@ -146,7 +152,7 @@ pub struct Source {
 
 impl Source {
     pub fn scrape(url: &str) -> Source {
-        let samples = http_get(url).and_then(|t| parse_metrics(&t)).map_err(|e| format!("{e:#}"));
+        let samples = http_get(url, MAX_ANSWER_BYTES).and_then(|t| parse_metrics(&t)).map_err(|e| format!("{e:#}"));
         Source { url: url.to_string(), samples }
     }
 
@@ -406,6 +412,32 @@ mod tests {
         assert!(s[3].value.is_infinite());
         assert!(parse_metrics("broken{a=1} 2").is_err());
         assert!(parse_metrics("novalue").is_err());
+    }
+
+    /// Serves one connection on a free port with `answer` (after reading the request); the port.
+    fn serve_once(answer: Vec<u8>) -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut conn, _)) = listener.accept() {
+                let _ = conn.read(&mut [0u8; 1024]);
+                // the client may hang up before reading it all
+                let _ = conn.write_all(&answer);
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn an_oversized_answer_is_refused() {
+        let page = |body: &str| format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}").into_bytes();
+        let port = serve_once(page("zkr_up{role=\"sequencer\"} 1\n"));
+        let body = http_get(&format!("http://127.0.0.1:{port}"), 1024).unwrap();
+        assert_eq!(parse_metrics(&body).unwrap().len(), 1);
+
+        let port = serve_once(page(&"x 1\n".repeat(100_000)));
+        let e = http_get(&format!("127.0.0.1:{port}/metrics"), 1024).unwrap_err();
+        assert_eq!(e.to_string(), "the answer is larger than 1024 bytes");
     }
 
     #[test]

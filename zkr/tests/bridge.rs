@@ -138,7 +138,7 @@ fn deposits_withdrawals_and_forced_exits_reconcile_and_users_exit_without_the_op
     let (a1, _) = rt.block_on(open_account(&u1, d.rollup, &keys[0], 1_000_000));
     rt.block_on(reconcile(&operator, &d, &holders, "after the first deposit"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let config = dir.path().join("devnet.toml");
     std::fs::write(
         &config,
@@ -156,7 +156,7 @@ fn deposits_withdrawals_and_forced_exits_reconcile_and_users_exit_without_the_op
     let child = Command::new(env!("CARGO_BIN_EXE_zkr"))
         .env("ZKR_TEST_L1_KEY", HARDHAT_KEY_0)
         .args(["devnet", "--capacity", "2", "--epoch-height", "1", "--workers", "2", "--forever"])
-        .args(["--grpc", &format!("127.0.0.1:{port}"), "--config", config.to_str().unwrap()])
+        .args(["--grpc", &format!("127.0.0.1:{port}"), "--http", "off", "--config", config.to_str().unwrap()])
         .arg("--data-dir")
         .arg(&data)
         .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))

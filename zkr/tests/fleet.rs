@@ -3,11 +3,10 @@
 //! blobs live only in S3 (SeaweedFS). The test process shares the SQLite queue file and the blob store with the
 //! coordinator; it enqueues jobs as the sequencer would (`QueueSink`) and watches the queue. Child processes are killed when a test ends, whether it passes or not.
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,25 +15,22 @@ use rand_chacha::ChaCha20Rng;
 use tokio::sync::Mutex;
 use zkr_blobs::{BlobConfig, BlobStore};
 use zkr_circuits::demo;
-use zkr_circuits::tx::{Domain, Transfer, Tx};
+use zkr_circuits::tx::Tx;
 use zkr_coordinator::epochs::{EpochPlan, QueueSink};
 use zkr_coordinator::settlement::Finalized;
 use zkr_queue::{Job, JobKind, JobState, Queue, QueueConfig};
 use zkr_sequencer::proto::wallet_client::WalletClient;
-use zkr_sequencer::proto::{self, GetAccountRequest, GetTxStatusRequest, SubmitTxRequest};
+use zkr_sequencer::proto::{self, GetAccountRequest, GetTxStatusRequest};
 use zkr_sequencer::BatchSink;
 
 mod common;
+
+use common::{free_port, spawn_logged, tail, Load, ZKR};
 
 const TOKEN: &str = "fleet-test-token";
 
 /// The fault tests run one at a time: each starts several processes that build circuits and prove, on few cores.
 static SERIAL: Mutex<()> = Mutex::const_new(());
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 struct Proc {
     name: String,
@@ -213,17 +209,8 @@ impl Fleet {
 
     /// A `zkr` child process with a clean ZKR_* environment, logging (appending) to `<name>.log`.
     fn spawn(&mut self, name: &str, args: &[&str], env: &[(&str, String)]) {
-        let log = File::options().create(true).append(true).open(self.log_path(name)).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkr"));
-        cmd.args(args).current_dir(self.dir.path());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ZKR_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("ZKR_LOG", "info").envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let child = spawn_logged(ZKR, args, self.dir.path(), &self.log_path(name), env)
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
         self.procs.push(Proc { name: name.to_string(), child, live: true });
     }
 
@@ -485,11 +472,6 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 /// The value of the series `series` (name and labels, exactly as exported) in a `/metrics` answer.
 fn series_value(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
-fn tail(s: &str, lines: usize) -> String {
-    let all: Vec<&str> = s.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// The stats line a worker prints when it stops cleanly.
@@ -960,77 +942,6 @@ async fn fleet_sequencer_takes_deposits_from_l1_and_resumes() {
     }
     assert_eq!(balance(a).await, Some(1234), "the first deposit is credited once");
     drop(node);
-}
-
-/// Transfers among the sequencer's genesis accounts, each sent until the sequencer acknowledges it: through an
-/// outage the same bytes go again, and ALREADY_EXISTS for them ("already submitted") means an earlier try was
-/// stored. Acknowledged transactions are kept in the order the sequencer executed them (one at a time, no gaps).
-struct Load {
-    keys: Vec<zkr_circuits::schnorr::SecretKey>,
-    nonces: Vec<u32>,
-    sent: u32,
-    acked: Vec<zkr_circuits::tx::SignedTx>,
-    url: String,
-}
-
-impl Load {
-    fn new(wallet_port: u16) -> Load {
-        let keys = demo::keys(1, 8);
-        Load { nonces: vec![0; 8], keys, sent: 0, acked: Vec::new(), url: format!("http://127.0.0.1:{wallet_port}") }
-    }
-
-    async fn client(&self) -> Option<WalletClient<tonic::transport::Channel>> {
-        let endpoint = tonic::transport::Endpoint::from_shared(self.url.clone()).ok()?;
-        endpoint.connect_timeout(Duration::from_secs(2)).connect().await.ok().map(WalletClient::new)
-    }
-
-    async fn submit(&mut self, n: usize) {
-        for _ in 0..n {
-            let from = (self.sent % 8) as usize;
-            let to = (self.sent + 3) % 8;
-            self.sent += 1;
-            let transfer =
-                Transfer { from: from as u32, to, amount: u64::from(self.sent), fee: 0, nonce: self.nonces[from] };
-            let tx = Tx::Transfer(transfer).sign(&self.keys[from], &Domain::DEVNET);
-            let bytes = tx.to_bytes();
-            let t = Instant::now();
-            loop {
-                assert!(t.elapsed() < Duration::from_secs(120), "transaction {} never acknowledged", self.sent);
-                let Some(mut c) = self.client().await else {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                };
-                match c.submit_tx(SubmitTxRequest { tx: bytes.clone() }).await {
-                    Ok(_) => break,
-                    Err(s) if s.code() == tonic::Code::AlreadyExists && s.message().contains("already submitted") => {
-                        break
-                    }
-                    Err(s)
-                        if matches!(
-                            s.code(),
-                            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
-                        ) =>
-                    {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                    Err(s) => panic!("transaction {} refused: {s:?}", self.sent),
-                }
-            }
-            self.nonces[from] += 1;
-            self.acked.push(tx);
-        }
-    }
-
-    /// The stages of the acknowledged transactions (None where the sequencer does not answer).
-    async fn stages(&self) -> Option<Vec<i32>> {
-        let mut c = self.client().await?;
-        let mut out = Vec::new();
-        for tx in &self.acked {
-            let hash = zkr_sequencer::TxHash::of(&tx.tx.id()).0.to_vec();
-            out.push(c.get_tx_status(GetTxStatusRequest { tx_hash: hash }).await.ok()?.into_inner().stage);
-        }
-        Some(out)
-    }
 }
 
 /// The fleet chaos test: real processes on Postgres (sequencer, coordinator settling on a hardhat JSON-RPC chain, two

@@ -6,20 +6,16 @@
 //! the alert clears. How long each took is printed (`--nocapture`), not asserted. `zkr status` is run against the
 //! same fleet while the worker is down and after it is back.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use zkr_circuits::demo;
-use zkr_circuits::tx::{Domain, Transfer, Tx};
-use zkr_sequencer::proto::wallet_client::WalletClient;
-use zkr_sequencer::proto::SubmitTxRequest;
 
-const ZKR: &str = env!("CARGO_BIN_EXE_zkr");
+mod common;
+
+use common::{free_port, http_get, spawn_logged, stdout_json, tail, Load, ZKR};
+
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 const TOKEN: &str = "prometheus-test-token";
 const RULE: &str = "ZkrFinalityLagHigh";
@@ -27,22 +23,6 @@ const RULE: &str = "ZkrFinalityLagHigh";
 const LAG_THRESHOLD_S: u64 = 10;
 /// … for this long.
 const FOR: &str = "2s";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `GET path` on 127.0.0.1:`port` over HTTP/1.0: the status code and the body, None when nothing answers.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).ok()?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
-}
 
 /// The rules file with ZkrFinalityLagHigh's `expr` threshold and `for:` replaced; an error when that rule no longer
 /// has the shape this test rewrites: one `expr:` line `max(zkr_finality_lag_seconds{stage="finalized"}) > N` and
@@ -112,17 +92,8 @@ impl Procs {
 
     /// Starts `program` with a clean ZKR_* environment plus `env`, logging (appending) to `<name>.log`.
     fn spawn(&mut self, name: &str, program: &str, args: &[&str], env: &[(&str, String)]) {
-        let log = File::options().create(true).append(true).open(self.log_path(name)).unwrap();
-        let mut cmd = Command::new(program);
-        cmd.args(args).current_dir(self.dir.path());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ZKR_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("ZKR_LOG", "info").envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting {name} ({program}): {e}"));
+        let child = spawn_logged(program, args, self.dir.path(), &self.log_path(name), env)
+            .unwrap_or_else(|e| panic!("starting {name} ({program}): {e}"));
         self.procs.push(Proc { name: name.to_string(), child });
     }
 
@@ -147,11 +118,7 @@ impl Procs {
     fn logs(&self) -> String {
         self.procs
             .iter()
-            .map(|p| {
-                let log = self.log(&p.name);
-                let lines: Vec<&str> = log.lines().collect();
-                format!("==== {}\n{}", p.name, lines[lines.len().saturating_sub(40)..].join("\n"))
-            })
+            .map(|p| format!("==== {}\n{}", p.name, tail(&self.log(&p.name), 40)))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -182,46 +149,6 @@ impl Drop for Procs {
     }
 }
 
-/// Signed transfers among the genesis accounts, each sent until the sequencer acknowledges it.
-struct Load {
-    keys: Vec<zkr_circuits::schnorr::SecretKey>,
-    nonces: Vec<u32>,
-    sent: u32,
-    url: String,
-}
-
-impl Load {
-    fn new(wallet_port: u16) -> Load {
-        Load { keys: demo::keys(1, 8), nonces: vec![0; 8], sent: 0, url: format!("http://127.0.0.1:{wallet_port}") }
-    }
-
-    async fn submit(&mut self, n: usize) {
-        for _ in 0..n {
-            let from = (self.sent % 8) as usize;
-            let to = (self.sent + 3) % 8;
-            self.sent += 1;
-            let transfer =
-                Transfer { from: from as u32, to, amount: u64::from(self.sent), fee: 0, nonce: self.nonces[from] };
-            let bytes = Tx::Transfer(transfer).sign(&self.keys[from], &Domain::DEVNET).to_bytes();
-            let t = Instant::now();
-            loop {
-                assert!(t.elapsed() < Duration::from_secs(60), "transaction {} never acknowledged", self.sent);
-                let endpoint = tonic::transport::Endpoint::from_shared(self.url.clone()).unwrap();
-                if let Ok(ch) = endpoint.connect_timeout(Duration::from_secs(2)).connect().await {
-                    match WalletClient::new(ch).submit_tx(SubmitTxRequest { tx: bytes.clone() }).await {
-                        Ok(_) => break,
-                        Err(s) if s.code() == tonic::Code::AlreadyExists => break,
-                        Err(s) if s.code() == tonic::Code::Unavailable => {}
-                        Err(s) => panic!("transaction {} refused: {s:?}", self.sent),
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            self.nonces[from] += 1;
-        }
-    }
-}
-
 /// The state of `RULE` in Prometheus' `/api/v1/alerts` (`pending`, `firing`), None when it is not active.
 fn alert_state(prometheus_port: u16) -> Option<String> {
     let (code, body) = http_get(prometheus_port, "/api/v1/alerts")?;
@@ -244,10 +171,7 @@ fn zkr_status(metrics_ports: &[u16]) -> (bool, Value) {
         cmd.args(["--metrics-url", &format!("http://127.0.0.1:{p}")]);
     }
     let o = cmd.output().expect("runs zkr status");
-    let out = String::from_utf8_lossy(&o.stdout);
-    let v = serde_json::from_str(out.trim())
-        .unwrap_or_else(|e| panic!("{e}: {out}\n{}", String::from_utf8_lossy(&o.stderr)));
-    (o.status.success(), v)
+    (o.status.success(), stdout_json(&o))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

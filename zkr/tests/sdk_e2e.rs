@@ -10,74 +10,30 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use zkr_circuits::demo;
 
-const ZKR: &str = env!("CARGO_BIN_EXE_zkr");
+mod common;
+
+use common::{free_port, http_get, small_devnet, Running};
 
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/ts")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A process killed when dropped, its output in files.
-struct Running {
-    child: Child,
-    out: PathBuf,
-    err: PathBuf,
-}
-
-impl Running {
-    fn spawn(cmd: &mut Command, dir: &Path, name: &str) -> Self {
-        let (out, err) = (dir.join(format!("{name}.out")), dir.join(format!("{name}.err")));
-        let child = cmd
-            .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
-            .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        Running { child, out, err }
-    }
-
-    fn output(&self) -> (String, String) {
-        (std::fs::read_to_string(&self.out).unwrap_or_default(), std::fs::read_to_string(&self.err).unwrap_or_default())
-    }
-
-    /// The exit status once it ends (None: still running).
-    fn ended(&mut self) -> Option<bool> {
-        self.child.try_wait().unwrap().map(|s| s.success())
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP/1.1 GET; the status and the body parsed as JSON.
-fn get_json(port: u16, path: &str) -> std::io::Result<(u16, Value)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let (head, body) =
-        raw.split_once("\r\n\r\n").ok_or_else(|| std::io::Error::other(format!("no header end: {raw}")))?;
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let json = serde_json::from_str(body).map_err(|e| std::io::Error::other(format!("{e}: {body}")))?;
-    Ok((status, json))
+/// `GET path` on the HTTP API: the status and the body parsed as JSON; None when nothing answers.
+fn get_json(port: u16, path: &str) -> Option<(u16, Value)> {
+    let (status, body) = http_get(port, path)?;
+    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"));
+    Some((status, json))
 }
 
 fn balance(port: u16, account: u32, proven: bool) -> u64 {
-    let (status, v) = get_json(port, &format!("/v1/account/{account}?proven={proven}")).expect("GET account");
+    let (status, v) = get_json(port, &format!("/v1/account/{account}?proven={proven}")).expect("the API answers");
     assert_eq!(status, 200, "{v}");
     v["balance"].as_str().expect("balance").parse().expect("a number")
 }
@@ -170,16 +126,32 @@ fn answer(conn: TcpStream, root: &Path, report: &Report) -> std::io::Result<()> 
     }
 }
 
-fn require_tool(cmd: &str, args: &[&str], install: &str) {
-    let ok = Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
-    assert!(ok, "{cmd} is required by this test and did not run ({install})");
+/// What `cmd --version` prints; None when it does not run.
+fn version(cmd: &str) -> Option<String> {
+    let o = Command::new(cmd).arg("--version").output().ok().filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// `cmd --version`, failing the test with how to install `cmd` when it does not run.
+fn require_tool(cmd: &str, install: &str) -> String {
+    version(cmd).unwrap_or_else(|| panic!("{cmd} is required by this test and did not run ({install})"))
+}
+
+/// The major version in `node --version`'s `v20.11.1`.
+fn node_major(version: &str) -> Option<u32> {
+    version.trim().strip_prefix('v')?.split('.').next()?.parse().ok()
 }
 
 #[test]
 fn sdk_transfers_through_the_http_api_from_node_and_chromium() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    require_tool("node", &["--version"], "install Node.js ≥ 20");
-    require_tool(&chromium, &["--version"], "apt-get install chromium, or set CHROMIUM to a Chromium binary");
+    let node_version = require_tool("node", "install Node.js ≥ 20");
+    assert!(
+        node_major(&node_version).is_some_and(|v| v >= 20),
+        "this test needs Node.js ≥ 20 (the SDK's fetch streams, TextDecoderStream), found {node_version}"
+    );
+    require_tool("npm", "install npm with Node.js");
+    let chromium_version = require_tool(&chromium, "apt-get install chromium, or set CHROMIUM to a Chromium binary");
     let sdk = sdk_dir();
     assert!(
         sdk.join("node_modules/typescript").exists(),
@@ -196,23 +168,14 @@ fn sdk_transfers_through_the_http_api_from_node_and_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (grpc, http) = (free_port(), free_port());
-    std::fs::write(d.join("devnet.toml"), "max_wait_ms = 3000\nepoch_timeout_ms = 2000\n").unwrap();
-    let mut cmd = Command::new(ZKR);
-    cmd.args(["devnet", "--capacity", "2", "--epoch-height", "1", "--workers", "2", "--forever"])
-        .args(["--grpc", &format!("127.0.0.1:{grpc}"), "--http", &format!("127.0.0.1:{http}")])
-        .args(["--config", "devnet.toml", "--data-dir", "data"])
-        .current_dir(d);
-    let mut devnet = Running::spawn(&mut cmd, d, "devnet");
-    let devnet_log = |dev: &Running| {
-        let (out, err) = dev.output();
-        format!("devnet output:\n{out}\n{}", err.lines().rev().take(30).collect::<Vec<_>>().join("\n"))
-    };
+    let mut devnet = small_devnet(d, &["--grpc", &format!("127.0.0.1:{grpc}"), "--http", &format!("127.0.0.1:{http}")]);
+    let devnet_log = |dev: &Running| dev.log();
     let started = Instant::now();
     loop {
         if let Some(ok) = devnet.ended() {
             panic!("the devnet exited (success: {ok}) before serving:\n{}", devnet_log(&devnet));
         }
-        if let Ok((200, info)) = get_json(http, "/v1/info") {
+        if let Some((200, info)) = get_json(http, "/v1/info") {
             assert_eq!(info["chain_id"], "31337", "{info}");
             break;
         }
@@ -220,7 +183,7 @@ fn sdk_transfers_through_the_http_api_from_node_and_chromium() {
         std::thread::sleep(Duration::from_millis(250));
     }
     eprintln!("devnet serving after {:.0} s", started.elapsed().as_secs_f64());
-    let (err_status, err) = get_json(http, &format!("/v1/tx/0x{}", "00".repeat(32))).unwrap();
+    let (err_status, err) = get_json(http, &format!("/v1/tx/0x{}", "00".repeat(32))).expect("the API answers");
     assert_eq!((err_status, err["error"]["reason"].as_str()), (404, Some("unknown_tx")), "{err}");
 
     let keys = demo::keys(1, 8);
@@ -296,12 +259,7 @@ fn sdk_transfers_through_the_http_api_from_node_and_chromium() {
     let ranks: Vec<usize> = stages.iter().map(|s| order.iter().position(|o| o == s).expect("a known stage")).collect();
     assert!(ranks.windows(2).all(|w| w[0] < w[1]), "stages out of order: {stages:?}");
     eprintln!(
-        "Node {}: sign {:.2} ms, verify {:.2} ms per signature",
-        Command::new("node")
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default(),
+        "Node {node_version}: sign {:.2} ms, verify {:.2} ms per signature",
         result["signMs"].as_f64().unwrap_or(f64::NAN),
         result["verifyMs"].as_f64().unwrap_or(f64::NAN)
     );
@@ -316,12 +274,7 @@ fn sdk_transfers_through_the_http_api_from_node_and_chromium() {
     assert!(page_result["hash"].as_str().is_some_and(|h| h.starts_with("0x") && h.len() == 66), "{page_result}");
     assert!(page_result["freshKey"].as_str().is_some_and(|k| k.len() == 82), "{page_result}");
     eprintln!(
-        "Chromium ({}): sign {:.2} ms, verify {:.2} ms per signature",
-        Command::new(&chromium)
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default(),
+        "Chromium ({chromium_version}): sign {:.2} ms, verify {:.2} ms per signature",
         page_result["signMs"].as_f64().unwrap_or(f64::NAN),
         page_result["verifyMs"].as_f64().unwrap_or(f64::NAN)
     );
@@ -335,4 +288,11 @@ fn sdk_transfers_through_the_http_api_from_node_and_chromium() {
     assert_eq!(after.0, before.0 + 100_000, "account {node_to}");
     assert_eq!(after.1, before.1 + 200_000, "account {page_to}");
     eprintln!("e2e done in {:.0} s", started.elapsed().as_secs_f64());
+}
+
+#[test]
+fn node_versions_are_read() {
+    assert_eq!(node_major("v20.11.1\n"), Some(20));
+    assert_eq!(node_major("v18.19.0"), Some(18));
+    assert_eq!(node_major("20.1.0"), None);
 }

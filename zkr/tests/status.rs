@@ -3,43 +3,17 @@
 //! is neither paused nor in exit mode; a source that does not answer is shown as down and makes the command fail.
 //! (The L1 half of `zkr status` is tested on a hardhat node in l1_admin.rs, a fleet's in prometheus.rs.)
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const ZKR: &str = env!("CARGO_BIN_EXE_zkr");
+mod common;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The devnet, killed (by its PID) when the test ends.
-struct Devnet {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
-            eprintln!("devnet log:\n{}", lines[lines.len().saturating_sub(40)..].join("\n"));
-        }
-    }
-}
+use common::{free_port, stdout_json as json, Running, ZKR};
 
 fn status(args: &[&str]) -> Output {
     Command::new(ZKR).arg("status").args(args).output().expect("runs zkr status")
-}
-
-fn json(o: &Output) -> Value {
-    let out = String::from_utf8_lossy(&o.stdout);
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}\n{}", String::from_utf8_lossy(&o.stderr)))
 }
 
 #[test]
@@ -47,20 +21,14 @@ fn status_follows_a_running_devnet() {
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let log = dir.path().join("devnet.log");
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(ZKR)
-        .args(["devnet", "--demo", "--tps", "4", "--workers", "1", "--forever", "--grpc", "off"])
+    let mut cmd = Command::new(ZKR);
+    cmd.args(["devnet", "--demo", "--tps", "4", "--workers", "1", "--forever", "--grpc", "off"])
         .args(["--metrics", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .env("ZKR_DEVNET_EPOCH_TIMEOUT_MS", "2000")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("starts zkr devnet");
-    let mut devnet = Devnet { child, log };
+        .stdin(Stdio::null());
+    let mut devnet = Running::spawn(&mut cmd, dir.path(), "devnet");
     let url = format!("http://127.0.0.1:{port}");
 
     // until an epoch proof is verified and the rollup's state has been read from the devnet's L1
@@ -73,8 +41,8 @@ fn status_follows_a_running_devnet() {
                 break v;
             }
         }
-        if let Ok(Some(s)) = devnet.child.try_wait() {
-            panic!("the devnet exited ({s})");
+        if let Some(ok) = devnet.ended() {
+            panic!("the devnet exited (success: {ok}):\n{}", devnet.log());
         }
         assert!(t0.elapsed() < Duration::from_secs(300), "no aggregated epoch in zkr status within 300 s");
         std::thread::sleep(Duration::from_millis(500));

@@ -5,8 +5,8 @@
 //! the devnet's in-process L1. Against a hardhat node with `zkr l1 deploy`'s contracts: deposits that open and top up
 //! accounts, forced exits and `withdraw-pending`, with the rollup's refusals by name.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,7 +15,7 @@ use zkr_settle::hardhat::{HardhatNode, HARDHAT_KEY_0, HARDHAT_KEY_1};
 
 mod common;
 
-const ZKR: &str = env!("CARGO_BIN_EXE_zkr");
+use common::{free_port, small_devnet, Running, ZKR};
 
 fn zkr(dir: &Path, args: &[&str]) -> Output {
     Command::new(ZKR).current_dir(dir).args(args).output().expect("runs zkr")
@@ -39,52 +39,6 @@ fn json(s: &str) -> Value {
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
-/// A process killed when dropped.
-struct Running {
-    child: Child,
-    out: PathBuf,
-    err: PathBuf,
-}
-
-impl Running {
-    fn spawn(cmd: &mut Command, dir: &Path, name: &str) -> Self {
-        let (out, err) = (dir.join(format!("{name}.out")), dir.join(format!("{name}.err")));
-        let child = cmd
-            .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
-            .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        Running { child, out, err }
-    }
-
-    fn output(&self) -> (String, String) {
-        (std::fs::read_to_string(&self.out).unwrap_or_default(), std::fs::read_to_string(&self.err).unwrap_or_default())
-    }
-
-    /// Waits for the process to end (at most `secs`); its exit status and output.
-    fn wait(&mut self, secs: u64, what: &str, context: &dyn Fn() -> String) -> (bool, String, String) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let (out, err) = self.output();
-                return (status.success(), out, err);
-            }
-            if Instant::now() > deadline {
-                let (out, err) = self.output();
-                panic!("{what} did not end within {secs} s:\n{out}\n{err}\n{}", context());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The shell block of docs/wallets.md marked `<!-- ci: wallet -->`.
 fn wallet_doc_block() -> String {
     let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/wallets.md");
@@ -100,19 +54,10 @@ fn wallet_doc_block() -> String {
 fn wallet_commands_against_a_devnet() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    // batches wait up to 3 s for a second transaction; an epoch begun is padded after 2 s
-    std::fs::write(d.join("devnet.toml"), "max_wait_ms = 3000\nepoch_timeout_ms = 2000\n").unwrap();
-    let mut cmd = Command::new(ZKR);
-    cmd.args(["devnet", "--capacity", "2", "--epoch-height", "1", "--workers", "2", "--forever"])
-        .args(["--grpc", &format!("127.0.0.1:{port}"), "--config", "devnet.toml", "--data-dir", "data"])
-        .current_dir(d);
-    let mut devnet = Running::spawn(&mut cmd, d, "devnet");
-    let devnet_log = |dev: &Running| {
-        let (out, err) = dev.output();
-        format!("devnet output:\n{out}\n{}", err.lines().rev().take(30).collect::<Vec<_>>().join("\n"))
-    };
+    let mut devnet = small_devnet(d, &["--grpc", &format!("127.0.0.1:{port}"), "--http", "off"]);
+    let devnet_log = |dev: &Running| dev.log();
 
     // a demo key in a file, as the test derives it and as `zkr wallet new --demo-account` writes it
     let keys = demo::keys(1, 8);
@@ -139,8 +84,8 @@ fn wallet_commands_against_a_devnet() {
     // the wallet API answers once the devnet has built its circuits (and its L1 contracts)
     let deadline = Instant::now() + Duration::from_secs(300);
     let account = loop {
-        if let Some(status) = devnet.child.try_wait().unwrap() {
-            panic!("the devnet exited ({status}) before serving:\n{}", devnet_log(&devnet));
+        if let Some(ok) = devnet.ended() {
+            panic!("the devnet exited (success: {ok}) before serving:\n{}", devnet_log(&devnet));
         }
         let o = zkr(d, &["wallet", "account", "--grpc", &url, "--id", "1", "--json"]);
         if o.status.success() {

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use zkr_blobs::{BlobStore, FsBlobStore};
 use zkr_queue::{Queue, QueueConfig};
-use zkr_sequencer::{Sequencer, SequencerConfig};
+use zkr_sequencer::{Sequencer, SequencerConfig, SequencerError};
 
 use crate::parts::{self, SequencerWiring};
 use zkr_coordinator::epochs::{EpochPlan, QueueProgress};
@@ -145,33 +145,35 @@ impl LocalNode {
 
     /// Serves the wallet gRPC API on `addr` (port 0: any free port) until `stop` is cancelled; returns the address.
     pub async fn serve_wallet_api(&self, addr: SocketAddr, stop: &CancellationToken) -> Result<SocketAddr> {
-        let listener =
-            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the wallet API to {addr}"))?;
-        let bound = listener.local_addr()?;
-        let (seq, stop) = (self.seq.clone(), stop.clone());
-        tokio::spawn(async move {
-            if let Err(e) =
-                zkr_sequencer::serve_with_listener(seq, listener, async move { stop.cancelled().await }).await
-            {
-                tracing::error!(error = %e, "wallet API stopped");
-            }
-        });
-        Ok(bound)
+        self.serve_wallet("wallet API", addr, stop, zkr_sequencer::serve_with_listener).await
     }
 
     /// Serves the wallet API's HTTP/JSON gateway on `addr` (port 0: any free port) until `stop` is cancelled; returns
     /// the address.
     pub async fn serve_wallet_http(&self, addr: SocketAddr, stop: &CancellationToken) -> Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the wallet HTTP API to {addr}"))?;
+        self.serve_wallet("wallet HTTP API", addr, stop, zkr_sequencer::serve_http_with_listener).await
+    }
+
+    /// Binds `addr` and runs `serve` (one of the sequencer's servers, `what` in messages) on it in a task until
+    /// `stop` is cancelled; returns the bound address.
+    async fn serve_wallet<F, S>(
+        &self,
+        what: &'static str,
+        addr: SocketAddr,
+        stop: &CancellationToken,
+        serve: S,
+    ) -> Result<SocketAddr>
+    where
+        S: FnOnce(Sequencer, tokio::net::TcpListener, WaitForCancellationFutureOwned) -> F,
+        F: std::future::Future<Output = Result<(), SequencerError>> + Send + 'static,
+    {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the {what} to {addr}"))?;
         let bound = listener.local_addr()?;
-        let (seq, stop) = (self.seq.clone(), stop.clone());
+        let server = serve(self.seq.clone(), listener, stop.clone().cancelled_owned());
         tokio::spawn(async move {
-            if let Err(e) =
-                zkr_sequencer::serve_http_with_listener(seq, listener, async move { stop.cancelled().await }).await
-            {
-                tracing::error!(error = %e, "wallet HTTP API stopped");
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "{what} stopped");
             }
         });
         Ok(bound)

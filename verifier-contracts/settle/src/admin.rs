@@ -607,10 +607,22 @@ impl PlannedCall {
     }
 }
 
+/// How many `OperationFailed` errors nested in one another [`describe_rollup_error`] decodes below the outer one;
+/// the reason inside the last is shown as bytes. The rollup nests a setter's refusal once: the bound keeps revert
+/// data from a faulty or hostile node (an `OperationFailed` in an `OperationFailed` … thousands deep) from exhausting
+/// the stack and copying the data once per level.
+pub const NESTED_ERRORS: usize = 4;
+
 /// The rollup's revert data in words: the error's name and fields (`NotGuardian { caller: 0x… }`), with the
-/// reason inside an `OperationFailed` decoded too, and how long an `OperationNotReady` still waits (`now`: the
-/// latest block's timestamp). `None` when the data is not one of the rollup's errors.
+/// reason inside an `OperationFailed` decoded too (at most [`NESTED_ERRORS`] deep), and how long an
+/// `OperationNotReady` still waits (`now`: the latest block's timestamp). `None` when the data is not one of the
+/// rollup's errors.
 pub fn describe_rollup_error(data: &[u8], now: u64) -> Option<String> {
+    describe_nested(data, now, NESTED_ERRORS)
+}
+
+/// [`describe_rollup_error`] with `depth` more nested `OperationFailed` reasons to decode.
+fn describe_nested(data: &[u8], now: u64, depth: usize) -> Option<String> {
     use IZkrRollup::IZkrRollupErrors as E;
     let Ok(e) = E::abi_decode(data) else {
         // `Error(string)` and `Panic(uint256)`
@@ -619,8 +631,10 @@ pub fn describe_rollup_error(data: &[u8], now: u64) -> Option<String> {
     let text = strip_variant(&format!("{e:?}"));
     Some(match e {
         E::OperationFailed(f) => {
-            let inner =
-                describe_rollup_error(&f.reason, now).unwrap_or_else(|| crate::error::describe_revert(&f.reason));
+            let inner = depth
+                .checked_sub(1)
+                .and_then(|d| describe_nested(&f.reason, now, d))
+                .unwrap_or_else(|| crate::error::describe_revert(&f.reason));
             format!("OperationFailed {{ id: {} }}: the setter refused: {inner}", f.id)
         }
         E::OperationNotReady(r) => format!(
@@ -787,5 +801,48 @@ mod tests {
         let string = alloy_sol_types::Revert::from("plain").abi_encode();
         assert_eq!(describe_rollup_error(&string, 0).as_deref(), Some("revert: plain"));
         assert_eq!(describe_rollup_error(&[0xde, 0xad, 0xbe, 0xef], 0), None);
+    }
+
+    /// `OperationFailed` wrapped `depth` times around `core`: what `abi_encode` builds level by level, written in
+    /// one pass (heads outside in, the reason, then each level's padding inside out).
+    fn nested_operation_failed(core: &[u8], depth: usize) -> Vec<u8> {
+        let padded = |n: usize| n.div_ceil(32) * 32;
+        // the encoded length of each level, the innermost (`core`) first
+        let mut lens = vec![core.len()];
+        for level in 0..depth {
+            lens.push(4 + 3 * 32 + padded(lens[level]));
+        }
+        let mut out = Vec::with_capacity(lens[depth]);
+        for level in (0..depth).rev() {
+            out.extend_from_slice(&IZkrRollup::OperationFailed::SELECTOR);
+            out.extend_from_slice(&[0u8; 32]); // the id
+            out.extend_from_slice(&U256::from(0x40).to_be_bytes::<32>()); // where the reason starts
+            out.extend_from_slice(&U256::from(lens[level]).to_be_bytes::<32>());
+        }
+        out.extend_from_slice(core);
+        for len in &lens[..depth] {
+            out.resize(out.len() + padded(*len) - len, 0);
+        }
+        out
+    }
+
+    #[test]
+    fn deeply_nested_refusals_are_described_without_exhausting_the_stack() {
+        let core = IZkrRollup::ZeroAddress {}.abi_encode();
+        let mut encoded = core.clone();
+        for _ in 0..3 {
+            encoded = IZkrRollup::OperationFailed { id: B256::ZERO, reason: encoded.into() }.abi_encode();
+        }
+        assert_eq!(nested_operation_failed(&core, 3), encoded, "the test's encoder is the ABI's");
+        let text = describe_rollup_error(&encoded, 0).unwrap();
+        assert_eq!(text.matches("OperationFailed {").count(), 3, "{text}");
+        assert!(text.ends_with("the setter refused: ZeroAddress"), "{text}");
+
+        // what a faulty or hostile node could answer: 20 000 levels (2.6 MB); the levels past the bound stay bytes
+        let deep = nested_operation_failed(&core, 20_000);
+        let text = describe_rollup_error(&deep, 0).unwrap();
+        assert_eq!(text.matches("OperationFailed {").count(), NESTED_ERRORS + 1);
+        let selector = hex::encode(IZkrRollup::OperationFailed::SELECTOR);
+        assert!(text.contains(&format!("the setter refused: custom error 0x{selector} with arguments 0x")));
     }
 }
