@@ -5,12 +5,14 @@
 //! 2. public-inputs hash (Poseidon `hash_no_pad`, the config's inner hasher);
 //! 3. the Fiat–Shamir transcript of `Challenger<F, KeccakHash<25>>` (Keccak pseudo-permutation with
 //!    rejection sampling, overwrite-mode duplex sponge), replayed with the buffer positions known
-//!    at generation time;
+//!    at generation time, on the state's 96 bytes as the permutation hashes them (calldata runs are
+//!    copied in; the common no-rejection case is three `keccak256` calls and one test);
 //! 4. the vanishing polynomial at ζ (L₀·(Z − 1), partial products of the permutation argument,
 //!    filtered gate constraints) reduced by the α's, against Z_H(ζ)·t(ζ);
 //! 5. FRI: PoW, query indices, Merkle openings of the 4 initial oracles and of every folding step
 //!    (Keccak leaves with plonky2's hash-or-noop rule, 25-byte digests, caps), the combined
-//!    reduced openings, coset interpolation per step, and the final polynomial.
+//!    reduced openings (dot products with a table of the FRI alpha's powers), the coset
+//!    interpolation of each step by repeated 2-folding, and the final polynomial.
 //!
 //! Any failed check makes `verifyProof` return false; a zero denominator (probability ~2⁻¹²⁸ for
 //! an honest prover) reverts.
