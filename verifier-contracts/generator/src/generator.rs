@@ -941,8 +941,6 @@ impl<'a> Generator<'a> {
         // sums are left unreduced (each product is below 2^128). Elements are read a word (four) at a time: one byte
         // swap per word, and one test per word that no element has its high half all ones (the only way to be >= p;
         // such a word gets the exact per-element test).
-        let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
-        let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
         let term = |v: &str, k: u64| {
             format!(
                 "s0 := add(s0, mul({v}, mload(add(pp, {})))) s1 := add(s1, mul({v}, mload(add(pp, {}))))",
@@ -952,12 +950,13 @@ impl<'a> Generator<'a> {
         };
         let _ = writeln!(
             self.funcs,
-            "function zv_dot_leaf(o, n, pw, s0, s1) -> r0, r1 {{ let nw := shr(2, n) for {{ let k := 0 }} lt(k, nw) {{ k := add(k, 1) }} {{ let raw := calldataload(add(o, shl(5, k))) let y := zv_bsw(raw) if iszero(eq(and(add(and(not(raw), {hi}), {hi}), {carry}), {carry})) {{ zv_chk4(y) }} let pp := add(pw, shl(8, k)) {} {} {} {} }} for {{ let k := shl(2, nw) }} lt(k, n) {{ k := add(k, 1) }} {{ let v := zv_rd(add(o, shl(3, k))) let pp := add(pw, shl(6, k)) {} }} r0 := s0 r1 := s1 }}",
+            "function zv_dot_leaf(o, n, pw, s0, s1) -> r0, r1 {{ let nw := shr(2, n) for {{ let k := 0 }} lt(k, nw) {{ k := add(k, 1) }} {{ let raw := calldataload(add(o, shl(5, k))) let y := zv_bsw(raw) if iszero({nohigh}) {{ zv_chk4(y) }} let pp := add(pw, shl(8, k)) {} {} {} {} }} for {{ let k := shl(2, nw) }} lt(k, n) {{ k := add(k, 1) }} {{ let v := zv_rd(add(o, shl(3, k))) let pp := add(pw, shl(6, k)) {} }} r0 := s0 r1 := s1 }}",
             term("shr(192, y)", 0),
             term(&format!("and(shr(128, y), {M64})"), 1),
             term(&format!("and(shr(64, y), {M64})"), 2),
             term(&format!("and(y, {M64})"), 3),
-            term("v", 0)
+            term("v", 0),
+            nohigh = no_high_lanes("raw")
         );
         let _ = writeln!(
             self.funcs,
@@ -998,8 +997,6 @@ impl<'a> Generator<'a> {
         let n = 1usize << a;
         let bp = tab + 32 * n as u64;
         let g = F::primitive_root_of_unity(a);
-        let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
-        let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
         let mut f = String::new();
         let _ = writeln!(f, "function zv_fold{s}(ev, within) -> r0, r1 {{");
         // s = x g^-rev(within), si = 1/s
@@ -1023,8 +1020,9 @@ impl<'a> Generator<'a> {
                 if l == 0 {
                     let _ = writeln!(
                         f,
-                        "    {{ let raw := calldataload(add(ev, {})) let y := zv_bsw(raw) if iszero(eq(and(add(and(not(raw), {hi}), {hi}), {carry}), {carry})) {{ zv_chk4(y) }} let a0 := shr(192, y) let a1 := and(shr(128, y), {M64}) let c0 := and(shr(64, y), {M64}) let c1 := and(y, {M64})",
-                        32 * p
+                        "    {{ let raw := calldataload(add(ev, {})) let y := zv_bsw(raw) if iszero({nohigh}) {{ zv_chk4(y) }} let a0 := shr(192, y) let a1 := and(shr(128, y), {M64}) let c0 := and(shr(64, y), {M64}) let c1 := and(y, {M64})",
+                        32 * p,
+                        nohigh = no_high_lanes("raw")
                     );
                 } else {
                     let (o0, o1) = (buf + 128 * p as u64, buf + 128 * p as u64 + 64);
@@ -1099,13 +1097,8 @@ impl<'a> Generator<'a> {
         // H(s) || H(H(s)) || ... with words >= p skipped. The common case (no word of the first three hashes is >= p)
         // writes the three hashes as they are; a word >= p has its high half all ones (in little-endian, bytes 4-7
         // of its lane), and any such lane sends the permutation to the exact, word-by-word path.
-        let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
-        let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
         let fast = if slow_sponge { "0" } else { "and(zv_nohigh(h1), and(zv_nohigh(h2), zv_nohigh(h3)))" };
-        let _ = writeln!(
-            f,
-            "function zv_nohigh(h) -> ok {{ ok := eq(and(add(and(not(h), {hi}), {hi}), {carry}), {carry}) }}"
-        );
+        let _ = writeln!(f, "function zv_nohigh(h) -> ok {{ ok := {} }}", no_high_lanes("h"));
         let _ = writeln!(
             f,
             "function zv_perm() {{ let h1 := keccak256({KB:#x}, 96) mstore({KB:#x}, h1) let h2 := keccak256({KB:#x}, 32) mstore({:#x}, h2) let h3 := keccak256({:#x}, 32) mstore({:#x}, h3) if iszero({fast}) {{ zv_perm_slow(h1) }} }}",
@@ -1147,6 +1140,15 @@ fn leaf_hash_expr(o: &str, len: usize) -> String {
     } else {
         format!("zv_leaf({o}, {len})")
     }
+}
+
+/// Yul expression, true iff no 8-byte little-endian lane of the word `w` has its high half (bytes 4-7) all ones, the
+/// only way a lane can hold a value >= p: the high halves are masked from `not(w)`, and adding 2^32 - 1 to each
+/// carries out of every half that is not zero.
+fn no_high_lanes(w: &str) -> String {
+    let hi = "0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff";
+    let carry = "0x0000000100000000000000010000000000000001000000000000000100000000";
+    format!("eq(and(add(and(not({w}), {hi}), {hi}), {carry}), {carry})")
 }
 
 /// `i` with its low `bits` bits reversed.
