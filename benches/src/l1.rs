@@ -12,7 +12,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::demo;
-use zkr_circuits::wrap::WrapCircuit;
+use zkr_circuits::wrap::{WrapCircuit, WrapParams};
 use zkr_rollup::calldata::genesis_accounts;
 use zkr_rollup::{pack_digest, EpochData};
 use zkr_settle::{
@@ -39,6 +39,8 @@ pub struct GasRow {
 pub struct L1Report {
     pub capacity: usize,
     pub epoch_height: u32,
+    /// The wrap parameters (`devnet`, `l1` or `rate:queries:pow:cap[:shrink]`).
+    pub wrap: String,
     pub wrap_security_bits: usize,
     /// Proving one devnet batch (seconds, mean over the epoch's batches).
     pub batch_prove_s: f64,
@@ -85,8 +87,9 @@ impl L1Report {
     }
 }
 
-/// Proves an epoch of random transfers with the devnet's circuits, wraps it, deploys and settles it.
-pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Report> {
+/// Proves an epoch of random transfers with the devnet's circuits, wraps it with `wrap`, deploys and settles it.
+pub async fn measure(seed: u64, wrap: WrapParams, mut on_line: impl FnMut(&str)) -> Result<L1Report> {
+    let wrap_params = wrap;
     let (capacity, height) = (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT);
     on_line(&format!("building the circuits (capacity {capacity}, epoch height {height}) and the wrap circuit …"));
     let keys = demo::keys(1, 8);
@@ -96,7 +99,7 @@ pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Repor
         let mut state = genesis.clone();
         move || -> Result<_> {
             let tree = AggregationTree::build(capacity, height);
-            let wrap = WrapCircuit::for_tree(&tree).context("building the wrap circuit")?;
+            let wrap = WrapCircuit::for_tree_with(&tree, wrap_params).context("building the wrap circuit")?;
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let mut batches = Vec::new();
             let mut proofs = Vec::new();
@@ -123,10 +126,16 @@ pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Repor
     let wrap_prove_s = t.elapsed().as_secs_f64();
     let proof = zkr_generator::encode_proof(&wrapped);
     let source = zkr_generator::generate_verifier(&wrap.data.common, &wrap.data.verifier_only)?;
-    let set = ContractSet::devnet()?;
-    if !set.matches_source(&source) {
-        bail!("the committed devnet contracts do not match the wrap circuit: run `zkr contracts generate`");
-    }
+    let set = if wrap_params == WrapParams::DEFAULT {
+        let set = ContractSet::devnet()?;
+        if !set.matches_source(&source) {
+            bail!("the committed devnet contracts do not match the wrap circuit: run `zkr contracts generate`");
+        }
+        set
+    } else {
+        on_line(&format!("compiling the verifier for wrap parameters {wrap_params} …"));
+        ContractSet::compile(&source, capacity, height).context("compiling the generated verifier")?
+    };
 
     on_line("deploying on the in-process EVM …");
     let l1 = Arc::new(InProcessL1::new());
@@ -196,6 +205,7 @@ pub async fn measure(seed: u64, mut on_line: impl FnMut(&str)) -> Result<L1Repor
     Ok(L1Report {
         capacity,
         epoch_height: height,
+        wrap: wrap_params.to_string(),
         wrap_security_bits: wrap.params.security_bits(),
         batch_prove_s,
         aggregate_s,
@@ -351,11 +361,12 @@ pub fn render_markdown(r: &L1Report, machine: &str) -> String {
     let mut s = String::new();
     s.push_str("# zkr bench l1\n\n");
     s.push_str(&format!(
-        "Devnet circuits: batch capacity {}, {} batches per epoch. Wrap proof: {} bits of conjectured security, {} bytes \
-         encoded, proven in {:.1} s on {machine}. Gas as a receipt reports it (intrinsic and calldata included), in \
+        "Devnet circuits: batch capacity {}, {} batches per epoch. Wrap proof (parameters `{}`): {} bits of conjectured \
+         security, {} bytes encoded, proven in {:.1} s on {machine}. Gas as a receipt reports it (intrinsic and calldata included), in \
          revm with Osaka rules; every transaction must fit the 2^24 = {TX_GAS_CAP} gas cap (EIP-7825).\n\n",
         r.capacity,
         1u64 << r.epoch_height,
+        r.wrap,
         r.wrap_security_bits,
         r.proof_bytes,
         r.wrap_prove_s

@@ -65,15 +65,20 @@ pub enum BenchCommand {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The wrap proof's parameters: `l1` (what a deployment uses: the cheapest verification), `devnet` (the
+        /// committed contracts) or `rate:queries:pow:cap[:shrink]`.
+        #[arg(long, default_value = "l1")]
+        wrap: zkr_circuits::wrap::WrapParams,
     },
     /// The wrap proof's FRI parameters against L1: for each set, a wrap proof of one epoch, its generated verifier
     /// compiled and called once in revm: conjectured and Johnson-bound security, proof bytes, verifyProof gas,
     /// wrap proving time.
     Wrap {
-        /// Parameter sets as rate_bits:queries:pow_bits:cap_height (at least 100 conjectured bits each).
+        /// Parameter sets as rate_bits:queries:pow_bits:cap_height, `:shrink` appended for a shrink layer (at least
+        /// 100 conjectured bits each); `devnet` and `l1` name the presets.
         #[arg(long, value_delimiter = ',', default_values_t = vec![
-            "7:12:20:4".to_string(), "8:11:16:4".to_string(), "9:9:23:3".to_string(), "10:8:20:3".to_string(),
-            "10:8:24:3".to_string()
+            "7:12:20:4".to_string(), "9:9:23:3".to_string(), "10:8:20:3".to_string(), "7:12:20:4:shrink".to_string(),
+            "9:9:23:3:shrink".to_string(), "10:8:20:3:shrink".to_string()
         ])]
         params: Vec<String>,
         /// Directory for wrap.md, wrap.svg and wrap.json.
@@ -101,7 +106,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Prove { capacities, out, seed } => prove(&capacities, &out, seed),
         BenchCommand::Backends { capacities, reps, out, seed } => backends(&capacities, reps, &out, seed),
-        BenchCommand::L1 { out, seed } => l1(&out, seed),
+        BenchCommand::L1 { out, seed, wrap } => l1(&out, seed, wrap),
         BenchCommand::Wrap { params, out, seed } => wrap(&params, &out, seed),
         BenchCommand::Pipeline { tps, phase_secs, capacity, workers, out } => {
             let cfg = zkr_benches::pipeline::PipelineBenchConfig {
@@ -244,10 +249,10 @@ fn backends(capacities: &[usize], reps: usize, out: &std::path::Path, seed: u64)
     Ok(())
 }
 
-fn l1(out: &std::path::Path, seed: u64) -> Result<()> {
+fn l1(out: &std::path::Path, seed: u64, wrap: zkr_circuits::wrap::WrapParams) -> Result<()> {
     use zkr_benches::l1::{measure, render_markdown, TX_GAS_CAP};
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let report = rt.block_on(measure(seed, |line| eprintln!("bench l1: {line}")))?;
+    let report = rt.block_on(measure(seed, wrap, |line| eprintln!("bench l1: {line}")))?;
     let md = render_markdown(&report, &machine());
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let bars: Vec<(String, f64)> =

@@ -149,4 +149,27 @@ mod tests {
         let e = load_with_env::<CoordinatorConfig>(Some(&f), "T", std::iter::empty()).unwrap_err();
         assert!(format!("{e:#}").contains("dir"), "{e:#}");
     }
+
+    #[test]
+    fn the_wrap_parameters_come_from_the_file_or_the_environment() {
+        use zkr_circuits::wrap::WrapParams;
+        use zkr_node::fleet::{CoordinatorConfig, WorkerNodeConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "wrap = \"l1\"\n").unwrap();
+        let c: CoordinatorConfig = load_with_env(Some(&f), "T", std::iter::empty()).unwrap();
+        assert_eq!(c.wrap, WrapParams::L1);
+        let d: CoordinatorConfig = load_with_env(None, "T", std::iter::empty()).unwrap();
+        assert_eq!(d.wrap, WrapParams::DEFAULT);
+        let env = [("T_WRAP".to_string(), "9:9:23:3:shrink".to_string())];
+        let w: WorkerNodeConfig = load_with_env(None, "T", env.into_iter()).unwrap();
+        assert_eq!(w.wrap, WrapParams { shrink: true, ..WrapParams::parse("9:9:23:3").unwrap() });
+        // under 100 bits, or not parameters at all: refused, saying why
+        let env = [("T_WRAP".to_string(), "7:8:20:4".to_string())];
+        let e = load_with_env::<WorkerNodeConfig>(None, "T", env.into_iter()).unwrap_err();
+        assert!(format!("{e:#}").contains("76 bits"), "{e:#}");
+        std::fs::write(&f, "wrap = \"fast\"\n").unwrap();
+        let e = load_with_env::<CoordinatorConfig>(Some(&f), "T", std::iter::empty()).unwrap_err();
+        assert!(format!("{e:#}").contains("\"fast\""), "{e:#}");
+    }
 }

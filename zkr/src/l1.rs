@@ -7,6 +7,7 @@ use alloy_sol_types::SolEvent;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use serde_json::json;
+use zkr_circuits::wrap::WrapParams;
 use zkr_rollup::calldata::genesis_accounts;
 use zkr_rollup::{pack_digest, IZkrRollup};
 use zkr_settle::admin::{self, human_duration, GovernanceCall, PlannedCall, RollupStatus, ScheduledOperation};
@@ -33,6 +34,11 @@ pub enum L1Command {
         capacity: usize,
         #[arg(long, default_value_t = zkr_generator::DEVNET_EPOCH_HEIGHT)]
         epoch_height: u32,
+        /// The wrap proof's parameters the verifier is generated for: `devnet`, `l1` (a shrink layer, then rate
+        /// 1/1024, 8 queries: the cheapest verification) or `rate:queries:pow:cap[:shrink]`. The coordinator's and
+        /// workers' `wrap` must be the same.
+        #[arg(long, default_value = "devnet")]
+        wrap: WrapParams,
         /// Genesis: demo accounts of this seed (the sequencer's `genesis.demo_seed`).
         #[arg(long, default_value_t = 1)]
         demo_seed: u64,
@@ -299,6 +305,7 @@ pub fn run(cmd: L1Command) -> Result<()> {
             out,
             capacity,
             epoch_height,
+            wrap,
             demo_seed,
             demo_accounts,
             rollup_id,
@@ -319,7 +326,7 @@ pub fn run(cmd: L1Command) -> Result<()> {
                 timelock_delay > priority_expiry,
                 "--timelock-delay {timelock_delay} must exceed --priority-expiry {priority_expiry}"
             );
-            let set = contract_set(capacity, epoch_height)?;
+            let set = contract_set(capacity, epoch_height, wrap)?;
             let genesis = zkr_circuits::demo::genesis(&zkr_circuits::demo::keys(demo_seed, demo_accounts));
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             rt.block_on(async move {
@@ -367,12 +374,14 @@ pub fn run(cmd: L1Command) -> Result<()> {
 }
 
 /// The committed devnet contracts, or the verifier for other circuits generated and compiled now.
-pub fn contract_set(capacity: usize, epoch_height: u32) -> Result<ContractSet> {
-    if (capacity, epoch_height) == (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT) {
+pub fn contract_set(capacity: usize, epoch_height: u32, wrap: WrapParams) -> Result<ContractSet> {
+    if (capacity, epoch_height, wrap)
+        == (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT, WrapParams::DEFAULT)
+    {
         return ContractSet::devnet().context("reading the committed devnet contracts");
     }
-    eprintln!("generating the verifier for capacity {capacity}, epoch height {epoch_height} …");
-    let source = zkr_generator::verifier_for(capacity, epoch_height).context("generating the verifier")?;
+    eprintln!("generating the verifier for capacity {capacity}, epoch height {epoch_height}, wrap {wrap} …");
+    let source = zkr_generator::verifier_for(capacity, epoch_height, wrap).context("generating the verifier")?;
     ContractSet::compile(&source, capacity, epoch_height)
         .context("compiling the contracts (needs `npm ci --prefix verifier-contracts`)")
 }

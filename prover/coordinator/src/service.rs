@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
+use zkr_circuits::wrap::WrapParams;
 use zkr_queue::QueueError;
 
 use crate::hub::Hub;
@@ -100,11 +101,30 @@ impl Coordinator for CoordinatorService {
             tracing::warn!(worker, %reason, "refused a worker");
             return Err(Status::failed_precondition(reason));
         }
+        let wrap = self.hub.circuits.wrap_params();
+        let theirs = if r.wrap.is_empty() { "devnet" } else { r.wrap.as_str() };
+        match WrapParams::parse(theirs) {
+            Ok(p) if p == wrap => {}
+            _ => {
+                let reason = format!(
+                    "worker {worker} wraps with parameters {theirs:?}, this coordinator's are {wrap:?}: set the worker's \
+                     wrap to match",
+                    wrap = wrap.to_string()
+                );
+                tracing::warn!(worker, %reason, "refused a worker");
+                return Err(Status::failed_precondition(reason));
+            }
+        }
         if let Some(m) = &self.hub.metrics {
             m.worker_seen(worker);
         }
         tracing::info!(worker, backend = %r.backend, "worker connected");
-        Ok(Response::new(proto::HelloResponse { lease_ms: self.hub.lease_ms, capacity, epoch_height: height }))
+        Ok(Response::new(proto::HelloResponse {
+            lease_ms: self.hub.lease_ms,
+            capacity,
+            epoch_height: height,
+            wrap: wrap.to_string(),
+        }))
     }
 
     async fn lease(&self, req: Request<LeaseRequest>) -> Result<Response<LeaseResponse>, Status> {

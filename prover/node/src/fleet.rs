@@ -19,6 +19,7 @@ use crate::bridge::{spawn_bridge, BridgeConfig};
 use crate::health::{BlobStoreCheck, CoordinatorCheck, DatabaseCheck, L1Check, SequencerCheck};
 use crate::parts::{self, SequencerWiring};
 use crate::rollup_watch::{spawn_rollup_watch, RollupAddress, WATCH_EVERY};
+use zkr_circuits::wrap::WrapParams;
 use zkr_coordinator::epochs::EpochPlan;
 use zkr_coordinator::hub::Hub;
 use zkr_coordinator::service::CoordinatorService;
@@ -91,6 +92,10 @@ pub struct CoordinatorConfig {
     /// Batch capacity and epoch height of the circuits (must match the sequencer's `batch_capacity`).
     pub batch_capacity: usize,
     pub epoch_height: u32,
+    /// The wrap proof's parameters: `devnet` (fast to prove), `l1` (cheapest to verify on L1: a shrink layer, rate
+    /// 1/1024, 8 queries) or `rate:queries:pow:cap[:shrink]`. The deployed verifier is generated for them, and
+    /// workers must use the same.
+    pub wrap: WrapParams,
     pub lease_ms: u64,
     /// Failed attempts (proving errors, refused proofs) before a job is dead.
     pub max_attempts: u32,
@@ -118,6 +123,7 @@ impl Default for CoordinatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             batch_capacity: 4,
             epoch_height: 1,
+            wrap: WrapParams::DEFAULT,
             lease_ms: 30_000,
             max_attempts: 3,
             max_lost_leases: 20,
@@ -139,6 +145,8 @@ pub struct WorkerNodeConfig {
     /// Must match the coordinator's circuits (refused at the handshake otherwise).
     pub batch_capacity: usize,
     pub epoch_height: u32,
+    /// The wrap proof's parameters (the coordinator's `wrap`).
+    pub wrap: WrapParams,
     pub backend: BackendChoice,
     /// Defaults to `<hostname>-<pid>`.
     pub id: Option<String>,
@@ -153,6 +161,7 @@ impl Default for WorkerNodeConfig {
             coordinator: "http://127.0.0.1:50052".into(),
             batch_capacity: 4,
             epoch_height: 1,
+            wrap: WrapParams::DEFAULT,
             backend: BackendChoice::Auto,
             id: None,
             poll_ms: 500,
@@ -505,7 +514,7 @@ pub async fn run_coordinator(
     listen_metrics(&registry, &ready, cfg.metrics_listen, &shutdown, events).await?;
     let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     emit(events, NodeEvent::BuildingCircuits { who: "coordinator".into(), capacity, epoch_height });
-    let circuits = parts::circuits(capacity, epoch_height, None).await?;
+    let circuits = parts::circuits(capacity, epoch_height, cfg.wrap, None).await?;
     let hub = Hub {
         queue: queue.clone(),
         blobs: blobs.clone(),
@@ -598,7 +607,8 @@ pub async fn run_remote_worker(
             std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "worker".into());
         format!("{host}-{}", std::process::id())
     });
-    let source = RemoteSource::new(&cfg.coordinator, token, backend.kind.name(), cfg.batch_capacity, cfg.epoch_height)?;
+    let source = RemoteSource::new(&cfg.coordinator, token, backend.kind.name(), cfg.batch_capacity, cfg.epoch_height)?
+        .with_wrap(cfg.wrap);
     let ready = Readiness::starting("waiting for the coordinator");
     if cfg.metrics_listen.is_some() {
         let registry = prometheus::Registry::new();
@@ -635,7 +645,7 @@ pub async fn run_remote_worker(
     let (capacity, epoch_height) = (cfg.batch_capacity, cfg.epoch_height);
     ready.set_starting("building the circuits");
     emit(events, NodeEvent::BuildingCircuits { who: format!("worker {id}"), capacity, epoch_height });
-    let circuits = parts::circuits(capacity, epoch_height, None).await?;
+    let circuits = parts::circuits(capacity, epoch_height, cfg.wrap, None).await?;
     ready.add(CoordinatorCheck { source: source.clone(), url: cfg.coordinator.clone(), worker: id.clone() });
     ready.started();
     emit(events, NodeEvent::WorkerReady { id: id.clone(), backend: backend.kind.to_string() });

@@ -16,6 +16,7 @@ use zkr_queue::{Queue, QueueConfig};
 use zkr_sequencer::{Sequencer, SequencerConfig, SequencerError};
 
 use crate::parts::{self, SequencerWiring};
+use zkr_circuits::wrap::WrapParams;
 use zkr_coordinator::epochs::{EpochPlan, QueueProgress};
 use zkr_coordinator::hub::Hub;
 use zkr_coordinator::settlement::Finalized;
@@ -73,7 +74,8 @@ impl LocalNode {
         let blobs: Arc<dyn BlobStore> =
             Arc::new(FsBlobStore::new(dir.join("blobs")).context("opening the blob store")?);
         let plan = EpochPlan { height: cfg.epoch_height };
-        let circuits = parts::circuits(cfg.sequencer.batch_capacity, cfg.epoch_height, circuits).await?;
+        let circuits =
+            parts::circuits(cfg.sequencer.batch_capacity, cfg.epoch_height, WrapParams::DEFAULT, circuits).await?;
         let registry = prometheus::Registry::new();
         let metrics = Arc::new(ProverMetrics::register(&registry)?);
         let wake = Arc::new(Notify::new());

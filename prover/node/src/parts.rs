@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use zkr_blobs::BlobStore;
+use zkr_circuits::wrap::WrapParams;
 use zkr_coordinator::control::EpochControl;
 use zkr_coordinator::epochs::{EpochCloser, EpochPlan, EpochProof, EpochWatcher, QueueProgress, QueueSink};
 use zkr_coordinator::settlement::{Backoff, EpochSettler, Finalized, SettledProgress};
@@ -17,21 +18,28 @@ use zkr_sequencer::{Sequencer, SequencerConfig};
 use zkr_worker::exec::Circuits;
 use zkr_worker::metrics::ProverMetrics;
 
-/// The circuits for batches of `capacity` and epochs of 2^`height` batches: `given` when it has that shape (one
-/// build shared across nodes), else built now on a blocking thread (seconds).
-pub async fn circuits(capacity: usize, height: u32, given: Option<Arc<Circuits>>) -> Result<Arc<Circuits>> {
+/// The circuits for batches of `capacity`, epochs of 2^`height` batches and wrap proofs with `wrap`: `given` when it
+/// has that shape (one build shared across nodes), else built now on a blocking thread (seconds).
+pub async fn circuits(
+    capacity: usize,
+    height: u32,
+    wrap: WrapParams,
+    given: Option<Arc<Circuits>>,
+) -> Result<Arc<Circuits>> {
     match given {
-        Some(c) if (c.capacity(), c.height()) == (capacity, height) => Ok(c),
+        Some(c) if (c.capacity(), c.height(), c.wrap_params()) == (capacity, height, wrap) => Ok(c),
         Some(c) => anyhow::bail!(
-            "the circuits given have capacity {} and epoch height {}, the node needs {capacity} and {height}",
+            "the circuits given have capacity {}, epoch height {} and wrap {}, the node needs {capacity}, {height} and \
+             {wrap}",
             c.capacity(),
-            c.height()
+            c.height(),
+            c.wrap_params()
         ),
         None => {
-            let c = tokio::task::spawn_blocking(move || Circuits::build(capacity, height))
+            let c = tokio::task::spawn_blocking(move || Circuits::build_with(capacity, height, wrap))
                 .await
                 .context("building circuits")?;
-            tracing::info!(capacity, height, "circuits built");
+            tracing::info!(capacity, height, %wrap, "circuits built");
             Ok(Arc::new(c))
         }
     }

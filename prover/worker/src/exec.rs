@@ -10,7 +10,7 @@ use zkr_circuits::aggregate::AggregationTree;
 use zkr_circuits::artifact::parse_proof_bytes;
 use zkr_circuits::batch::{Batch, BatchPublicInputs};
 use zkr_circuits::config::{C, D, F};
-use zkr_circuits::wrap::{WrapCircuit, WrapError};
+use zkr_circuits::wrap::{WrapCircuit, WrapError, WrapParams};
 use zkr_engine::ProverBackend;
 
 /// What a job needs, whether fetched from the blob store or received from a coordinator.
@@ -48,12 +48,17 @@ pub enum ExecError {
 /// is proven or checked.
 pub struct Circuits {
     pub tree: AggregationTree,
+    wrap_params: WrapParams,
     wrap: OnceLock<Result<WrapCircuit, String>>,
 }
 
 impl std::fmt::Debug for Circuits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Circuits").field("capacity", &self.capacity()).field("height", &self.height()).finish()
+        f.debug_struct("Circuits")
+            .field("capacity", &self.capacity())
+            .field("height", &self.height())
+            .field("wrap", &self.wrap_params.to_string())
+            .finish()
     }
 }
 
@@ -68,8 +73,18 @@ pub struct ProofOutput {
 impl Circuits {
     /// Builds every circuit (seconds; do it once per process).
     pub fn build(capacity: usize, height: u32) -> Self {
-        let _s = tracing::info_span!("build_circuits", capacity, height).entered();
-        Self { tree: AggregationTree::build(capacity, height), wrap: OnceLock::new() }
+        Self::build_with(capacity, height, WrapParams::DEFAULT)
+    }
+
+    /// As [`Self::build`], with the wrap proof's parameters.
+    pub fn build_with(capacity: usize, height: u32, wrap: WrapParams) -> Self {
+        let _s = tracing::info_span!("build_circuits", capacity, height, wrap = %wrap).entered();
+        Self { tree: AggregationTree::build(capacity, height), wrap_params: wrap, wrap: OnceLock::new() }
+    }
+
+    /// The wrap proof's parameters.
+    pub fn wrap_params(&self) -> WrapParams {
+        self.wrap_params
     }
 
     /// The level of an epoch's wrap proof: one above the root.
@@ -82,7 +97,7 @@ impl Circuits {
         self.wrap
             .get_or_init(|| {
                 let _s = tracing::info_span!("build_wrap_circuit", height = self.height()).entered();
-                WrapCircuit::for_tree(&self.tree).map_err(|e| e.to_string())
+                WrapCircuit::for_tree_with(&self.tree, self.wrap_params).map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(|reason| ExecError::WrapCircuit { reason: reason.clone() })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use thiserror::Error;
 use tonic::transport::Channel;
+use zkr_circuits::wrap::WrapParams;
 use zkr_queue::{BlobError, JobId, JobKind, QueueError};
 
 use crate::exec::{ProofOutput, WorkInput};
@@ -136,6 +137,7 @@ pub struct RemoteSource {
     lease_ms: Arc<std::sync::atomic::AtomicU64>,
     capacity: usize,
     epoch_height: u32,
+    wrap: String,
 }
 
 impl RemoteSource {
@@ -156,7 +158,15 @@ impl RemoteSource {
             lease_ms: Arc::new(std::sync::atomic::AtomicU64::new(30_000)),
             capacity,
             epoch_height,
+            wrap: WrapParams::DEFAULT.to_string(),
         })
+    }
+
+    /// The wrap parameters this worker's circuits use (the devnet's unless set), told to the coordinator at the
+    /// handshake.
+    pub fn with_wrap(mut self, wrap: WrapParams) -> Self {
+        self.wrap = wrap.to_string();
+        self
     }
 
     /// The handshake: the coordinator checks the token and the circuits. A refusal [`SourceError::is_fatal`] (or
@@ -168,6 +178,7 @@ impl RemoteSource {
             backend: self.backend.clone(),
             capacity: self.capacity as u32,
             epoch_height: self.epoch_height,
+            wrap: self.wrap.clone(),
         };
         let r = c.hello(self.req(msg)).await?.into_inner();
         if r.lease_ms > 0 {

@@ -9,7 +9,7 @@ pub mod encoding;
 pub mod generator;
 
 use zkr_circuits::aggregate::AggregationTree;
-use zkr_circuits::wrap::{WrapCircuit, WrapError};
+use zkr_circuits::wrap::{WrapCircuit, WrapError, WrapParams};
 
 pub use encoding::{decode_proof, encode_proof, EncodingError, ProofLayout};
 pub use generator::{
@@ -30,21 +30,25 @@ pub enum BuildError {
     Gen(#[from] GenError),
 }
 
-/// Builds the aggregation tree and the wrap circuit for (capacity, epoch height).
-pub fn wrap_circuit(capacity: usize, epoch_height: u32) -> Result<(AggregationTree, WrapCircuit), BuildError> {
-    let _span = tracing::info_span!("wrap_circuit", capacity, epoch_height).entered();
+/// Builds the aggregation tree and the wrap circuit for (capacity, epoch height, wrap parameters).
+pub fn wrap_circuit(
+    capacity: usize,
+    epoch_height: u32,
+    wrap: WrapParams,
+) -> Result<(AggregationTree, WrapCircuit), BuildError> {
+    let _span = tracing::info_span!("wrap_circuit", capacity, epoch_height, %wrap).entered();
     let tree = AggregationTree::build(capacity, epoch_height);
-    let wrap = WrapCircuit::for_tree(&tree)?;
+    let wrap = WrapCircuit::for_tree_with(&tree, wrap)?;
     Ok((tree, wrap))
 }
 
-/// The Solidity verifier for the wrap circuit of (capacity, epoch height).
-pub fn verifier_for(capacity: usize, epoch_height: u32) -> Result<String, BuildError> {
-    let (_, wrap) = wrap_circuit(capacity, epoch_height)?;
+/// The Solidity verifier for the wrap circuit of (capacity, epoch height, wrap parameters).
+pub fn verifier_for(capacity: usize, epoch_height: u32, wrap: WrapParams) -> Result<String, BuildError> {
+    let (_, wrap) = wrap_circuit(capacity, epoch_height, wrap)?;
     Ok(generate_verifier(&wrap.data.common, &wrap.data.verifier_only)?)
 }
 
 /// The devnet verifier (capacity [`DEVNET_CAPACITY`], height [`DEVNET_EPOCH_HEIGHT`]).
 pub fn devnet_verifier() -> Result<String, BuildError> {
-    verifier_for(DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT)
+    verifier_for(DEVNET_CAPACITY, DEVNET_EPOCH_HEIGHT, WrapParams::DEFAULT)
 }

@@ -2918,6 +2918,59 @@ contract ZkrVerifierPart7 {
             mstore(0x9a80, mod(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9cc0), 0x3a1ded54a6cd058b), mul(mload(0x9d00), 0x6f232aab4b533a25)), mul(mload(0x9d40), 0xb36d43120eaa5e2b)), mul(mload(0x9d80), 0xf0674a8dc5a387ec)), mul(mload(0x9dc0), 0xc75ac6d5b5a10ff3)), mul(mload(0x9e00), 0xad11180f69a8c29e)), mul(mload(0x9e40), 0x7e33ca8c814280de)), mul(mload(0x9e80), 0xa9032a52f930fae6)), mul(mload(0x9ec0), 0xee5dc0ce131268a)), mul(mload(0x9f00), 0xb124c33152a2421a)), mul(mload(0x9f40), 0xe796d293a47a64cb)), 0xffffffff00000001))
             mstore(0x9c60, mod(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9ca0), 0x42392870da5737cf), mul(mload(0x9ce0), 0x3a1ded54a6cd058b)), mul(mload(0x9d20), 0xbf9b39e28a16f354)), mul(mload(0x9d60), 0x904d3f2804a36c54)), mul(mload(0x9da0), 0x77736f524010c932)), mul(mload(0x9de0), 0xa2d4321cca94fe)), mul(mload(0x9e20), 0x3a2432625475e3ae)), mul(mload(0x9e60), 0x90e80c591f48b603)), mul(mload(0x9ea0), 0xc1978156516879ad)), mul(mload(0x9ee0), 0xdc927721da922cf8)), mul(mload(0x9f20), 0x80772dc2645b280b)), 0xffffffff00000001))
             mstore(0x9f60, mod(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9cc0), 0x42392870da5737cf), mul(mload(0x9d00), 0x3a1ded54a6cd058b)), mul(mload(0x9d40), 0xbf9b39e28a16f354)), mul(mload(0x9d80), 0x904d3f2804a36c54)), mul(mload(0x9dc0), 0x77736f524010c932)), mul(mload(0x9e00), 0xa2d4321cca94fe)), mul(mload(0x9e40), 0x3a2432625475e3ae)), mul(mload(0x9e80), 0x90e80c591f48b603)), mul(mload(0x9ec0), 0xc1978156516879ad)), mul(mload(0x9f00), 0xdc927721da922cf8)), mul(mload(0x9f40), 0x80772dc2645b280b)), 0xffffffff00000001))
+            mstore(0x8520, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9ac0), 25), mul(mload(0x99e0), 0x3d999c961b7c63b0)), mul(mload(0x9b00), 0x814e82efcd172529)), mul(mload(0x9c00), 0x2421e5d236704588)), mul(mload(0x9a60), 0x887af7d4dd482328)), mul(mload(0x9b80), 0xa5e9c291f6119b27)), mul(mload(0x99c0), 0xbdc52b2676a4b4aa)), mul(mload(0x9ae0), 0x64832009d29bcf57)), mul(mload(0x9be0), 0x9c4155174a552cc)), mul(mload(0x9a40), 0x463f9ee03d290810)), mul(mload(0x9b60), 0xc810936e64982542)), mul(mload(0x9c60), 0x43b1c289f7bc3ac)), sub(0x1fffffffe00000002, mload(0x2fc0))), 0xffffffff00000001))
+            mstore(0x8540, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9980), 25), mul(mload(0x9bc0), 0x3d999c961b7c63b0)), mul(mload(0x9a20), 0x814e82efcd172529)), mul(mload(0x9b40), 0x2421e5d236704588)), mul(mload(0x9c40), 0x887af7d4dd482328)), mul(mload(0x9aa0), 0xa5e9c291f6119b27)), mul(mload(0x9ba0), 0xbdc52b2676a4b4aa)), mul(mload(0x9a00), 0x64832009d29bcf57)), mul(mload(0x9b20), 0x9c4155174a552cc)), mul(mload(0x9c20), 0x463f9ee03d290810)), mul(mload(0x9a80), 0xc810936e64982542)), mul(mload(0x9f60), 0x43b1c289f7bc3ac)), sub(0x1fffffffe00000002, mload(0x2fe0))), 0xffffffff00000001))
+            zkr_gate_sbox7(0x2fc0, 0x2fe0, 0x9c80, 0x9960)
+            mstore(0x99a0, mod(add(mload(0x9c80), 0xd2559d2370e7f663), 0xffffffff00000001))
+            mstore(0x9f40, mod(add(mul(mload(0x9ac0), 0x94877900674181c3), mload(0x99e0)), 0xffffffff00000001))
+            mstore(0x9f00, mod(add(mul(mload(0x9980), 0x94877900674181c3), mload(0x9bc0)), 0xffffffff00000001))
+            mstore(0x9ec0, mod(add(mul(mload(0x9ac0), 0xc6c67cc37a2a2bbd), mload(0x9b00)), 0xffffffff00000001))
+            mstore(0x9e80, mod(add(mul(mload(0x9980), 0xc6c67cc37a2a2bbd), mload(0x9a20)), 0xffffffff00000001))
+            mstore(0x9e40, mod(add(mul(mload(0x9ac0), 0xd667c2055387940f), mload(0x9c00)), 0xffffffff00000001))
+            mstore(0x9e00, mod(add(mul(mload(0x9980), 0xd667c2055387940f), mload(0x9b40)), 0xffffffff00000001))
+            mstore(0x9dc0, mod(add(mul(mload(0x9ac0), 0xba63a63e94b5ff0), mload(0x9a60)), 0xffffffff00000001))
+            mstore(0x9d80, mod(add(mul(mload(0x9980), 0xba63a63e94b5ff0), mload(0x9c40)), 0xffffffff00000001))
+            mstore(0x9d40, mod(add(mul(mload(0x9ac0), 0x99460cc41b8f079f), mload(0x9b80)), 0xffffffff00000001))
+            mstore(0x9d00, mod(add(mul(mload(0x9980), 0x99460cc41b8f079f), mload(0x9aa0)), 0xffffffff00000001))
+            mstore(0x9cc0, mod(add(mul(mload(0x9ac0), 0x7ff02375ed524bb3), mload(0x99c0)), 0xffffffff00000001))
+            mstore(0x9f20, mod(add(mul(mload(0x9980), 0x7ff02375ed524bb3), mload(0x9ba0)), 0xffffffff00000001))
+            mstore(0x9ee0, mod(add(mul(mload(0x9ac0), 0xea0870b47a8caf0e), mload(0x9ae0)), 0xffffffff00000001))
+            mstore(0x9ea0, mod(add(mul(mload(0x9980), 0xea0870b47a8caf0e), mload(0x9a00)), 0xffffffff00000001))
+            mstore(0x9e60, mod(add(mul(mload(0x9ac0), 0xabcad82633b7bc9d), mload(0x9be0)), 0xffffffff00000001))
+            mstore(0x9e20, mod(add(mul(mload(0x9980), 0xabcad82633b7bc9d), mload(0x9b20)), 0xffffffff00000001))
+            mstore(0x9de0, mod(add(mul(mload(0x9ac0), 0x3b8d135261052241), mload(0x9a40)), 0xffffffff00000001))
+            mstore(0x9da0, mod(add(mul(mload(0x9980), 0x3b8d135261052241), mload(0x9c20)), 0xffffffff00000001))
+            mstore(0x9d60, mod(add(mul(mload(0x9ac0), 0xfb4515f5e5b0d539), mload(0x9b60)), 0xffffffff00000001))
+            mstore(0x9d20, mod(add(mul(mload(0x9980), 0xfb4515f5e5b0d539), mload(0x9a80)), 0xffffffff00000001))
+            mstore(0x9ce0, mod(add(mul(mload(0x9ac0), 0x3ee8011c2b37f77c), mload(0x9c60)), 0xffffffff00000001))
+            mstore(0x9ca0, mod(add(mul(mload(0x9980), 0x3ee8011c2b37f77c), mload(0x9f60)), 0xffffffff00000001))
+            mstore(0x8560, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x99a0), 25), mul(mload(0x9f40), 0x673655aae8be5a8b)), mul(mload(0x9ec0), 0xd510fe714f39fa10)), mul(mload(0x9e40), 0x2c68a099b51c9e73)), mul(mload(0x9dc0), 0xa667bfa9aa96999d)), mul(mload(0x9d40), 0x4d67e72f063e2108)), mul(mload(0x9cc0), 0xf84dde3e6acda179)), mul(mload(0x9ee0), 0x40f9cc8c08f80981)), mul(mload(0x9e60), 0x5ead032050097142)), mul(mload(0x9de0), 0x6591b02092d671bb)), mul(mload(0x9d60), 0xe18c71963dd1b7)), mul(mload(0x9ce0), 0x8a21bcd24a14218a)), sub(0x1fffffffe00000002, mload(0x3000))), 0xffffffff00000001))
+            mstore(0x8580, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9960), 25), mul(mload(0x9f00), 0x673655aae8be5a8b)), mul(mload(0x9e80), 0xd510fe714f39fa10)), mul(mload(0x9e00), 0x2c68a099b51c9e73)), mul(mload(0x9d80), 0xa667bfa9aa96999d)), mul(mload(0x9d00), 0x4d67e72f063e2108)), mul(mload(0x9f20), 0xf84dde3e6acda179)), mul(mload(0x9ea0), 0x40f9cc8c08f80981)), mul(mload(0x9e20), 0x5ead032050097142)), mul(mload(0x9da0), 0x6591b02092d671bb)), mul(mload(0x9d20), 0xe18c71963dd1b7)), mul(mload(0x9ca0), 0x8a21bcd24a14218a)), sub(0x1fffffffe00000002, mload(0x3020))), 0xffffffff00000001))
+            zkr_gate_sbox7(0x3000, 0x3020, 0x9f60, 0x9a80)
+            mstore(0x9c20, mod(add(mload(0x9f60), 0x62bf78acf843d17c), 0xffffffff00000001))
+            mstore(0x9b20, mod(add(mul(mload(0x99a0), 0xadef3740e71c726), mload(0x9f40)), 0xffffffff00000001))
+            mstore(0x9a00, mod(add(mul(mload(0x9960), 0xadef3740e71c726), mload(0x9f00)), 0xffffffff00000001))
+            mstore(0x9ba0, mod(add(mul(mload(0x99a0), 0xa37bf67c6f986559), mload(0x9ec0)), 0xffffffff00000001))
+            mstore(0x9aa0, mod(add(mul(mload(0x9960), 0xa37bf67c6f986559), mload(0x9e80)), 0xffffffff00000001))
+            mstore(0x9c40, mod(add(mul(mload(0x99a0), 0xc6b16f7ed4fa1b00), mload(0x9e40)), 0xffffffff00000001))
+            mstore(0x9b40, mod(add(mul(mload(0x9960), 0xc6b16f7ed4fa1b00), mload(0x9e00)), 0xffffffff00000001))
+            mstore(0x9a20, mod(add(mul(mload(0x99a0), 0x6a065da88d8bfc3c), mload(0x9dc0)), 0xffffffff00000001))
+            mstore(0x9bc0, mod(add(mul(mload(0x9960), 0x6a065da88d8bfc3c), mload(0x9d80)), 0xffffffff00000001))
+            mstore(0x9980, mod(add(mul(mload(0x99a0), 0x4cabc0916844b46f), mload(0x9d40)), 0xffffffff00000001))
+            mstore(0x9c60, mod(add(mul(mload(0x9960), 0x4cabc0916844b46f), mload(0x9d00)), 0xffffffff00000001))
+            mstore(0x9b60, mod(add(mul(mload(0x99a0), 0x407faac0f02e78d1), mload(0x9cc0)), 0xffffffff00000001))
+            mstore(0x9a40, mod(add(mul(mload(0x9960), 0x407faac0f02e78d1), mload(0x9f20)), 0xffffffff00000001))
+            mstore(0x9be0, mod(add(mul(mload(0x99a0), 0x7a786d9cf0852cf), mload(0x9ee0)), 0xffffffff00000001))
+            mstore(0x9ae0, mod(add(mul(mload(0x9960), 0x7a786d9cf0852cf), mload(0x9ea0)), 0xffffffff00000001))
+            mstore(0x99c0, mod(add(mul(mload(0x99a0), 0x42433fb6949a629a), mload(0x9e60)), 0xffffffff00000001))
+            mstore(0x9b80, mod(add(mul(mload(0x9960), 0x42433fb6949a629a), mload(0x9e20)), 0xffffffff00000001))
+            mstore(0x9a60, mod(add(mul(mload(0x99a0), 0x891682a147ce43b0), mload(0x9de0)), 0xffffffff00000001))
+            mstore(0x9c00, mod(add(mul(mload(0x9960), 0x891682a147ce43b0), mload(0x9da0)), 0xffffffff00000001))
+            mstore(0x9b00, mod(add(mul(mload(0x99a0), 0x26cfd58e7b003b55), mload(0x9d60)), 0xffffffff00000001))
+            mstore(0x99e0, mod(add(mul(mload(0x9960), 0x26cfd58e7b003b55), mload(0x9d20)), 0xffffffff00000001))
+            mstore(0x9ac0, mod(add(mul(mload(0x99a0), 0x2bbf0ed7b657acb3), mload(0x9ce0)), 0xffffffff00000001))
+            mstore(0x9c80, mod(add(mul(mload(0x9960), 0x2bbf0ed7b657acb3), mload(0x9ca0)), 0xffffffff00000001))
+            mstore(0x85a0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9c20), 25), mul(mload(0x9b20), 0x202800f4addbdc87)), mul(mload(0x9ba0), 0xe4b5bdb1cc3504ff)), mul(mload(0x9c40), 0xbe32b32a825596e7)), mul(mload(0x9a20), 0x8e0f68c5dc223b9a)), mul(mload(0x9980), 0x58022d9e1c256ce3)), mul(mload(0x9b60), 0x584d29227aa073ac)), mul(mload(0x9be0), 0x8b9352ad04bef9e7)), mul(mload(0x99c0), 0xaead42a3f445ecbf)), mul(mload(0x9a60), 0x3c667a1d833a3cca)), mul(mload(0x9b00), 0xda6f61838efa1ffe)), mul(mload(0x9ac0), 0xe8f749470bd7c446)), sub(0x1fffffffe00000002, mload(0x3040))), 0xffffffff00000001))
             }
             return(0x5be0, 0x43a0)
         }
@@ -3031,59 +3084,6 @@ contract ZkrVerifierPart8 {
             mstore(q0, mod(add(mul(c0, e0), mul(7, mul(c1, e1))), 0xffffffff00000001))
             mstore(q1, mod(add(mul(c0, e1), mul(c1, e0)), 0xffffffff00000001))
             }
-            mstore(0x8520, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9ac0), 25), mul(mload(0x99e0), 0x3d999c961b7c63b0)), mul(mload(0x9b00), 0x814e82efcd172529)), mul(mload(0x9c00), 0x2421e5d236704588)), mul(mload(0x9a60), 0x887af7d4dd482328)), mul(mload(0x9b80), 0xa5e9c291f6119b27)), mul(mload(0x99c0), 0xbdc52b2676a4b4aa)), mul(mload(0x9ae0), 0x64832009d29bcf57)), mul(mload(0x9be0), 0x9c4155174a552cc)), mul(mload(0x9a40), 0x463f9ee03d290810)), mul(mload(0x9b60), 0xc810936e64982542)), mul(mload(0x9c60), 0x43b1c289f7bc3ac)), sub(0x1fffffffe00000002, mload(0x2fc0))), 0xffffffff00000001))
-            mstore(0x8540, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9980), 25), mul(mload(0x9bc0), 0x3d999c961b7c63b0)), mul(mload(0x9a20), 0x814e82efcd172529)), mul(mload(0x9b40), 0x2421e5d236704588)), mul(mload(0x9c40), 0x887af7d4dd482328)), mul(mload(0x9aa0), 0xa5e9c291f6119b27)), mul(mload(0x9ba0), 0xbdc52b2676a4b4aa)), mul(mload(0x9a00), 0x64832009d29bcf57)), mul(mload(0x9b20), 0x9c4155174a552cc)), mul(mload(0x9c20), 0x463f9ee03d290810)), mul(mload(0x9a80), 0xc810936e64982542)), mul(mload(0x9f60), 0x43b1c289f7bc3ac)), sub(0x1fffffffe00000002, mload(0x2fe0))), 0xffffffff00000001))
-            zkr_gate_sbox7(0x2fc0, 0x2fe0, 0x9c80, 0x9960)
-            mstore(0x99a0, mod(add(mload(0x9c80), 0xd2559d2370e7f663), 0xffffffff00000001))
-            mstore(0x9f40, mod(add(mul(mload(0x9ac0), 0x94877900674181c3), mload(0x99e0)), 0xffffffff00000001))
-            mstore(0x9f00, mod(add(mul(mload(0x9980), 0x94877900674181c3), mload(0x9bc0)), 0xffffffff00000001))
-            mstore(0x9ec0, mod(add(mul(mload(0x9ac0), 0xc6c67cc37a2a2bbd), mload(0x9b00)), 0xffffffff00000001))
-            mstore(0x9e80, mod(add(mul(mload(0x9980), 0xc6c67cc37a2a2bbd), mload(0x9a20)), 0xffffffff00000001))
-            mstore(0x9e40, mod(add(mul(mload(0x9ac0), 0xd667c2055387940f), mload(0x9c00)), 0xffffffff00000001))
-            mstore(0x9e00, mod(add(mul(mload(0x9980), 0xd667c2055387940f), mload(0x9b40)), 0xffffffff00000001))
-            mstore(0x9dc0, mod(add(mul(mload(0x9ac0), 0xba63a63e94b5ff0), mload(0x9a60)), 0xffffffff00000001))
-            mstore(0x9d80, mod(add(mul(mload(0x9980), 0xba63a63e94b5ff0), mload(0x9c40)), 0xffffffff00000001))
-            mstore(0x9d40, mod(add(mul(mload(0x9ac0), 0x99460cc41b8f079f), mload(0x9b80)), 0xffffffff00000001))
-            mstore(0x9d00, mod(add(mul(mload(0x9980), 0x99460cc41b8f079f), mload(0x9aa0)), 0xffffffff00000001))
-            mstore(0x9cc0, mod(add(mul(mload(0x9ac0), 0x7ff02375ed524bb3), mload(0x99c0)), 0xffffffff00000001))
-            mstore(0x9f20, mod(add(mul(mload(0x9980), 0x7ff02375ed524bb3), mload(0x9ba0)), 0xffffffff00000001))
-            mstore(0x9ee0, mod(add(mul(mload(0x9ac0), 0xea0870b47a8caf0e), mload(0x9ae0)), 0xffffffff00000001))
-            mstore(0x9ea0, mod(add(mul(mload(0x9980), 0xea0870b47a8caf0e), mload(0x9a00)), 0xffffffff00000001))
-            mstore(0x9e60, mod(add(mul(mload(0x9ac0), 0xabcad82633b7bc9d), mload(0x9be0)), 0xffffffff00000001))
-            mstore(0x9e20, mod(add(mul(mload(0x9980), 0xabcad82633b7bc9d), mload(0x9b20)), 0xffffffff00000001))
-            mstore(0x9de0, mod(add(mul(mload(0x9ac0), 0x3b8d135261052241), mload(0x9a40)), 0xffffffff00000001))
-            mstore(0x9da0, mod(add(mul(mload(0x9980), 0x3b8d135261052241), mload(0x9c20)), 0xffffffff00000001))
-            mstore(0x9d60, mod(add(mul(mload(0x9ac0), 0xfb4515f5e5b0d539), mload(0x9b60)), 0xffffffff00000001))
-            mstore(0x9d20, mod(add(mul(mload(0x9980), 0xfb4515f5e5b0d539), mload(0x9a80)), 0xffffffff00000001))
-            mstore(0x9ce0, mod(add(mul(mload(0x9ac0), 0x3ee8011c2b37f77c), mload(0x9c60)), 0xffffffff00000001))
-            mstore(0x9ca0, mod(add(mul(mload(0x9980), 0x3ee8011c2b37f77c), mload(0x9f60)), 0xffffffff00000001))
-            mstore(0x8560, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x99a0), 25), mul(mload(0x9f40), 0x673655aae8be5a8b)), mul(mload(0x9ec0), 0xd510fe714f39fa10)), mul(mload(0x9e40), 0x2c68a099b51c9e73)), mul(mload(0x9dc0), 0xa667bfa9aa96999d)), mul(mload(0x9d40), 0x4d67e72f063e2108)), mul(mload(0x9cc0), 0xf84dde3e6acda179)), mul(mload(0x9ee0), 0x40f9cc8c08f80981)), mul(mload(0x9e60), 0x5ead032050097142)), mul(mload(0x9de0), 0x6591b02092d671bb)), mul(mload(0x9d60), 0xe18c71963dd1b7)), mul(mload(0x9ce0), 0x8a21bcd24a14218a)), sub(0x1fffffffe00000002, mload(0x3000))), 0xffffffff00000001))
-            mstore(0x8580, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9960), 25), mul(mload(0x9f00), 0x673655aae8be5a8b)), mul(mload(0x9e80), 0xd510fe714f39fa10)), mul(mload(0x9e00), 0x2c68a099b51c9e73)), mul(mload(0x9d80), 0xa667bfa9aa96999d)), mul(mload(0x9d00), 0x4d67e72f063e2108)), mul(mload(0x9f20), 0xf84dde3e6acda179)), mul(mload(0x9ea0), 0x40f9cc8c08f80981)), mul(mload(0x9e20), 0x5ead032050097142)), mul(mload(0x9da0), 0x6591b02092d671bb)), mul(mload(0x9d20), 0xe18c71963dd1b7)), mul(mload(0x9ca0), 0x8a21bcd24a14218a)), sub(0x1fffffffe00000002, mload(0x3020))), 0xffffffff00000001))
-            zkr_gate_sbox7(0x3000, 0x3020, 0x9f60, 0x9a80)
-            mstore(0x9c20, mod(add(mload(0x9f60), 0x62bf78acf843d17c), 0xffffffff00000001))
-            mstore(0x9b20, mod(add(mul(mload(0x99a0), 0xadef3740e71c726), mload(0x9f40)), 0xffffffff00000001))
-            mstore(0x9a00, mod(add(mul(mload(0x9960), 0xadef3740e71c726), mload(0x9f00)), 0xffffffff00000001))
-            mstore(0x9ba0, mod(add(mul(mload(0x99a0), 0xa37bf67c6f986559), mload(0x9ec0)), 0xffffffff00000001))
-            mstore(0x9aa0, mod(add(mul(mload(0x9960), 0xa37bf67c6f986559), mload(0x9e80)), 0xffffffff00000001))
-            mstore(0x9c40, mod(add(mul(mload(0x99a0), 0xc6b16f7ed4fa1b00), mload(0x9e40)), 0xffffffff00000001))
-            mstore(0x9b40, mod(add(mul(mload(0x9960), 0xc6b16f7ed4fa1b00), mload(0x9e00)), 0xffffffff00000001))
-            mstore(0x9a20, mod(add(mul(mload(0x99a0), 0x6a065da88d8bfc3c), mload(0x9dc0)), 0xffffffff00000001))
-            mstore(0x9bc0, mod(add(mul(mload(0x9960), 0x6a065da88d8bfc3c), mload(0x9d80)), 0xffffffff00000001))
-            mstore(0x9980, mod(add(mul(mload(0x99a0), 0x4cabc0916844b46f), mload(0x9d40)), 0xffffffff00000001))
-            mstore(0x9c60, mod(add(mul(mload(0x9960), 0x4cabc0916844b46f), mload(0x9d00)), 0xffffffff00000001))
-            mstore(0x9b60, mod(add(mul(mload(0x99a0), 0x407faac0f02e78d1), mload(0x9cc0)), 0xffffffff00000001))
-            mstore(0x9a40, mod(add(mul(mload(0x9960), 0x407faac0f02e78d1), mload(0x9f20)), 0xffffffff00000001))
-            mstore(0x9be0, mod(add(mul(mload(0x99a0), 0x7a786d9cf0852cf), mload(0x9ee0)), 0xffffffff00000001))
-            mstore(0x9ae0, mod(add(mul(mload(0x9960), 0x7a786d9cf0852cf), mload(0x9ea0)), 0xffffffff00000001))
-            mstore(0x99c0, mod(add(mul(mload(0x99a0), 0x42433fb6949a629a), mload(0x9e60)), 0xffffffff00000001))
-            mstore(0x9b80, mod(add(mul(mload(0x9960), 0x42433fb6949a629a), mload(0x9e20)), 0xffffffff00000001))
-            mstore(0x9a60, mod(add(mul(mload(0x99a0), 0x891682a147ce43b0), mload(0x9de0)), 0xffffffff00000001))
-            mstore(0x9c00, mod(add(mul(mload(0x9960), 0x891682a147ce43b0), mload(0x9da0)), 0xffffffff00000001))
-            mstore(0x9b00, mod(add(mul(mload(0x99a0), 0x26cfd58e7b003b55), mload(0x9d60)), 0xffffffff00000001))
-            mstore(0x99e0, mod(add(mul(mload(0x9960), 0x26cfd58e7b003b55), mload(0x9d20)), 0xffffffff00000001))
-            mstore(0x9ac0, mod(add(mul(mload(0x99a0), 0x2bbf0ed7b657acb3), mload(0x9ce0)), 0xffffffff00000001))
-            mstore(0x9c80, mod(add(mul(mload(0x9960), 0x2bbf0ed7b657acb3), mload(0x9ca0)), 0xffffffff00000001))
-            mstore(0x85a0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9c20), 25), mul(mload(0x9b20), 0x202800f4addbdc87)), mul(mload(0x9ba0), 0xe4b5bdb1cc3504ff)), mul(mload(0x9c40), 0xbe32b32a825596e7)), mul(mload(0x9a20), 0x8e0f68c5dc223b9a)), mul(mload(0x9980), 0x58022d9e1c256ce3)), mul(mload(0x9b60), 0x584d29227aa073ac)), mul(mload(0x9be0), 0x8b9352ad04bef9e7)), mul(mload(0x99c0), 0xaead42a3f445ecbf)), mul(mload(0x9a60), 0x3c667a1d833a3cca)), mul(mload(0x9b00), 0xda6f61838efa1ffe)), mul(mload(0x9ac0), 0xe8f749470bd7c446)), sub(0x1fffffffe00000002, mload(0x3040))), 0xffffffff00000001))
             mstore(0x85c0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9a80), 25), mul(mload(0x9a00), 0x202800f4addbdc87)), mul(mload(0x9aa0), 0xe4b5bdb1cc3504ff)), mul(mload(0x9b40), 0xbe32b32a825596e7)), mul(mload(0x9bc0), 0x8e0f68c5dc223b9a)), mul(mload(0x9c60), 0x58022d9e1c256ce3)), mul(mload(0x9a40), 0x584d29227aa073ac)), mul(mload(0x9ae0), 0x8b9352ad04bef9e7)), mul(mload(0x9b80), 0xaead42a3f445ecbf)), mul(mload(0x9c00), 0x3c667a1d833a3cca)), mul(mload(0x99e0), 0xda6f61838efa1ffe)), mul(mload(0x9c80), 0xe8f749470bd7c446)), sub(0x1fffffffe00000002, mload(0x3060))), 0xffffffff00000001))
             zkr_gate_sbox7(0x3040, 0x3060, 0x9ca0, 0x9d20)
             mstore(0x9da0, mod(add(mload(0x9ca0), 0xd5ab7b67e14d1fb4), 0xffffffff00000001))
@@ -3473,6 +3473,69 @@ contract ZkrVerifierPart8 {
             mstore(0x9d40, mod(add(mul(mload(0x9b20), 0xd05709f42c1), mload(0x9b80)), 0xffffffff00000001))
             mstore(0x9e60, mod(add(mul(mload(0x99c0), 0xe4690c96af1), mload(0x9be0)), 0xffffffff00000001))
             mstore(0x9c80, mod(add(mul(mload(0x9b20), 0xe4690c96af1), mload(0x9ca0)), 0xffffffff00000001))
+            mstore(0x8960, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9cc0), 25), mul(mload(0x9960), 0xc15acf44759545a3)), mul(mload(0x9da0), 0xcbfdcf39869719d4)), mul(mload(0x9ec0), 0x33f62042e2f80225)), mul(mload(0x9f00), 0x2599c5ead81d8fa3)), mul(mload(0x9f40), 0xb306cb6c1d7c8d0)), mul(mload(0x9ce0), 0x658c80d3df3729b1)), mul(mload(0x9e80), 0xe8d1b2b21b41429c)), mul(mload(0x9d00), 0xa1b67f09d4b3ccb8)), mul(mload(0x9d80), 0xe1adf8b84437180)), mul(mload(0x99a0), 0xd593a5e584af47b)), mul(mload(0x9e60), 0xa023d94c56e151c7)), sub(0x1fffffffe00000002, mload(0x3400))), 0xffffffff00000001))
+            mstore(0x8980, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9e20), 25), mul(mload(0x9de0), 0xc15acf44759545a3)), mul(mload(0x9ea0), 0xcbfdcf39869719d4)), mul(mload(0x9e00), 0x33f62042e2f80225)), mul(mload(0x9f20), 0x2599c5ead81d8fa3)), mul(mload(0x9ee0), 0xb306cb6c1d7c8d0)), mul(mload(0x9e40), 0x658c80d3df3729b1)), mul(mload(0x9dc0), 0xe8d1b2b21b41429c)), mul(mload(0x9d20), 0xa1b67f09d4b3ccb8)), mul(mload(0x9d60), 0xe1adf8b84437180)), mul(mload(0x9d40), 0xd593a5e584af47b)), mul(mload(0x9c80), 0xa023d94c56e151c7)), sub(0x1fffffffe00000002, mload(0x3420))), 0xffffffff00000001))
+            zkr_gate_sbox7(0x3400, 0x3420, 0x9ca0, 0x9b80)
+            mstore(0x9b60, mod(add(mload(0x9ca0), 0x860b6e1597a0173e), 0xffffffff00000001))
+            mstore(0x9a80, mod(add(mul(mload(0x9cc0), 0xf7157bc98), mload(0x9960)), 0xffffffff00000001))
+            mstore(0x9a60, mod(add(mul(mload(0x9e20), 0xf7157bc98), mload(0x9de0)), 0xffffffff00000001))
+            mstore(0x9c00, mod(add(mul(mload(0x9cc0), 0xe3006d948), mload(0x9da0)), 0xffffffff00000001))
+            mstore(0x9ae0, mod(add(mul(mload(0x9e20), 0xe3006d948), mload(0x9ea0)), 0xffffffff00000001))
+            mstore(0x9ba0, mod(add(mul(mload(0x9cc0), 0xfa65811e6), mload(0x9ec0)), 0xffffffff00000001))
+            mstore(0x9b40, mod(add(mul(mload(0x9e20), 0xfa65811e6), mload(0x9e00)), 0xffffffff00000001))
+            mstore(0x9a00, mod(add(mul(mload(0x9cc0), 0xe0d127e2f), mload(0x9f00)), 0xffffffff00000001))
+            mstore(0x9a40, mod(add(mul(mload(0x9e20), 0xe0d127e2f), mload(0x9f20)), 0xffffffff00000001))
+            mstore(0x9b20, mod(add(mul(mload(0x9cc0), 0xfc18bfe53), mload(0x9f40)), 0xffffffff00000001))
+            mstore(0x9be0, mod(add(mul(mload(0x9e20), 0xfc18bfe53), mload(0x9ee0)), 0xffffffff00000001))
+            mstore(0x9ac0, mod(add(mul(mload(0x9cc0), 0xfd002d901), mload(0x9ce0)), 0xffffffff00000001))
+            mstore(0x9c40, mod(add(mul(mload(0x9e20), 0xfd002d901), mload(0x9e40)), 0xffffffff00000001))
+            mstore(0x9aa0, mod(add(mul(mload(0x9cc0), 0xeed6461d8), mload(0x9e80)), 0xffffffff00000001))
+            mstore(0x9a20, mod(add(mul(mload(0x9e20), 0xeed6461d8), mload(0x9dc0)), 0xffffffff00000001))
+            mstore(0x9c60, mod(add(mul(mload(0x9cc0), 0x1068562754), mload(0x9d00)), 0xffffffff00000001))
+            mstore(0x99e0, mod(add(mul(mload(0x9e20), 0x1068562754), mload(0x9d20)), 0xffffffff00000001))
+            mstore(0x9bc0, mod(add(mul(mload(0x9cc0), 0xfa0236f50), mload(0x9d80)), 0xffffffff00000001))
+            mstore(0x9b00, mod(add(mul(mload(0x9e20), 0xfa0236f50), mload(0x9d60)), 0xffffffff00000001))
+            mstore(0x9c20, mod(add(mul(mload(0x9cc0), 0xe3af13ee1), mload(0x99a0)), 0xffffffff00000001))
+            mstore(0x9980, mod(add(mul(mload(0x9e20), 0xe3af13ee1), mload(0x9d40)), 0xffffffff00000001))
+            mstore(0x99c0, mod(add(mul(mload(0x9cc0), 0xfa460f6d1), mload(0x9e60)), 0xffffffff00000001))
+            mstore(0x9f60, mod(add(mul(mload(0x9e20), 0xfa460f6d1), mload(0x9c80)), 0xffffffff00000001))
+            mstore(0x89a0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9b60), 25), mul(mload(0x9a80), 0x49026cc3a4afc5a6)), mul(mload(0x9c00), 0xe06dff00ab25b91b)), mul(mload(0x9ba0), 0xab38c561e8850ff)), mul(mload(0x9a00), 0x92c3c8275e105eeb)), mul(mload(0x9b20), 0xb65256e546889bd0)), mul(mload(0x9ac0), 0x3c0468236ea142f6)), mul(mload(0x9aa0), 0xee61766b889e18f2)), mul(mload(0x9c60), 0xa206f41b12c30415)), mul(mload(0x9bc0), 0x2fe9d756c9f12d1)), mul(mload(0x9c20), 0xe9633210630cbf12)), mul(mload(0x99c0), 0x1ffea9fe85a0b0b1)), sub(0x1fffffffe00000002, mload(0x3440))), 0xffffffff00000001))
+            mstore(0x89c0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9b80), 25), mul(mload(0x9a60), 0x49026cc3a4afc5a6)), mul(mload(0x9ae0), 0xe06dff00ab25b91b)), mul(mload(0x9b40), 0xab38c561e8850ff)), mul(mload(0x9a40), 0x92c3c8275e105eeb)), mul(mload(0x9be0), 0xb65256e546889bd0)), mul(mload(0x9c40), 0x3c0468236ea142f6)), mul(mload(0x9a20), 0xee61766b889e18f2)), mul(mload(0x99e0), 0xa206f41b12c30415)), mul(mload(0x9b00), 0x2fe9d756c9f12d1)), mul(mload(0x9980), 0xe9633210630cbf12)), mul(mload(0x9f60), 0x1ffea9fe85a0b0b1)), sub(0x1fffffffe00000002, mload(0x3460))), 0xffffffff00000001))
+            zkr_gate_sbox7(0x3440, 0x3460, 0x9c80, 0x9d40)
+            mstore(0x9d60, mod(add(mload(0x9c80), 0x308bb65a036acbce), 0xffffffff00000001))
+            mstore(0x9d20, mod(add(mul(mload(0x9b60), 0x11131738), mload(0x9a80)), 0xffffffff00000001))
+            mstore(0x9dc0, mod(add(mul(mload(0x9b80), 0x11131738), mload(0x9a60)), 0xffffffff00000001))
+            mstore(0x9e40, mod(add(mul(mload(0x9b60), 0xf56d588), mload(0x9c00)), 0xffffffff00000001))
+            mstore(0x9ee0, mod(add(mul(mload(0x9b80), 0xf56d588), mload(0x9ae0)), 0xffffffff00000001))
+            mstore(0x9f20, mod(add(mul(mload(0x9b60), 0x11050f86), mload(0x9ba0)), 0xffffffff00000001))
+            mstore(0x9e00, mod(add(mul(mload(0x9b80), 0x11050f86), mload(0x9b40)), 0xffffffff00000001))
+            mstore(0x9ea0, mod(add(mul(mload(0x9b60), 0xf848f4f), mload(0x9a00)), 0xffffffff00000001))
+            mstore(0x9de0, mod(add(mul(mload(0x9b80), 0xf848f4f), mload(0x9a40)), 0xffffffff00000001))
+            mstore(0x9e20, mod(add(mul(mload(0x9b60), 0x111527d3), mload(0x9b20)), 0xffffffff00000001))
+            mstore(0x9e60, mod(add(mul(mload(0x9b80), 0x111527d3), mload(0x9be0)), 0xffffffff00000001))
+            mstore(0x99a0, mod(add(mul(mload(0x9b60), 0x114369a1), mload(0x9ac0)), 0xffffffff00000001))
+            mstore(0x9d80, mod(add(mul(mload(0x9b80), 0x114369a1), mload(0x9c40)), 0xffffffff00000001))
+            mstore(0x9d00, mod(add(mul(mload(0x9b60), 0x106f2f38), mload(0x9aa0)), 0xffffffff00000001))
+            mstore(0x9e80, mod(add(mul(mload(0x9b80), 0x106f2f38), mload(0x9a20)), 0xffffffff00000001))
+            mstore(0x9ce0, mod(add(mul(mload(0x9b60), 0x11e2ca94), mload(0x9c60)), 0xffffffff00000001))
+            mstore(0x9f40, mod(add(mul(mload(0x9b80), 0x11e2ca94), mload(0x99e0)), 0xffffffff00000001))
+            mstore(0x9f00, mod(add(mul(mload(0x9b60), 0x110a29f0), mload(0x9bc0)), 0xffffffff00000001))
+            mstore(0x9ec0, mod(add(mul(mload(0x9b80), 0x110a29f0), mload(0x9b00)), 0xffffffff00000001))
+            mstore(0x9da0, mod(add(mul(mload(0x9b60), 0xfa9f5c1), mload(0x9c20)), 0xffffffff00000001))
+            mstore(0x9960, mod(add(mul(mload(0x9b80), 0xfa9f5c1), mload(0x9980)), 0xffffffff00000001))
+            mstore(0x9cc0, mod(add(mul(mload(0x9b60), 0x10f625d1), mload(0x99c0)), 0xffffffff00000001))
+            mstore(0x9ca0, mod(add(mul(mload(0x9b80), 0x10f625d1), mload(0x9f60)), 0xffffffff00000001))
+            mstore(0x89e0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9d60), 25), mul(mload(0x9d20), 0x81d1ae8cc50240f3)), mul(mload(0x9e40), 0xf4c77a079a4607d7)), mul(mload(0x9f20), 0xed446b2315e3efc1)), mul(mload(0x9ea0), 0xb0a6b70915178c3)), mul(mload(0x9e20), 0xb11ff3e089f15d9a)), mul(mload(0x99a0), 0x1d4dba0b7ae9cc18)), mul(mload(0x9d00), 0x65d74e2f43b48d05)), mul(mload(0x9ce0), 0xa2df8c6b8ae0804a)), mul(mload(0x9f00), 0xa4e6f0a8c33348a6)), mul(mload(0x9da0), 0xc0a26efc7be5669b)), mul(mload(0x9cc0), 0xa6b6582c547d0d60)), sub(0x1fffffffe00000002, mload(0x3480))), 0xffffffff00000001))
+            mstore(0x8a00, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9d40), 25), mul(mload(0x9dc0), 0x81d1ae8cc50240f3)), mul(mload(0x9ee0), 0xf4c77a079a4607d7)), mul(mload(0x9e00), 0xed446b2315e3efc1)), mul(mload(0x9de0), 0xb0a6b70915178c3)), mul(mload(0x9e60), 0xb11ff3e089f15d9a)), mul(mload(0x9d80), 0x1d4dba0b7ae9cc18)), mul(mload(0x9e80), 0x65d74e2f43b48d05)), mul(mload(0x9f40), 0xa2df8c6b8ae0804a)), mul(mload(0x9ec0), 0xa4e6f0a8c33348a6)), mul(mload(0x9960), 0xc0a26efc7be5669b)), mul(mload(0x9ca0), 0xa6b6582c547d0d60)), sub(0x1fffffffe00000002, mload(0x34a0))), 0xffffffff00000001))
+            zkr_gate_sbox7(0x3480, 0x34a0, 0x9f60, 0x9980)
+            mstore(0x9b00, mod(add(mload(0x9f60), 0x1aca78f31c97c876), 0xffffffff00000001))
+            mstore(0x99e0, mod(add(mul(mload(0x9d60), 0x11f718), mload(0x9d20)), 0xffffffff00000001))
+            mstore(0x9a20, mod(add(mul(mload(0x9d40), 0x11f718), mload(0x9dc0)), 0xffffffff00000001))
+            mstore(0x9c40, mod(add(mul(mload(0x9d60), 0x10b6c8), mload(0x9e40)), 0xffffffff00000001))
+            mstore(0x9be0, mod(add(mul(mload(0x9d40), 0x10b6c8), mload(0x9ee0)), 0xffffffff00000001))
+            mstore(0x9a40, mod(add(mul(mload(0x9d60), 0x134a96), mload(0x9f20)), 0xffffffff00000001))
+            mstore(0x9b40, mod(add(mul(mload(0x9d40), 0x134a96), mload(0x9e00)), 0xffffffff00000001))
+            mstore(0x9ae0, mod(add(mul(mload(0x9d60), 0x10cf7f), mload(0x9ea0)), 0xffffffff00000001))
             }
             return(0x5be0, 0x43a0)
         }
@@ -3586,69 +3649,6 @@ contract ZkrVerifierPart9 {
             mstore(q0, mod(add(mul(c0, e0), mul(7, mul(c1, e1))), 0xffffffff00000001))
             mstore(q1, mod(add(mul(c0, e1), mul(c1, e0)), 0xffffffff00000001))
             }
-            mstore(0x8960, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9cc0), 25), mul(mload(0x9960), 0xc15acf44759545a3)), mul(mload(0x9da0), 0xcbfdcf39869719d4)), mul(mload(0x9ec0), 0x33f62042e2f80225)), mul(mload(0x9f00), 0x2599c5ead81d8fa3)), mul(mload(0x9f40), 0xb306cb6c1d7c8d0)), mul(mload(0x9ce0), 0x658c80d3df3729b1)), mul(mload(0x9e80), 0xe8d1b2b21b41429c)), mul(mload(0x9d00), 0xa1b67f09d4b3ccb8)), mul(mload(0x9d80), 0xe1adf8b84437180)), mul(mload(0x99a0), 0xd593a5e584af47b)), mul(mload(0x9e60), 0xa023d94c56e151c7)), sub(0x1fffffffe00000002, mload(0x3400))), 0xffffffff00000001))
-            mstore(0x8980, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9e20), 25), mul(mload(0x9de0), 0xc15acf44759545a3)), mul(mload(0x9ea0), 0xcbfdcf39869719d4)), mul(mload(0x9e00), 0x33f62042e2f80225)), mul(mload(0x9f20), 0x2599c5ead81d8fa3)), mul(mload(0x9ee0), 0xb306cb6c1d7c8d0)), mul(mload(0x9e40), 0x658c80d3df3729b1)), mul(mload(0x9dc0), 0xe8d1b2b21b41429c)), mul(mload(0x9d20), 0xa1b67f09d4b3ccb8)), mul(mload(0x9d60), 0xe1adf8b84437180)), mul(mload(0x9d40), 0xd593a5e584af47b)), mul(mload(0x9c80), 0xa023d94c56e151c7)), sub(0x1fffffffe00000002, mload(0x3420))), 0xffffffff00000001))
-            zkr_gate_sbox7(0x3400, 0x3420, 0x9ca0, 0x9b80)
-            mstore(0x9b60, mod(add(mload(0x9ca0), 0x860b6e1597a0173e), 0xffffffff00000001))
-            mstore(0x9a80, mod(add(mul(mload(0x9cc0), 0xf7157bc98), mload(0x9960)), 0xffffffff00000001))
-            mstore(0x9a60, mod(add(mul(mload(0x9e20), 0xf7157bc98), mload(0x9de0)), 0xffffffff00000001))
-            mstore(0x9c00, mod(add(mul(mload(0x9cc0), 0xe3006d948), mload(0x9da0)), 0xffffffff00000001))
-            mstore(0x9ae0, mod(add(mul(mload(0x9e20), 0xe3006d948), mload(0x9ea0)), 0xffffffff00000001))
-            mstore(0x9ba0, mod(add(mul(mload(0x9cc0), 0xfa65811e6), mload(0x9ec0)), 0xffffffff00000001))
-            mstore(0x9b40, mod(add(mul(mload(0x9e20), 0xfa65811e6), mload(0x9e00)), 0xffffffff00000001))
-            mstore(0x9a00, mod(add(mul(mload(0x9cc0), 0xe0d127e2f), mload(0x9f00)), 0xffffffff00000001))
-            mstore(0x9a40, mod(add(mul(mload(0x9e20), 0xe0d127e2f), mload(0x9f20)), 0xffffffff00000001))
-            mstore(0x9b20, mod(add(mul(mload(0x9cc0), 0xfc18bfe53), mload(0x9f40)), 0xffffffff00000001))
-            mstore(0x9be0, mod(add(mul(mload(0x9e20), 0xfc18bfe53), mload(0x9ee0)), 0xffffffff00000001))
-            mstore(0x9ac0, mod(add(mul(mload(0x9cc0), 0xfd002d901), mload(0x9ce0)), 0xffffffff00000001))
-            mstore(0x9c40, mod(add(mul(mload(0x9e20), 0xfd002d901), mload(0x9e40)), 0xffffffff00000001))
-            mstore(0x9aa0, mod(add(mul(mload(0x9cc0), 0xeed6461d8), mload(0x9e80)), 0xffffffff00000001))
-            mstore(0x9a20, mod(add(mul(mload(0x9e20), 0xeed6461d8), mload(0x9dc0)), 0xffffffff00000001))
-            mstore(0x9c60, mod(add(mul(mload(0x9cc0), 0x1068562754), mload(0x9d00)), 0xffffffff00000001))
-            mstore(0x99e0, mod(add(mul(mload(0x9e20), 0x1068562754), mload(0x9d20)), 0xffffffff00000001))
-            mstore(0x9bc0, mod(add(mul(mload(0x9cc0), 0xfa0236f50), mload(0x9d80)), 0xffffffff00000001))
-            mstore(0x9b00, mod(add(mul(mload(0x9e20), 0xfa0236f50), mload(0x9d60)), 0xffffffff00000001))
-            mstore(0x9c20, mod(add(mul(mload(0x9cc0), 0xe3af13ee1), mload(0x99a0)), 0xffffffff00000001))
-            mstore(0x9980, mod(add(mul(mload(0x9e20), 0xe3af13ee1), mload(0x9d40)), 0xffffffff00000001))
-            mstore(0x99c0, mod(add(mul(mload(0x9cc0), 0xfa460f6d1), mload(0x9e60)), 0xffffffff00000001))
-            mstore(0x9f60, mod(add(mul(mload(0x9e20), 0xfa460f6d1), mload(0x9c80)), 0xffffffff00000001))
-            mstore(0x89a0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9b60), 25), mul(mload(0x9a80), 0x49026cc3a4afc5a6)), mul(mload(0x9c00), 0xe06dff00ab25b91b)), mul(mload(0x9ba0), 0xab38c561e8850ff)), mul(mload(0x9a00), 0x92c3c8275e105eeb)), mul(mload(0x9b20), 0xb65256e546889bd0)), mul(mload(0x9ac0), 0x3c0468236ea142f6)), mul(mload(0x9aa0), 0xee61766b889e18f2)), mul(mload(0x9c60), 0xa206f41b12c30415)), mul(mload(0x9bc0), 0x2fe9d756c9f12d1)), mul(mload(0x9c20), 0xe9633210630cbf12)), mul(mload(0x99c0), 0x1ffea9fe85a0b0b1)), sub(0x1fffffffe00000002, mload(0x3440))), 0xffffffff00000001))
-            mstore(0x89c0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9b80), 25), mul(mload(0x9a60), 0x49026cc3a4afc5a6)), mul(mload(0x9ae0), 0xe06dff00ab25b91b)), mul(mload(0x9b40), 0xab38c561e8850ff)), mul(mload(0x9a40), 0x92c3c8275e105eeb)), mul(mload(0x9be0), 0xb65256e546889bd0)), mul(mload(0x9c40), 0x3c0468236ea142f6)), mul(mload(0x9a20), 0xee61766b889e18f2)), mul(mload(0x99e0), 0xa206f41b12c30415)), mul(mload(0x9b00), 0x2fe9d756c9f12d1)), mul(mload(0x9980), 0xe9633210630cbf12)), mul(mload(0x9f60), 0x1ffea9fe85a0b0b1)), sub(0x1fffffffe00000002, mload(0x3460))), 0xffffffff00000001))
-            zkr_gate_sbox7(0x3440, 0x3460, 0x9c80, 0x9d40)
-            mstore(0x9d60, mod(add(mload(0x9c80), 0x308bb65a036acbce), 0xffffffff00000001))
-            mstore(0x9d20, mod(add(mul(mload(0x9b60), 0x11131738), mload(0x9a80)), 0xffffffff00000001))
-            mstore(0x9dc0, mod(add(mul(mload(0x9b80), 0x11131738), mload(0x9a60)), 0xffffffff00000001))
-            mstore(0x9e40, mod(add(mul(mload(0x9b60), 0xf56d588), mload(0x9c00)), 0xffffffff00000001))
-            mstore(0x9ee0, mod(add(mul(mload(0x9b80), 0xf56d588), mload(0x9ae0)), 0xffffffff00000001))
-            mstore(0x9f20, mod(add(mul(mload(0x9b60), 0x11050f86), mload(0x9ba0)), 0xffffffff00000001))
-            mstore(0x9e00, mod(add(mul(mload(0x9b80), 0x11050f86), mload(0x9b40)), 0xffffffff00000001))
-            mstore(0x9ea0, mod(add(mul(mload(0x9b60), 0xf848f4f), mload(0x9a00)), 0xffffffff00000001))
-            mstore(0x9de0, mod(add(mul(mload(0x9b80), 0xf848f4f), mload(0x9a40)), 0xffffffff00000001))
-            mstore(0x9e20, mod(add(mul(mload(0x9b60), 0x111527d3), mload(0x9b20)), 0xffffffff00000001))
-            mstore(0x9e60, mod(add(mul(mload(0x9b80), 0x111527d3), mload(0x9be0)), 0xffffffff00000001))
-            mstore(0x99a0, mod(add(mul(mload(0x9b60), 0x114369a1), mload(0x9ac0)), 0xffffffff00000001))
-            mstore(0x9d80, mod(add(mul(mload(0x9b80), 0x114369a1), mload(0x9c40)), 0xffffffff00000001))
-            mstore(0x9d00, mod(add(mul(mload(0x9b60), 0x106f2f38), mload(0x9aa0)), 0xffffffff00000001))
-            mstore(0x9e80, mod(add(mul(mload(0x9b80), 0x106f2f38), mload(0x9a20)), 0xffffffff00000001))
-            mstore(0x9ce0, mod(add(mul(mload(0x9b60), 0x11e2ca94), mload(0x9c60)), 0xffffffff00000001))
-            mstore(0x9f40, mod(add(mul(mload(0x9b80), 0x11e2ca94), mload(0x99e0)), 0xffffffff00000001))
-            mstore(0x9f00, mod(add(mul(mload(0x9b60), 0x110a29f0), mload(0x9bc0)), 0xffffffff00000001))
-            mstore(0x9ec0, mod(add(mul(mload(0x9b80), 0x110a29f0), mload(0x9b00)), 0xffffffff00000001))
-            mstore(0x9da0, mod(add(mul(mload(0x9b60), 0xfa9f5c1), mload(0x9c20)), 0xffffffff00000001))
-            mstore(0x9960, mod(add(mul(mload(0x9b80), 0xfa9f5c1), mload(0x9980)), 0xffffffff00000001))
-            mstore(0x9cc0, mod(add(mul(mload(0x9b60), 0x10f625d1), mload(0x99c0)), 0xffffffff00000001))
-            mstore(0x9ca0, mod(add(mul(mload(0x9b80), 0x10f625d1), mload(0x9f60)), 0xffffffff00000001))
-            mstore(0x89e0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9d60), 25), mul(mload(0x9d20), 0x81d1ae8cc50240f3)), mul(mload(0x9e40), 0xf4c77a079a4607d7)), mul(mload(0x9f20), 0xed446b2315e3efc1)), mul(mload(0x9ea0), 0xb0a6b70915178c3)), mul(mload(0x9e20), 0xb11ff3e089f15d9a)), mul(mload(0x99a0), 0x1d4dba0b7ae9cc18)), mul(mload(0x9d00), 0x65d74e2f43b48d05)), mul(mload(0x9ce0), 0xa2df8c6b8ae0804a)), mul(mload(0x9f00), 0xa4e6f0a8c33348a6)), mul(mload(0x9da0), 0xc0a26efc7be5669b)), mul(mload(0x9cc0), 0xa6b6582c547d0d60)), sub(0x1fffffffe00000002, mload(0x3480))), 0xffffffff00000001))
-            mstore(0x8a00, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9d40), 25), mul(mload(0x9dc0), 0x81d1ae8cc50240f3)), mul(mload(0x9ee0), 0xf4c77a079a4607d7)), mul(mload(0x9e00), 0xed446b2315e3efc1)), mul(mload(0x9de0), 0xb0a6b70915178c3)), mul(mload(0x9e60), 0xb11ff3e089f15d9a)), mul(mload(0x9d80), 0x1d4dba0b7ae9cc18)), mul(mload(0x9e80), 0x65d74e2f43b48d05)), mul(mload(0x9f40), 0xa2df8c6b8ae0804a)), mul(mload(0x9ec0), 0xa4e6f0a8c33348a6)), mul(mload(0x9960), 0xc0a26efc7be5669b)), mul(mload(0x9ca0), 0xa6b6582c547d0d60)), sub(0x1fffffffe00000002, mload(0x34a0))), 0xffffffff00000001))
-            zkr_gate_sbox7(0x3480, 0x34a0, 0x9f60, 0x9980)
-            mstore(0x9b00, mod(add(mload(0x9f60), 0x1aca78f31c97c876), 0xffffffff00000001))
-            mstore(0x99e0, mod(add(mul(mload(0x9d60), 0x11f718), mload(0x9d20)), 0xffffffff00000001))
-            mstore(0x9a20, mod(add(mul(mload(0x9d40), 0x11f718), mload(0x9dc0)), 0xffffffff00000001))
-            mstore(0x9c40, mod(add(mul(mload(0x9d60), 0x10b6c8), mload(0x9e40)), 0xffffffff00000001))
-            mstore(0x9be0, mod(add(mul(mload(0x9d40), 0x10b6c8), mload(0x9ee0)), 0xffffffff00000001))
-            mstore(0x9a40, mod(add(mul(mload(0x9d60), 0x134a96), mload(0x9f20)), 0xffffffff00000001))
-            mstore(0x9b40, mod(add(mul(mload(0x9d40), 0x134a96), mload(0x9e00)), 0xffffffff00000001))
-            mstore(0x9ae0, mod(add(mul(mload(0x9d60), 0x10cf7f), mload(0x9ea0)), 0xffffffff00000001))
             mstore(0x9a60, mod(add(mul(mload(0x9d40), 0x10cf7f), mload(0x9de0)), 0xffffffff00000001))
             mstore(0x9b80, mod(add(mul(mload(0x9d60), 0x124d03), mload(0x9e20)), 0xffffffff00000001))
             mstore(0x99c0, mod(add(mul(mload(0x9d40), 0x124d03), mload(0x9e60)), 0xffffffff00000001))
@@ -3852,119 +3852,6 @@ contract ZkrVerifierPart9 {
             mstore(0x9860, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9ec0), 2), mul(mload(0x9e20), 28)), mul(mload(0x9d40), 13)), mul(mload(0x9e80), 13)), mul(mload(0x9f20), 39)), mul(mload(0x9da0), 18)), mul(mload(0x9e60), 34)), mul(mload(0x9ca0), 20)), mul(mload(0x9ce0), 17)), mul(mload(0x9e00), 15)), mul(mload(0x9960), 41)), mul(mload(0x99a0), 16)), sub(0x1fffffffe00000002, mload(0x2440))), 0xffffffff00000001))
             mstore(0x9880, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9dc0), 2), mul(mload(0x9f40), 28)), mul(mload(0x9ea0), 13)), mul(mload(0x9cc0), 13)), mul(mload(0x9d80), 39)), mul(mload(0x9e40), 18)), mul(mload(0x9f00), 34)), mul(mload(0x9de0), 20)), mul(mload(0x9d20), 17)), mul(mload(0x9d00), 15)), mul(mload(0x9ee0), 41)), mul(mload(0x9d60), 16)), sub(0x1fffffffe00000002, mload(0x2460))), 0xffffffff00000001))
             mstore(0x98a0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9ec0), 16), mul(mload(0x9e20), 2)), mul(mload(0x9d40), 28)), mul(mload(0x9e80), 13)), mul(mload(0x9f20), 13)), mul(mload(0x9da0), 39)), mul(mload(0x9e60), 18)), mul(mload(0x9ca0), 34)), mul(mload(0x9ce0), 20)), mul(mload(0x9e00), 17)), mul(mload(0x9960), 15)), mul(mload(0x99a0), 41)), sub(0x1fffffffe00000002, mload(0x2480))), 0xffffffff00000001))
-            }
-            return(0x5be0, 0x43a0)
-        }
-    }
-}
-
-/// Part 10 of the verifier's code (see `ZkrVerifier`): stateless; called with the caller's memory
-/// [0, 0x9f80) as calldata, it returns memory [0x5be0, 0x9f80) after running.
-contract ZkrVerifierPart10 {
-    fallback() external {
-        assembly {
-            calldatacopy(0, 0, calldatasize())
-            function gadd(a, b) -> c { c := addmod(a, b, 0xffffffff00000001) }
-            function gsub(a, b) -> c { c := addmod(a, sub(0xffffffff00000001, b), 0xffffffff00000001) }
-            function gmul(a, b) -> c { c := mulmod(a, b, 0xffffffff00000001) }
-            function gneg(a) -> c { c := mod(sub(0xffffffff00000001, a), 0xffffffff00000001) }
-            function gpow(a, e) -> c { c := 1 for {} e {} { if and(e, 1) { c := mulmod(c, a, 0xffffffff00000001) } a := mulmod(a, a, 0xffffffff00000001) e := shr(1, e) } }
-            function ginv(a) -> c {
-            if iszero(mod(a, 0xffffffff00000001)) { revert(0, 0) }
-            let t2 := mulmod(a, a, 0xffffffff00000001)
-            t2 := mulmod(t2, a, 0xffffffff00000001)
-            let t4 := t2
-            t4 := mulmod(t4, t4, 0xffffffff00000001)
-            t4 := mulmod(t4, t4, 0xffffffff00000001)
-            t4 := mulmod(t4, t2, 0xffffffff00000001)
-            let t8 := t4
-            t8 := mulmod(t8, t8, 0xffffffff00000001)
-            t8 := mulmod(t8, t8, 0xffffffff00000001)
-            t8 := mulmod(t8, t8, 0xffffffff00000001)
-            t8 := mulmod(t8, t8, 0xffffffff00000001)
-            t8 := mulmod(t8, t4, 0xffffffff00000001)
-            let t := t8
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t8, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t8, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t4, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t2, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, a, 0xffffffff00000001)
-            let t32 := mulmod(t, t, 0xffffffff00000001)
-            t32 := mulmod(t32, a, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            t := mulmod(t, t, 0xffffffff00000001)
-            c := mulmod(t, t32, 0xffffffff00000001)
-            }
-            function eadd(a0, a1, b0, b1) -> c0, c1 { c0 := addmod(a0, b0, 0xffffffff00000001) c1 := addmod(a1, b1, 0xffffffff00000001) }
-            function esub(a0, a1, b0, b1) -> c0, c1 { c0 := addmod(a0, sub(0xffffffff00000001, b0), 0xffffffff00000001) c1 := addmod(a1, sub(0xffffffff00000001, b1), 0xffffffff00000001) }
-            function emul(a0, a1, b0, b1) -> c0, c1 { c0 := mod(add(mul(a0, b0), mul(7, mul(a1, b1))), 0xffffffff00000001) c1 := mod(add(mul(a0, b1), mul(a1, b0)), 0xffffffff00000001) }
-            function escalar(a0, a1, s) -> c0, c1 { c0 := mulmod(a0, s, 0xffffffff00000001) c1 := mulmod(a1, s, 0xffffffff00000001) }
-            function esquare(a0, a1) -> c0, c1 { c0 := mod(add(mul(a0, a0), mul(7, mul(a1, a1))), 0xffffffff00000001) c1 := mulmod(add(a0, a0), a1, 0xffffffff00000001) }
-            function einv(a0, a1) -> c0, c1 { let n := ginv(addmod(mulmod(a0, a0, 0xffffffff00000001), sub(0xffffffff00000001, mulmod(7, mulmod(a1, a1, 0xffffffff00000001), 0xffffffff00000001)), 0xffffffff00000001)) c0 := mulmod(a0, n, 0xffffffff00000001) c1 := mulmod(sub(0xffffffff00000001, a1), n, 0xffffffff00000001) }
-            function zv_acc(n, acc, out, filt) { let f0 := mload(filt) let f1 := mload(add(filt, 32)) for { let j := 0 } lt(j, n) { j := add(j, 1) } { let a := add(acc, shl(6, j)) let o := add(out, shl(6, j)) let r0, r1 := emul(f0, f1, mload(o), mload(add(o, 32))) mstore(a, addmod(mload(a), r0, 0xffffffff00000001)) mstore(add(a, 32), addmod(mload(add(a, 32)), r1, 0xffffffff00000001)) } }
-            {
-            function zkr_gate_sbox7(p0, p1, q0, q1) {
-            let a0 := mload(p0) let a1 := mload(p1)
-            let b0 := mod(add(mul(a0, a0), mul(7, mul(a1, a1))), 0xffffffff00000001) let b1 := mulmod(add(a0, a0), a1, 0xffffffff00000001)
-            let c0 := mod(add(mul(a0, b0), mul(7, mul(a1, b1))), 0xffffffff00000001) let c1 := mod(add(mul(a0, b1), mul(a1, b0)), 0xffffffff00000001)
-            let e0 := mod(add(mul(b0, b0), mul(7, mul(b1, b1))), 0xffffffff00000001) let e1 := mulmod(add(b0, b0), b1, 0xffffffff00000001)
-            mstore(q0, mod(add(mul(c0, e0), mul(7, mul(c1, e1))), 0xffffffff00000001))
-            mstore(q1, mod(add(mul(c0, e1), mul(c1, e0)), 0xffffffff00000001))
-            }
             mstore(0x98c0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9dc0), 16), mul(mload(0x9f40), 2)), mul(mload(0x9ea0), 28)), mul(mload(0x9cc0), 13)), mul(mload(0x9d80), 13)), mul(mload(0x9e40), 39)), mul(mload(0x9f00), 18)), mul(mload(0x9de0), 34)), mul(mload(0x9d20), 20)), mul(mload(0x9d00), 17)), mul(mload(0x9ee0), 15)), mul(mload(0x9d60), 41)), sub(0x1fffffffe00000002, mload(0x24a0))), 0xffffffff00000001))
             mstore(0x98e0, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9ec0), 41), mul(mload(0x9e20), 16)), mul(mload(0x9d40), 2)), mul(mload(0x9e80), 28)), mul(mload(0x9f20), 13)), mul(mload(0x9da0), 13)), mul(mload(0x9e60), 39)), mul(mload(0x9ca0), 18)), mul(mload(0x9ce0), 34)), mul(mload(0x9e00), 20)), mul(mload(0x9960), 17)), mul(mload(0x99a0), 15)), sub(0x1fffffffe00000002, mload(0x24c0))), 0xffffffff00000001))
             mstore(0x9900, mod(add(add(add(add(add(add(add(add(add(add(add(add(mul(mload(0x9dc0), 41), mul(mload(0x9f40), 16)), mul(mload(0x9ea0), 2)), mul(mload(0x9cc0), 28)), mul(mload(0x9d80), 13)), mul(mload(0x9e40), 13)), mul(mload(0x9f00), 39)), mul(mload(0x9de0), 18)), mul(mload(0x9d20), 34)), mul(mload(0x9d00), 20)), mul(mload(0x9ee0), 17)), mul(mload(0x9d60), 15)), sub(0x1fffffffe00000002, mload(0x24e0))), 0xffffffff00000001))
@@ -3980,14 +3867,14 @@ contract ZkrVerifierPart10 {
 
 /// Verifier of zkr wrap proofs (plonky2, KeccakGoldilocksConfig), generated from the circuit.
 /// Only the standard ABI encoding of the arguments is accepted. The code is split over this contract and
-/// 11 part contracts (EIP-170 limits each to 24,576 bytes): deploy `ZkrVerifierPart0`..`ZkrVerifierPart10` first and pass their addresses,
+/// 10 part contracts (EIP-170 limits each to 24,576 bytes): deploy `ZkrVerifierPart0`..`ZkrVerifierPart9` first and pass their addresses,
 /// in order, to the constructor.
 /// The constructor refuses parts whose runtime code is not the code compiled from this file: `PARTS_CODEHASH` is
 /// keccak256 of their code hashes in order, so this contract's code alone fixes all of the verifier's code.
 contract ZkrVerifier is IZkrVerifier {
     uint256 public constant PROOF_BYTES = 60512;
-    uint256 public constant NUM_PARTS = 11;
-    bytes32 public constant PARTS_CODEHASH = 0xa41ae12d585dcd57f8b445213f91f671dfb9fc7afbe12f586689be1f07f38c52;
+    uint256 public constant NUM_PARTS = 10;
+    bytes32 public constant PARTS_CODEHASH = 0x25929a0eaece38f5252d918fb6496b9a7f1acfe0c3470f7f7419347112378502;
     error PartCodeMismatch();
     address internal immutable PART0;
     address internal immutable PART1;
@@ -3999,11 +3886,10 @@ contract ZkrVerifier is IZkrVerifier {
     address internal immutable PART7;
     address internal immutable PART8;
     address internal immutable PART9;
-    address internal immutable PART10;
 
-    constructor(address[11] memory parts) {
-        bytes32[11] memory codeHashes;
-        for (uint256 k; k < 11; ++k) codeHashes[k] = parts[k].codehash;
+    constructor(address[10] memory parts) {
+        bytes32[10] memory codeHashes;
+        for (uint256 k; k < 10; ++k) codeHashes[k] = parts[k].codehash;
         if (keccak256(abi.encodePacked(codeHashes)) != PARTS_CODEHASH) revert PartCodeMismatch();
         PART0 = parts[0];
         PART1 = parts[1];
@@ -4015,7 +3901,6 @@ contract ZkrVerifier is IZkrVerifier {
         PART7 = parts[7];
         PART8 = parts[8];
         PART9 = parts[9];
-        PART10 = parts[10];
     }
 
     function verifyProof(bytes calldata proof, uint256[24] calldata publicInputs) external view returns (bool) {
@@ -4029,7 +3914,6 @@ contract ZkrVerifier is IZkrVerifier {
         { address a = PART7; assembly { mstore(0x3e0, a) } }
         { address a = PART8; assembly { mstore(0x400, a) } }
         { address a = PART9; assembly { mstore(0x420, a) } }
-        { address a = PART10; assembly { mstore(0x440, a) } }
         uint256 proofOffset;
         uint256 proofLength;
         assembly {
@@ -4811,7 +4695,6 @@ contract ZkrVerifier is IZkrVerifier {
             if iszero(staticcall(gas(), mload(0x3e0), 0, 0x9f80, 0x5be0, 0x43a0)) { revert(0, 0) } if iszero(eq(returndatasize(), 0x43a0)) { revert(0, 0) }
             if iszero(staticcall(gas(), mload(0x400), 0, 0x9f80, 0x5be0, 0x43a0)) { revert(0, 0) } if iszero(eq(returndatasize(), 0x43a0)) { revert(0, 0) }
             if iszero(staticcall(gas(), mload(0x420), 0, 0x9f80, 0x5be0, 0x43a0)) { revert(0, 0) } if iszero(eq(returndatasize(), 0x43a0)) { revert(0, 0) }
-            if iszero(staticcall(gas(), mload(0x440), 0, 0x9f80, 0x5be0, 0x43a0)) { revert(0, 0) } if iszero(eq(returndatasize(), 0x43a0)) { revert(0, 0) }
             { let v0, v1 := zv_reduce_base(mload(0x4b00), 0x5660, 145) let t0, t1 := zv_reduce_ext(mload(0x4e60), mload(0x4e80), 0x4600, 8) t0, t1 := emul(t0, t1, mload(0x4ea0), mload(0x4ec0)) if iszero(and(eq(v0, t0), eq(v1, t1))) { zv_fail() } }
             { let v0, v1 := zv_reduce_base(mload(0x4b20), 0x5660, 145) let t0, t1 := zv_reduce_ext(mload(0x4e60), mload(0x4e80), 0x4800, 8) t0, t1 := emul(t0, t1, mload(0x4ea0), mload(0x4ec0)) if iszero(and(eq(v0, t0), eq(v1, t1))) { zv_fail() } }
             // FRI: reduced openings, then each query round

@@ -2,6 +2,7 @@
 
 use tonic::metadata::MetadataValue;
 use tonic::Code;
+use zkr_circuits::wrap::WrapParams;
 use zkr_queue::JobState;
 use zkr_worker::proto;
 
@@ -54,6 +55,7 @@ async fn unknown_or_missing_tokens_are_unauthenticated_for_every_rpc() {
             backend: "cpu".into(),
             capacity: CAPACITY as u32,
             epoch_height: HEIGHT,
+            wrap: String::new(),
         };
         let codes = [
             ("hello", client.hello(req(hello, creds)).await.map(|_| ()).err()),
@@ -126,6 +128,13 @@ async fn the_handshake_refuses_mismatched_circuits_and_wrong_tokens() {
         assert!(status.message().contains(&want), "{}", status.message());
         assert!(!e.is_transient(), "a mismatch is not retried");
     }
+    // the same shape wrapped with other parameters: its wrap proofs would not verify on this deployment's verifier
+    let src = RemoteSource::new(&c.url(), TOKEN, "cpu", CAPACITY, HEIGHT).unwrap().with_wrap(WrapParams::L1);
+    let e = src.hello("other-wrap").await.unwrap_err();
+    let zkr_worker::source::SourceError::Rpc { status } = &e else { panic!("{e}") };
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(status.message().contains("wraps with parameters \"l1\""), "{}", status.message());
+    assert_eq!(welcome.wrap, "devnet");
     let e = RemoteSource::new(&c.url(), "wrong", "cpu", CAPACITY, HEIGHT).unwrap().hello("w").await.unwrap_err();
     assert!(e.is_fatal() && !e.is_transient(), "{e}");
     // Nothing answers on a closed port: transient (the worker waits for its coordinator).

@@ -2,6 +2,7 @@
 
 mod fixture;
 mod forged;
+mod l1_preset;
 mod runner;
 mod toy;
 mod verifier;
