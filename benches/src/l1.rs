@@ -87,9 +87,8 @@ impl L1Report {
     }
 }
 
-/// Proves an epoch of random transfers with the devnet's circuits, wraps it with `wrap`, deploys and settles it.
-pub async fn measure(seed: u64, wrap: WrapParams, mut on_line: impl FnMut(&str)) -> Result<L1Report> {
-    let wrap_params = wrap;
+/// Proves an epoch of random transfers with the devnet's circuits, wraps it with `wrap_params`, deploys and settles it.
+pub async fn measure(seed: u64, wrap_params: WrapParams, mut on_line: impl FnMut(&str)) -> Result<L1Report> {
     let (capacity, height) = (zkr_generator::DEVNET_CAPACITY, zkr_generator::DEVNET_EPOCH_HEIGHT);
     on_line(&format!("building the circuits (capacity {capacity}, epoch height {height}) and the wrap circuit …"));
     let keys = demo::keys(1, 8);

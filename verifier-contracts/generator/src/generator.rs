@@ -776,14 +776,18 @@ impl<'a> Generator<'a> {
         // the gate output area and the scratch area (contiguous), so a gate may span parts
         let ret_len = scratch_end - acc;
         let gate_funcs = format!("{}{}\n", zkr_yul::field::yul_functions(), acc_function());
+        // running estimates, so each unit is measured once
+        let funcs_size = code_estimate(&gate_funcs);
         let mut shard = String::new();
+        let mut shard_size = 0;
         for unit in units {
-            if !shard.is_empty()
-                && code_estimate(&gate_funcs) + code_estimate(&shard) + code_estimate(&unit) > GATE_PART_CODE_BUDGET
-            {
+            let unit_size = code_estimate(&unit);
+            if !shard.is_empty() && funcs_size + shard_size + unit_size > GATE_PART_CODE_BUDGET {
                 self.offload(gate_funcs.clone(), std::mem::take(&mut shard), scratch_end, acc, ret_len);
+                shard_size = 0;
             }
             shard.push_str(&unit);
+            shard_size += unit_size;
         }
         if !shard.is_empty() {
             self.offload(gate_funcs, shard, scratch_end, acc, ret_len);
@@ -1200,13 +1204,18 @@ fn split_statements(code: &str, budget: usize) -> Result<Vec<String>, String> {
         return Err("gate code declares variables at its top level, so it cannot be split".into());
     }
     let mut frags = Vec::new();
+    let funcs_size = code_estimate(&funcs);
     let mut cur = String::new();
+    let mut cur_size = 0;
     for (_, stmt) in top.into_iter().filter(|(f, _)| !f) {
-        if !cur.is_empty() && code_estimate(&funcs) + code_estimate(&cur) + code_estimate(&stmt) > budget {
+        let stmt_size = code_estimate(&stmt);
+        if !cur.is_empty() && funcs_size + cur_size + stmt_size > budget {
             frags.push(format!("{{\n{funcs}{cur}}}\n"));
             cur.clear();
+            cur_size = 0;
         }
         cur.push_str(&stmt);
+        cur_size += stmt_size;
     }
     if !cur.is_empty() {
         frags.push(format!("{{\n{funcs}{cur}}}\n"));
